@@ -1,0 +1,59 @@
+"""Sans-I/O RFC 6455 client: bytes in, events out, bytes to send.
+
+This package is the pure core under the gevent runtime. It imports neither gevent, nor
+socket, nor asyncio (``tests/protocol/test_purity.py`` proves it), so it can be tested with
+plain values and reused by any I/O layer.
+
+- :mod:`~greenws.protocol.handshake`: build the upgrade request, parse and check the reply.
+- :mod:`~greenws.protocol.client`: :class:`ClientProtocol`, the open connection's state machine.
+- :mod:`~greenws.protocol.frames`: framing, masking and the incremental frame parser.
+- :mod:`~greenws.protocol.errors`: the exceptions.
+"""
+
+from .client import (
+    BinaryMessage,
+    ClientProtocol,
+    CloseReceived,
+    Event,
+    PingReceived,
+    PongReceived,
+    ProtocolFailure,
+    State,
+    TextMessage,
+)
+from .errors import HandshakeError, InvalidStateError, ProtocolError
+from .frames import Frame, FrameParser, Opcode, apply_mask, serialize_frame
+from .handshake import (
+    HandshakeResponse,
+    ResponseParser,
+    accept_key,
+    build_request,
+    generate_key,
+    validate_response,
+)
+
+__all__ = [
+    "BinaryMessage",
+    "ClientProtocol",
+    "CloseReceived",
+    "Event",
+    "Frame",
+    "FrameParser",
+    "HandshakeError",
+    "HandshakeResponse",
+    "InvalidStateError",
+    "Opcode",
+    "PingReceived",
+    "PongReceived",
+    "ProtocolError",
+    "ProtocolFailure",
+    "ResponseParser",
+    "State",
+    "TextMessage",
+    "accept_key",
+    "apply_mask",
+    "build_request",
+    "generate_key",
+    "serialize_frame",
+    "validate_response",
+]
