@@ -1,0 +1,299 @@
+"""The rendered end-of-test summary, line by line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from summary_sample import SAMPLE_DATA
+
+from greenws.summary.formatting import strip_ansi
+from greenws.summary.text import render_summary, stdout_summary
+
+GOLDEN = Path(__file__).with_name("sample_summary.txt")
+
+
+def _lines(data: dict[str, Any], **kwargs: Any) -> list[str]:
+    return render_summary(data, **kwargs).split("\n")
+
+
+def _block(lines: list[str], first: str) -> list[str]:
+    """The lines from the one equal to ``first`` up to the next blank line."""
+    start = lines.index(first)
+    end = lines.index("", start)
+    return lines[start:end]
+
+
+def test_golden_sample_stays_in_sync() -> None:
+    """``sample_summary.txt`` shows reviewers the full output; regenerate it with
+    ``GREENWS_UPDATE_GOLDEN=1 pytest tests/summary``."""
+    rendered = render_summary(SAMPLE_DATA, mode="full")
+    if os.environ.get("GREENWS_UPDATE_GOLDEN"):
+        GOLDEN.write_text(rendered, encoding="utf-8")
+    assert rendered == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_top_level_layout(data: dict[str, Any]) -> None:
+    lines = _lines(data)
+    titles = [line for line in lines if line.startswith("  █")]
+    assert titles == ["  █ THRESHOLDS", "  █ TOTAL RESULTS"]
+    # k6's framing: a leading newline, a blank line under each title, two between blocks.
+    assert lines[:4] == ["", "  █ THRESHOLDS", "", "    checks"]
+    i = lines.index("  █ TOTAL RESULTS")
+    assert lines[i - 2 : i] == ["", ""]
+    assert lines[i + 1] == ""
+    assert lines[-2:] == ["", ""]
+    sections = [line.strip() for line in lines if line.strip().isupper() and "█" not in line]
+    assert sections == ["CUSTOM", "EXECUTION", "NETWORK", "WEBSOCKET"]
+
+
+def test_thresholds_block(data: dict[str, Any]) -> None:
+    lines = _lines(data)
+    start = lines.index("  █ THRESHOLDS") + 2
+    end = lines.index("  █ TOTAL RESULTS")
+    assert lines[start:end] == [
+        "    checks",
+        "    ✗ 'rate>0.95' rate=90.00%",
+        "",
+        "    ws_connecting",
+        "    ✓ 'p(95)<500' p(95)=2.17ms",
+        "",
+        "      {status:101}",
+        "      ✗ 'max<2' max=2.29ms",
+        "",
+        "",
+    ]
+
+
+def test_checks_block(data: dict[str, Any]) -> None:
+    lines = _lines(data)
+    start = lines.index("  █ TOTAL RESULTS") + 2
+    assert lines[start : start + 10] == [
+        "    checks_total.......: 10     1.995092/s",
+        "    checks_succeeded...: 90.00% 9 out of 10",
+        "    checks_failed......: 10.00% 1 out of 10",
+        "",
+        "    ✓ status is 101",
+        "    ✓ echo matches",
+        "    ✗ history is complete",
+        "      ↳  75% — ✓ 3 / ✗ 1",
+        "",
+        "    CUSTOM",
+    ]
+
+
+def test_metric_lines_are_sorted_formatted_and_aligned(data: dict[str, Any]) -> None:
+    lines = _lines(data)
+    assert _block(lines, "    EXECUTION")[1:] == [
+        "    iteration_duration....: avg=2.5s    min=2.5s  med=2.5s    max=2.5s     p(90)=2.5s"
+        "   p(95)=2.5s",
+        "    iterations............: 4      0.798/s",
+        "    vus...................: 2      min=2   max=2",
+        "    vus_max...............: 2      min=2   max=2",
+    ]
+    assert _block(lines, "    NETWORK")[1:] == [
+        "    data_received.........: 1.8 kB 367 B/s",
+        "    data_sent.............: 1.4 kB 279 B/s",
+    ]
+    websocket = _block(lines, "    WEBSOCKET")[1:]
+    assert [line.split(".")[0].strip() for line in websocket] == [
+        "ws_connecting",
+        "{ status:101 }",
+        "ws_msgs_received",
+        "ws_msgs_sent",
+        "ws_ping",
+        "ws_session_duration",
+        "ws_sessions",
+    ]
+    assert websocket[1] == (
+        "      { status:101 }......: avg=1.23ms  min=512µs med=1.1ms   max=2.29ms   p(90)=2.04ms"
+        " p(95)=2.17ms"
+    )
+    assert websocket[4] == (
+        "    ws_ping...............: avg=312.5µs min=201µs med=298µs   max=490.3µs  p(90)=450µs"
+        "  p(95)=470µs"
+    )
+
+
+def test_colons_and_columns_line_up_across_sections(data: dict[str, Any]) -> None:
+    lines = _lines(data)
+    start = lines.index("    CUSTOM")
+    metric_lines = [line for line in lines[start:] if "..:" in line]
+    assert len(metric_lines) == 15
+    # The longest name gets exactly three dots; every colon sits in the same column.
+    colons = {line.index("..: ") + 2 for line in metric_lines}
+    assert colons == {len("    ws_session_duration...")}
+    assert any(line.startswith("    ws_session_duration...: ") for line in metric_lines)
+    trends = [line for line in metric_lines if "avg=" in line]
+    for stat in ("min=", "med=", "max=", "p(90)=", "p(95)="):
+        assert len({line.index(stat) for line in trends}) == 1, stat
+    # Non-trend values are padded to the widest ("1.8 kB"), so extras start in one column.
+    extras_at = len("    ws_session_duration...: 1.8 kB ")
+    non_trends = [line for line in metric_lines if "avg=" not in line]
+    assert len(non_trends) == 9
+    for line in non_trends:
+        assert line[extras_at - 1] == " " and line[extras_at] != " ", line
+
+
+def test_hidden_metrics_are_left_out(data: dict[str, Any]) -> None:
+    data["metrics"]["http_req_waiting"] = {
+        "type": "trend",
+        "contains": "time",
+        "values": dict.fromkeys(["avg", "min", "med", "max", "p(90)", "p(95)"], 1.0),
+    }
+    compact = render_summary(data)
+    assert "group_duration" not in compact
+    assert "checks....." not in compact  # only checks_total & co.
+    assert "http_req_waiting" not in compact
+    assert "http_req_waiting" in render_summary(data, mode="full")
+
+
+def test_full_mode_adds_group_blocks(data: dict[str, Any]) -> None:
+    lines = _lines(data, mode="full")
+    start = lines.index("  █ GROUP: chat")
+    assert lines[start:] == [
+        "  █ GROUP: chat",
+        "",
+        "    checks_total.......: 2       0.399018/s",
+        "    checks_succeeded...: 100.00% 2 out of 2",
+        "    checks_failed......: 0.00%   0 out of 2",
+        "",
+        "    ✓ echo matches",
+        "",
+        "    ↳ GROUP: history",
+        "",
+        "      checks_total.......: 4      0.798037/s",
+        "      checks_succeeded...: 75.00% 3 out of 4",
+        "      checks_failed......: 25.00% 1 out of 4",
+        "",
+        "      ✗ history is complete",
+        "          ↳  75% — ✓ 3 / ✗ 1",
+        "",
+        "",
+    ]
+    assert "GROUP" not in render_summary(data)
+
+
+def test_full_mode_group_metrics_and_scenarios(data: dict[str, Any]) -> None:
+    chat = data["root_group"]["groups"][0]
+    chat["metrics"] = {
+        "ws_ping": data["metrics"]["ws_ping"],
+        "chat_messages": data["metrics"]["chat_messages"],
+        "group_duration": data["metrics"]["group_duration"],
+    }
+    data["root_group"]["groups"].append({"name": "setup", "groups": [], "checks": []})
+    data["scenarios"] = {"readers": {"checks": [], "groups": [], "metrics": {}}}
+    lines = _lines(data, mode="full")
+    group = lines[lines.index("  █ GROUP: chat") :]
+    assert "    CUSTOM" in group
+    assert "    chat_messages...: 12 2.394/s" in group  # the group's own widths
+    assert "    WEBSOCKET" in group
+    assert not any("group_duration" in line for line in group)
+    assert "  █ GROUP: setup" not in lines
+    assert lines[-3:] == ["  █ SCENARIO: readers", "", ""]
+
+
+def test_trend_stats_follow_options(data: dict[str, Any]) -> None:
+    data["options"]["summaryTrendStats"] = ["p(99)", "avg", "count"]
+    data["metrics"]["ws_ping"]["values"].update({"p(99)": 0.48, "count": 20})
+    line = next(x for x in _lines(data) if x.startswith("    ws_ping."))
+    assert line.split(": ", 1)[1].split() == ["p(99)=480µs", "avg=312.5µs", "count=20"]
+    line = next(x for x in _lines(data) if x.startswith("    ws_connecting."))
+    assert "p(99)=n/a" in line
+
+
+def test_summary_time_unit(data: dict[str, Any]) -> None:
+    data["options"]["summaryTimeUnit"] = "ms"
+    line = next(x for x in _lines(data) if x.startswith("    iteration_duration."))
+    assert "avg=2503.40ms" in line
+    assert "min=2501.20ms" in line
+
+
+def test_threshold_values_shown_per_aggregation(data: dict[str, Any]) -> None:
+    m = data["metrics"]
+    m["iterations"]["thresholds"] = {"count>=4": {"ok": True}, "rate<10": {"ok": True}}
+    m["vus"]["thresholds"] = {"value<3": {"ok": True}}
+    m["ws_ping"]["values"]["p(99)"] = 0.48
+    m["ws_ping"]["thresholds"] = {" p(99)<1 ": {"ok": True}, "p(99.9)<1": {"ok": True}}
+    lines = _lines(data)
+    assert "    ✓ 'count>=4' count=4" in lines
+    assert "    ✓ 'rate<10' rate=0.798/s" in lines
+    assert "    ✓ 'value<3' value=2" in lines
+    assert "    ✓ 'p(99)<1' p(99)=480µs" in lines  # a stat not in summaryTrendStats
+    assert "    ✓ 'p(99.9)<1' p(99.9)=n/a" in lines  # not computed at all
+
+
+def test_submetric_threshold_without_parent_shows_full_name(data: dict[str, Any]) -> None:
+    del data["metrics"]["ws_connecting"]["thresholds"]
+    lines = _lines(data)
+    assert "    ws_connecting{status:101}" in lines
+    assert "    ✗ 'max<2' max=2.29ms" in lines
+
+
+def test_without_thresholds_or_checks(data: dict[str, Any]) -> None:
+    for metric in data["metrics"].values():
+        metric.pop("thresholds", None)
+    del data["metrics"]["checks"]
+    data["root_group"] = {"name": "", "path": "", "id": "", "groups": [], "checks": []}
+    lines = _lines(data)
+    assert lines[:4] == ["", "  █ TOTAL RESULTS", "", "    CUSTOM"]
+    assert not any("checks_" in line for line in lines)
+
+
+def test_checks_counted_from_tree_when_metric_absent(data: dict[str, Any]) -> None:
+    del data["metrics"]["checks"]
+    assert "    checks_total.......: 10     1.995092/s" in _lines(data)
+
+
+def test_same_check_name_in_two_groups_is_merged(data: dict[str, Any]) -> None:
+    data["root_group"]["groups"][0]["checks"][0]["name"] = "status is 101"
+    lines = _lines(data)
+    assert lines.count("    ✓ status is 101") == 1
+    assert "    ✓ echo matches" not in lines
+
+
+def test_color_decorates_without_moving_anything(data: dict[str, Any]) -> None:
+    plain = render_summary(data, mode="full")
+    colored = render_summary(data, mode="full", color=True)
+    assert colored != plain
+    assert strip_ansi(colored) == plain
+    assert "\x1b[32m✓ status is 101\x1b[0m" in colored
+    assert "\x1b[31m✗ history is complete\x1b[0m" in colored
+    assert (
+        "\x1b[31m✗\x1b[0m \x1b[37m'max<2'\x1b[0m \x1b[37mmax\x1b[0m=\x1b[36m2.29ms\x1b[0m"
+        in colored
+    )
+    assert "\x1b[1mTOTAL RESULTS\x1b[0m" in colored
+    assert "\x1b[1mWEBSOCKET\x1b[0m" in colored
+    assert "\x1b[36m4\x1b[0m" in colored
+    assert "\x1b[2;36m0.798/s\x1b[0m" in colored
+    assert "\x1b[2;37m...:\x1b[0m" in colored
+
+
+def test_stdout_framing(data: dict[str, Any]) -> None:
+    assert stdout_summary(data) == "\n" + render_summary(data) + "\n\n"
+
+
+def test_unknown_mode_is_rejected(data: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="legacy"):
+        render_summary(data, mode="legacy")
+
+
+def test_missing_parts_do_not_crash() -> None:
+    text = render_summary({})
+    assert text.split("\n")[:2] == ["", "  █ TOTAL RESULTS"]
+    odd = {
+        "metrics": {"weird": {"type": "histogram", "values": {}}},
+        "options": {"summaryTrendStats": None},
+    }
+    assert "    weird...: [no data]" in render_summary(odd).split("\n")
+
+
+def test_export_shaped_groups_render_too(data: dict[str, Any]) -> None:
+    from greenws.summary.export import to_summary_export
+
+    exported = to_summary_export(data)
+    reshaped = {**data, "root_group": exported["root_group"]}
+    assert render_summary(reshaped, mode="full") == render_summary(data, mode="full")
