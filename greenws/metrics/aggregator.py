@@ -1,0 +1,423 @@
+"""The aggregator: every sample of a run folded into sinks, submetrics, checks and groups.
+
+This is the hot path -- every WebSocket message produces samples, and one Python process must
+absorb hundreds of thousands per second. So ``add_batch`` does as little as possible per sample:
+one pass that appends each sample to its metric's pending list (a dict lookup keyed by the
+identity-hashed Metric, then a bound ``list.append``). Everything else happens once per metric
+per batch, with C-level iteration: values are pulled out with ``map(itemgetter)``, sinks take them
+with ``add_many``, and anything derived from tags (submetric matches, the group a sample belongs
+to, which check a ``checks`` sample counts for) is computed once per distinct TagSet and cached.
+
+Submetrics (``ws_connecting{status:101}``) must name a registered metric: thresholds are bound
+after the script is loaded, when every custom metric exists (k6 requires metrics to be declared
+in the init context too), so there is nothing to defer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import compress
+from operator import itemgetter
+from typing import Any
+
+from greenws.metrics.metric import Metric, MetricError, Registry
+from greenws.metrics.sample import Sample
+from greenws.metrics.sinks import DEFAULT_TREND_STATS, Sink, sink_for
+from greenws.metrics.tags import TagSet
+
+__all__ = ["Aggregator", "Submetric", "parse_metric_name"]
+
+_VALUE = itemgetter(2)
+_TAGS = itemgetter(3)
+_GROUP_SEPARATOR = "::"
+_CHECKS = "checks"
+_CACHE_LIMIT = 50_000  # distinct TagSets remembered per cache before it is reset
+_MISSING: Any = object()
+
+
+def _md5(text: str) -> str:
+    """k6's opaque group/check id: the md5 hex digest of the path."""
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def parse_metric_name(text: str) -> tuple[str, str | None, dict[str, str]]:
+    """Split ``name{tag:value,...}`` into ``(name, suffix, tags)`` the way k6 reads it.
+
+    ``suffix`` is the text between the braces with outer whitespace trimmed (k6 prints submetrics
+    as ``name{suffix}``), or None when there are no braces. Keys and values are trimmed of
+    whitespace and of surrounding quotes, so ``{status: "101"}`` matches the tag ``status=101``.
+    A value may contain ``:`` (``{url:ws://host}``) but not ``,``.
+
+    Raises:
+        MetricError: unmatched or misplaced braces, or a ``key:value`` pair without a value.
+    """
+    text = text.strip()
+    opening, closing = text.find("{"), text.rfind("}")
+    if opening == -1 and closing == -1:
+        return text, None, {}
+    if opening == -1 or closing == -1:
+        raise MetricError(f"metric {text!r} has an unmatched opening/closing curly brace")
+    if closing < opening:
+        raise MetricError(f"metric {text!r}: the closing curly brace comes before the opening one")
+    if closing != len(text) - 1:
+        raise MetricError(f"metric {text!r} lacks a closing curly brace in its last position")
+    name = text[:opening].strip()
+    inner = text[opening + 1 : closing]
+    tags: dict[str, str] = {}
+    for part in inner.split(","):
+        key, colon, value = part.partition(":")
+        key = key.strip().strip("\"'")
+        if not colon or not value or not key:
+            raise MetricError(
+                f"metric {text!r}: tag expression {part.strip()!r} is malformed, expected key:value"
+            )
+        tags[key] = value.strip().strip("\"'")
+    return name, inner.strip(), tags
+
+
+class Submetric:
+    """The samples of ``parent`` whose tags include every ``key:value`` of ``tags``."""
+
+    __slots__ = ("_items", "name", "parent", "sink", "suffix", "tags")
+
+    def __init__(self, parent: Metric, suffix: str, tags: Mapping[str, str]) -> None:
+        self.parent = parent
+        self.suffix = suffix
+        self.name = f"{parent.name}{{{suffix}}}"
+        self.tags = dict(tags)
+        self._items = tuple(self.tags.items())
+        self.sink: Sink = sink_for(parent.type)
+
+    def matches(self, tags: Mapping[str, str]) -> bool:
+        """k6's rule: every key of the submetric is present in ``tags`` with the same value."""
+        get = tags.get
+        return all(get(key) == value for key, value in self._items)
+
+    def __repr__(self) -> str:
+        return f"Submetric({self.name!r})"
+
+
+class _Entry:
+    """Per-metric state: sink, pending samples of the current batch, submetrics, caches."""
+
+    __slots__ = ("match", "metric", "pending", "samples", "sink", "subs")
+
+    def __init__(self, metric: Metric) -> None:
+        self.metric = metric
+        self.sink: Sink = sink_for(metric.type)
+        self.pending: list[Sample] = []
+        self.samples = 0
+        self.subs: list[Submetric] = []
+        # TagSet -> the submetrics it matches; reset whenever a submetric is added.
+        self.match: dict[TagSet, tuple[Submetric, ...]] = {}
+
+
+class _Check:
+    __slots__ = ("fails", "id", "name", "passes", "path")
+
+    def __init__(self, name: str, group_path: str) -> None:
+        self.name = name
+        self.path = group_path + _GROUP_SEPARATOR + name
+        self.id = _md5(self.path)
+        self.passes = 0
+        self.fails = 0
+
+
+class _Group:
+    __slots__ = ("checks", "groups", "id", "name", "path")
+
+    def __init__(self, name: str, path: str) -> None:
+        self.name = name
+        self.path = path
+        self.id = _md5(path)
+        self.groups: dict[str, _Group] = {}  # by name, in first-seen order
+        self.checks: dict[str, _Check] = {}
+
+    def export(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": self.path,
+            "id": self.id,
+            "groups": [group.export() for group in self.groups.values()],
+            "checks": [
+                {
+                    "name": c.name,
+                    "path": c.path,
+                    "id": c.id,
+                    "passes": c.passes,
+                    "fails": c.fails,
+                }
+                for c in self.checks.values()
+            ],
+        }
+
+
+class Aggregator:
+    """Folds sample batches into per-metric sinks and answers the summary's questions."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._entries: dict[Metric, _Entry] = {}
+        self._appends: dict[Metric, Any] = {}  # Metric -> its pending list's bound append
+        self._subs_by_name: dict[str, Submetric] = {}
+        self._root = _Group("", "")
+        self._groups: dict[str, _Group] = {"": self._root}
+        self._known_tags: dict[int, TagSet] = {}  # id -> TagSet (kept alive, so ids stay unique)
+        self._check_of: dict[TagSet, _Check | None] = {}
+
+    # -- configuration -------------------------------------------------------------------------
+    def add_submetric(self, text: str) -> Submetric:
+        """Start aggregating ``name{tag:value,...}`` separately; idempotent for equal tag sets.
+
+        Only samples added after this call are counted in the submetric, as in k6.
+
+        Raises:
+            MetricError: bad syntax, or no metric of that name is registered.
+        """
+        name, suffix, tags = parse_metric_name(text)
+        if suffix is None:
+            raise MetricError(f"{text!r} is not a submetric: expected name{{tag:value}}")
+        metric = self.registry.get(name)
+        if metric is None:
+            raise MetricError(f"no metric name {name!r} found")
+        entry = self._entry(metric)
+        for sub in entry.subs:
+            if sub.tags == tags:
+                return sub
+        sub = Submetric(metric, suffix, tags)
+        entry.subs.append(sub)
+        entry.match.clear()
+        metric.submetrics.append(sub)
+        self._subs_by_name.setdefault(sub.name, sub)
+        return sub
+
+    def submetric(self, text: str) -> Submetric | None:
+        """The submetric already added for ``text`` (any spelling of the same tags), or None."""
+        sub = self._subs_by_name.get(text)
+        if sub is not None:
+            return sub
+        try:
+            name, suffix, tags = parse_metric_name(text)
+        except MetricError:
+            return None
+        metric = self.registry.get(name)
+        entry = self._entries.get(metric) if metric is not None else None
+        if suffix is None or entry is None:
+            return None
+        return next((s for s in entry.subs if s.tags == tags), None)
+
+    def _entry(self, metric: Metric) -> _Entry:
+        entry = self._entries.get(metric)
+        if entry is None:
+            entry = self._entries[metric] = _Entry(metric)
+            self._appends[metric] = entry.pending.append
+        return entry
+
+    # -- the hot path --------------------------------------------------------------------------
+    def add_batch(self, samples: Iterable[Sample]) -> None:
+        """Aggregate ``samples`` (``(metric, time, value, tags)`` tuples)."""
+        batch = samples if isinstance(samples, list) else list(samples)
+        if not batch:
+            return
+        appends = self._appends
+        for sample in batch:
+            try:
+                appends[sample[0]](sample)
+            except KeyError:
+                self._entry(sample[0]).pending.append(sample)
+        self._note_tags(batch)
+        for entry in self._entries.values():
+            pending = entry.pending
+            if not pending:
+                continue
+            values = list(map(_VALUE, pending))
+            entry.samples += len(values)
+            entry.sink.add_many(values)
+            if entry.subs:
+                self._feed_submetrics(entry, pending, values)
+            if entry.metric.name == _CHECKS:
+                self._count_checks(pending)
+            pending.clear()
+
+    def _note_tags(self, batch: list[Sample]) -> None:
+        """Grow the group tree from the ``group`` tag of every TagSet not seen before.
+
+        Distinct TagSets are found by identity (``id``), which runs entirely in C; content
+        equality would call ``TagSet.__eq__`` for every session that built its own equal set.
+        """
+        column = list(map(_TAGS, batch))
+        known = self._known_tags
+        distinct = dict(zip(map(id, column), column, strict=True))  # in first-seen order
+        if len(known) + len(distinct) > _CACHE_LIMIT:
+            known.clear()
+        for key, tags in distinct.items():
+            if key in known:
+                continue
+            known[key] = tags  # holding `tags` keeps its id from being reused
+            path = tags.get("group")
+            if path is not None:
+                self._group(path)
+
+    def _feed_submetrics(self, entry: _Entry, pending: list[Sample], values: list[float]) -> None:
+        column = list(map(_TAGS, pending))
+        ids = list(map(id, column))
+        distinct = dict(zip(ids, column, strict=True))
+        cache = entry.match
+        if len(cache) + len(distinct) > _CACHE_LIMIT:
+            cache.clear()
+        matched: dict[int, tuple[Submetric, ...]] = {}
+        for key, tags in distinct.items():
+            subs = cache.get(tags)
+            if subs is None:
+                subs = cache[tags] = tuple(sub for sub in entry.subs if sub.matches(tags))
+            matched[key] = subs
+        for sub in entry.subs:
+            flags = {key: sub in subs for key, subs in matched.items()}
+            hits = sum(flags.values())
+            if hits == len(flags):
+                sub.sink.add_many(values)
+            elif hits:
+                sub.sink.add_many(list(compress(values, map(flags.__getitem__, ids))))
+
+    def _count_checks(self, pending: list[Sample]) -> None:
+        column = list(map(_TAGS, pending))
+        check_of = self._check_of
+        if len(check_of) >= _CACHE_LIMIT:
+            check_of.clear()
+        by_id: dict[int, _Check | None] = {}
+        for key, tags in dict(zip(map(id, column), column, strict=True)).items():
+            check = check_of.get(tags, _MISSING)
+            if check is _MISSING:
+                check = check_of[tags] = self._check(tags)
+            by_id[key] = check
+        for (_, _, value, _), key in zip(pending, map(id, column), strict=True):
+            check = by_id[key]
+            if check is None:
+                continue
+            if value:
+                check.passes += 1
+            else:
+                check.fails += 1
+
+    def _check(self, tags: TagSet) -> _Check | None:
+        name = tags.get("check")
+        if name is None:
+            return None
+        group = self._group(tags.get("group") or "")
+        check = group.checks.get(name)
+        if check is None:
+            check = group.checks[name] = _Check(name, group.path)
+        return check
+
+    def _group(self, path: str) -> _Group:
+        """The group at ``path`` (``""`` root, ``"::a::b"`` nested), created with its parents."""
+        group = self._groups.get(path)
+        if group is not None:
+            return group
+        names = path.split(_GROUP_SEPARATOR)
+        if names[0]:  # not k6's "::a" form; read "a::b" as the same groups under the root
+            names.insert(0, "")
+        group = self._root
+        current = ""
+        for name in names[1:]:
+            current = current + _GROUP_SEPARATOR + name
+            child = group.groups.get(name)
+            if child is None:
+                child = group.groups[name] = _Group(name, current)
+                self._groups[current] = child
+            group = child
+        self._groups[path] = group
+        return group
+
+    # -- reading -------------------------------------------------------------------------------
+    def sink(self, name: str) -> Sink | None:
+        """The sink of a metric or submetric by name; None if no such metric is registered.
+
+        A registered metric that has no samples yet gets an (empty) sink, so thresholds can be
+        evaluated on it.
+        """
+        metric = self.registry.get(name)
+        if metric is not None:
+            return self._entry(metric).sink
+        sub = self.submetric(name)
+        return sub.sink if sub is not None else None
+
+    @property
+    def sample_counts(self) -> dict[str, int]:
+        """Samples aggregated so far per metric name (not counting submetric copies)."""
+        return {e.metric.name: e.samples for e in self._entries.values() if e.samples}
+
+    @property
+    def total_samples(self) -> int:
+        return sum(entry.samples for entry in self._entries.values())
+
+    def root_group(self) -> dict[str, Any]:
+        """The group tree with its checks, in k6's ``root_group`` shape."""
+        return self._root.export()
+
+    def summary_data(
+        self,
+        *,
+        duration_s: float,
+        trend_stats: Sequence[str] = DEFAULT_TREND_STATS,
+        thresholds: Mapping[str, Mapping[str, bool]] | None = None,
+    ) -> dict[str, Any]:
+        """The ``data`` k6 passes to ``handleSummary``.
+
+        ``metrics`` holds every metric and submetric that received a sample, plus -- as in k6,
+        which marks them observed when thresholds are set up -- every metric or submetric that
+        has thresholds (and a submetric's parent), even with no samples. Keys are sorted, as Go's
+        JSON encoder sorts map keys. ``thresholds`` maps a metric or submetric name to
+        ``{expression: ok}`` (see ``ThresholdReport.summary_thresholds``).
+
+        ``options`` carries ``summaryTrendStats``; the runtime adds ``summaryTimeUnit``,
+        ``noColor``, the TTY flags of ``state`` and ``setup_data``, which it alone knows.
+        """
+        observed: dict[str, tuple[Metric, Sink]] = {}
+        for entry in self._entries.values():
+            if entry.samples:
+                observed[entry.metric.name] = (entry.metric, entry.sink)
+            for sub in entry.subs:
+                if not sub.sink.is_empty:
+                    observed[sub.name] = (entry.metric, sub.sink)
+        results_of: dict[str, dict[str, bool]] = {}
+        for name, results in (thresholds or {}).items():
+            canonical = self._observe_threshold_target(name, observed)
+            if canonical is not None:
+                results_of.setdefault(canonical, {}).update(results)
+
+        metrics: dict[str, Any] = {}
+        for name in sorted(observed):
+            metric, sink = observed[name]
+            data: dict[str, Any] = {
+                "type": metric.type.value,
+                "contains": metric.contains.value,
+                "values": sink.values(duration_s, trend_stats),
+            }
+            verdicts = results_of.get(name)
+            if verdicts:
+                data["thresholds"] = {source: {"ok": bool(ok)} for source, ok in verdicts.items()}
+            metrics[name] = data
+        return {
+            "root_group": self._root.export(),
+            "options": {"summaryTrendStats": list(trend_stats)},
+            "state": {"testRunDurationMs": duration_s * 1000.0},
+            "metrics": metrics,
+        }
+
+    def _observe_threshold_target(
+        self, name: str, observed: dict[str, tuple[Metric, Sink]]
+    ) -> str | None:
+        """Make a threshold's metric (and a submetric's parent) appear; its canonical name."""
+        metric = self.registry.get(name)
+        if metric is not None:
+            observed.setdefault(name, (metric, self._entry(metric).sink))
+            return name
+        try:
+            sub = self.submetric(name) or self.add_submetric(name)
+        except MetricError:
+            return None  # bind() reported it already; the summary is not the place to fail
+        observed.setdefault(sub.name, (sub.parent, sub.sink))
+        observed.setdefault(sub.parent.name, (sub.parent, self._entry(sub.parent).sink))
+        return sub.name
