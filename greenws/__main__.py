@@ -1,0 +1,7 @@
+"""``python -m greenws`` is the ``greenws`` command."""
+
+import sys
+
+from greenws.cli import main
+
+sys.exit(main())

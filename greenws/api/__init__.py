@@ -1,0 +1,1 @@
+"""What a script sees through ``import greenws``: thin wrappers over the runtime."""

@@ -1,0 +1,1 @@
+"""Built-in outputs, each an ordinary plugin registered like a third-party one."""

@@ -1,0 +1,104 @@
+"""``--out json=FILE``: k6's NDJSON stream, one ``Metric`` line per metric, one ``Point`` per sample.
+
+A name ending in ``.gz`` is gzip-compressed, as in k6. Tags are serialised once per tag set and
+timestamps once per second, because a busy test writes hundreds of thousands of lines a second.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from collections.abc import Sequence
+from typing import IO, Any
+
+from greenws.plugins import hookimpl
+
+__all__ = ["JSONLinesOutput"]
+
+
+class JSONLinesOutput:
+    """Writes one file; registered only when ``--out json=…`` asks for it."""
+
+    def __init__(self, path: str, thresholds: dict[str, list[str]]) -> None:
+        self.path = path
+        self.thresholds = thresholds
+        self.lines = 0
+        self._file: IO[str] | None = None
+        self._declared: set[Any] = set()
+        self._tag_json: dict[Any, str] = {}
+        self._second = -1
+        self._second_text = ""
+
+    @hookimpl
+    def greenws_output_start(self) -> None:
+        if self.path.endswith(".gz"):
+            self._file = gzip.open(self.path, "wt", encoding="utf-8")
+        else:
+            self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed at stop
+
+    def _timestamp(self, when: float) -> str:
+        second = int(when)
+        if second != self._second:
+            self._second = second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._second_text}.{int((when - second) * 1e9):09d}Z"
+
+    def _declare(self, metric: Any) -> str:
+        self._declared.add(metric)
+        data = {
+            "name": metric.name,
+            "type": metric.type.value,
+            "contains": metric.contains.value,
+            "thresholds": self.thresholds.get(metric.name, []),
+            "submetrics": None,
+        }
+        return json.dumps({"type": "Metric", "data": data, "metric": metric.name}, separators=(",", ":"))
+
+    @hookimpl
+    def greenws_output_samples(self, samples: Sequence[Any]) -> None:
+        if self._file is None:
+            return
+        out = []
+        declared = self._declared
+        tag_json = self._tag_json
+        timestamp = self._timestamp
+        for metric, when, value, tags in samples:
+            if metric not in declared:
+                out.append(self._declare(metric))
+            tags_text = tag_json.get(tags)
+            if tags_text is None:
+                tags_text = json.dumps(dict(tags), separators=(",", ":"), ensure_ascii=False)
+                if len(tag_json) > 100_000:  # bound the cache on tag-heavy tests
+                    tag_json.clear()
+                tag_json[tags] = tags_text
+            number = int(value) if value.is_integer() and abs(value) < 1e15 else value
+            out.append(
+                f'{{"type":"Point","data":{{"time":"{timestamp(when)}","value":{number!r},'
+                f'"tags":{tags_text}}},"metric":"{metric.name}"}}'
+            )
+        if out:
+            out.append("")
+            self._file.write("\n".join(out))
+            self.lines += len(out) - 1
+
+    @hookimpl
+    def greenws_output_stop(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+@hookimpl
+def greenws_configure(config: Any) -> None:
+    """Register one writer per ``--out json=FILE``."""
+    thresholds: dict[str, list[str]] = {}
+    for name, expressions in (config.options.thresholds or {}).items():
+        items = expressions if isinstance(expressions, list) else [expressions]
+        thresholds[name.split("{", 1)[0]] = [
+            item["threshold"] if isinstance(item, dict) else str(item) for item in items
+        ]
+    for path in config.claim_outputs("json"):
+        if not path:
+            raise ValueError("--out json needs a file name: --out json=results.json")
+        config.pluginmanager.register(JSONLinesOutput(path, thresholds), name=f"json={path}")

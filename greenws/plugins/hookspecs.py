@@ -1,0 +1,78 @@
+"""Every hook greenws calls, in lifecycle order.
+
+A plugin is any module or object with functions named like these and marked with
+:data:`greenws.plugins.hookimpl`. Built-in outputs (console, JSON) are registered exactly like a
+third party's: through this module's specifications, from a module listed in
+:data:`greenws.plugins.manager.BUILTIN_PLUGINS`, an entry point in the ``greenws`` group, or
+``-p module`` on the command line.
+
+Output plugins follow pytest's ``junitxml`` pattern: the module adds its option in
+:func:`greenws_addoption`, claims its ``--out`` entries in :func:`greenws_configure`, builds the writer
+object only when selected, and registers *that object*, which then receives the output hooks.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from greenws.metrics.sample import Sample
+    from greenws.runtime.config import RunConfig, RunInfo
+
+hookspec = pluggy.HookspecMarker("greenws")
+
+
+# -- set-up -----------------------------------------------------------------------------------
+
+
+@hookspec
+def greenws_addoption(parser: argparse.ArgumentParser) -> None:
+    """Add command-line options to ``greenws run``.
+
+    Called once, before arguments are parsed. Use an option group named after the plugin.
+    """
+
+
+@hookspec
+def greenws_configure(config: RunConfig) -> None:
+    """Options are resolved; the run has not started.
+
+    ``config.claim_outputs("kind")`` returns the arguments of every ``--out kind=ARG`` and marks them
+    taken; an output plugin builds its writer for each and registers it with
+    ``config.pluginmanager.register(writer, name)``. An ``--out`` kind that no plugin claims is an
+    error (exit 104), so a typo never silently writes nothing.
+    """
+
+
+# -- one run ----------------------------------------------------------------------------------
+
+
+@hookspec
+def greenws_output_start(run: RunInfo) -> None:
+    """The test starts: open files and connections here. ``run`` describes the test and offers
+    ``run.progress()`` for live displays. An exception here is reported in one line and this output
+    is switched off for the run; the test goes on."""
+
+
+@hookspec
+def greenws_output_samples(samples: Sequence[Sample]) -> None:
+    """A batch of samples, in emission order, called from the flusher greenlet (never from a VU).
+
+    Each sample is a tuple ``(metric, time, value, tags)``: ``metric.name``/``.type``/``.contains``,
+    ``time`` in epoch seconds, ``value`` a float (Trend times in milliseconds), ``tags`` a read-only
+    mapping. Batches arrive through a bounded queue per output: a slow output loses whole batches,
+    which are counted and reported in the summary, rather than stalling the virtual users.
+    """
+
+
+@hookspec
+def greenws_output_stop(summary: dict[str, Any], run: RunInfo) -> None:
+    """The test ended and every batch this output accepted was delivered.
+
+    ``summary`` is the k6 ``handleSummary`` data: the same totals the console summary prints. Flush
+    and close here.
+    """

@@ -1,0 +1,58 @@
+"""The plugin manager: built-ins first, then entry points, then ``-p`` modules.
+
+``GREENWS_DISABLE_PLUGIN_AUTOLOAD=1`` turns off entry-point discovery (as pytest's
+``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` does) and ``-p no:NAME`` blocks one plugin by name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterable
+
+import pluggy
+
+from greenws.plugins import hookspecs
+
+__all__ = ["BUILTIN_PLUGINS", "PluginError", "hookimpl", "make_plugin_manager"]
+
+hookimpl = pluggy.HookimplMarker("greenws")
+
+#: Modules registered as plugins in every run, exactly as an entry point would be.
+BUILTIN_PLUGINS = ("greenws.outputs.console", "greenws.outputs.json_lines")
+
+
+class PluginError(RuntimeError):
+    """A plugin that cannot be loaded; the message names it."""
+
+
+def make_plugin_manager(
+    extra_modules: Iterable[str] = (), *, load_entry_points: bool | None = None
+) -> pluggy.PluginManager:
+    """Build a manager with built-ins, entry points (unless disabled) and ``-p`` modules."""
+    manager = pluggy.PluginManager("greenws")
+    manager.add_hookspecs(hookspecs)
+    blocked = {name[3:] for name in extra_modules if name.startswith("no:")}
+    for name in blocked:
+        manager.set_blocked(name)
+    for module_name in BUILTIN_PLUGINS:
+        short = module_name.rsplit(".", 1)[-1]
+        if short not in blocked and module_name not in blocked:
+            manager.register(importlib.import_module(module_name), name=short)
+    if load_entry_points is None:
+        load_entry_points = not os.environ.get("GREENWS_DISABLE_PLUGIN_AUTOLOAD")
+    if load_entry_points:
+        try:
+            manager.load_setuptools_entrypoints("greenws")
+        except Exception as error:  # a broken third-party package must not hide which one it is
+            raise PluginError(f"could not load a 'greenws' entry-point plugin: {error}") from error
+    for module_name in extra_modules:
+        if module_name.startswith("no:") or manager.has_plugin(module_name):
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as error:
+            raise PluginError(f"could not import plugin module {module_name!r}: {error}") from error
+        manager.register(module, name=module_name)
+    manager.check_pending()
+    return manager

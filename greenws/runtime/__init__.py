@@ -1,0 +1,1 @@
+"""The gevent runtime: the only layer with sockets and greenlets."""

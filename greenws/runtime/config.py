@@ -1,0 +1,71 @@
+"""What plugins are handed: the run's configuration before it starts, and its description while it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from greenws.options import Options, ScenarioConfig
+
+__all__ = ["OutputSpec", "Progress", "RunConfig", "RunInfo"]
+
+
+@dataclass
+class OutputSpec:
+    """One ``--out kind=arg``; ``claimed`` is set by the plugin that takes it."""
+
+    kind: str
+    argument: str
+    claimed: bool = False
+
+
+@dataclass
+class RunConfig:
+    """Handed to ``greenws_configure``: options, ``--out`` requests and the plugin manager."""
+
+    options: Options
+    args: Any  # the parsed argparse namespace, for plugins' own options
+    pluginmanager: pluggy.PluginManager
+    outputs: list[OutputSpec] = field(default_factory=list)
+
+    def claim_outputs(self, kind: str) -> list[str]:
+        """Arguments of every unclaimed ``--out kind=…``, now marked as taken."""
+        taken = []
+        for spec in self.outputs:
+            if spec.kind == kind and not spec.claimed:
+                spec.claimed = True
+                taken.append(spec.argument)
+        return taken
+
+
+@dataclass
+class Progress:
+    """A snapshot for live displays."""
+
+    elapsed: float
+    vus: int
+    max_vus: int
+    complete: int
+    interrupted: int
+    scenarios: list[tuple[str, str, float, str]]  # name, executor description, fraction, right text
+
+
+@dataclass
+class RunInfo:
+    """Handed to output hooks: what is running and how to ask how far it got."""
+
+    script: str
+    options: Options
+    scenarios: list[ScenarioConfig]
+    start_time: float
+    progress: Callable[[], Progress]
+    dropped_samples: Callable[[], dict[str, int]]
+    is_tty: bool = False
+    quiet: bool = False
+    summary_mode: str = "compact"
+    summary_export: str | None = None
+    exit_code: int = 0
+    end_time: float | None = None

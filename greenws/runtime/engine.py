@@ -1,0 +1,434 @@
+"""The engine: loads the script, runs setup → scenarios → teardown, and ends with a summary.
+
+It owns the shared pieces every VU writes into (the metric registry, the sample list) and the
+greenlets around the VUs: the flusher, the ``vus`` gauges, threshold evaluation, signal handling.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import signal
+import ssl
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import gevent
+import pluggy
+
+from greenws.metrics.aggregator import Aggregator
+from greenws.metrics.builtin import BuiltinMetrics, register_builtin
+from greenws.metrics.metric import Registry
+from greenws.metrics.sample import Sample
+from greenws.metrics.tags import TagSet
+from greenws.options import Options, ScenarioConfig, derive_scenarios
+from greenws.runtime.config import Progress, RunInfo
+from greenws.runtime.executors import ScenarioRunner
+from greenws.runtime.flusher import DEFAULT_QUEUE_LIMIT, Flusher, OutputChannel
+from greenws.runtime.vu import (
+    AbortTest,
+    IterationInterrupted,
+    VirtualUser,
+    VUGreenlet,
+    accepted_arguments,
+    format_script_error,
+)
+from greenws.thresholds import ThresholdError, evaluate_all, parse_thresholds
+
+__all__ = ["EXIT", "Engine", "ScriptError"]
+
+log = logging.getLogger("greenws")
+
+#: k6's exit codes.
+EXIT = {
+    "ok": 0,
+    "thresholds": 99,
+    "setup_timeout": 100,
+    "teardown_timeout": 101,
+    "config": 104,
+    "interrupted": 105,
+    "script": 107,
+    "aborted": 108,
+}
+
+_ACTIVE: Engine | None = None
+
+
+def active_engine() -> Engine:
+    """The engine of the run in progress (custom metrics are created at script import time)."""
+    if _ACTIVE is None:
+        raise RuntimeError("no greenws run is in progress: run the script with `greenws run`")
+    return _ACTIVE
+
+
+class ScriptError(Exception):
+    """The script cannot be loaded or its setup failed (exit 107); one line, file:line included."""
+
+
+class Engine:
+    """One test run."""
+
+    def __init__(
+        self,
+        options: Options,
+        *,
+        script_path: str,
+        pluginmanager: pluggy.PluginManager,
+        run_tags: dict[str, str] | None = None,
+        summary_mode: str = "compact",
+        summary_export: str | None = None,
+        quiet: bool = False,
+        is_tty: bool = False,
+    ) -> None:
+        global _ACTIVE
+        self.options = options
+        self.script_path = str(Path(script_path).resolve())
+        self.pluginmanager = pluginmanager
+        self.run_tags = {**options.tags, **(run_tags or {})}
+        self.registry = Registry()
+        self.metrics: BuiltinMetrics = register_builtin(self.registry)
+        self.samples: list[Sample] = []
+        self.aggregator = Aggregator(self.registry)
+        self.flusher = Flusher(self.samples, self.aggregator)
+        self.open_sockets: set[Any] = set()
+        self.module: ModuleType | None = None
+        self.scenarios: list[ScenarioConfig] = []
+        self.runners: list[ScenarioRunner] = []
+        self.threshold_sets: list[Any] = []
+        self.started = time.time()
+        self.started_monotonic = time.monotonic()
+        self.ended: float | None = None
+        self.interrupted = False
+        self.abort_reason: str | None = None
+        self.threshold_abort = False
+        self._errors_seen: dict[str, int] = {}
+        self._tls: dict[bool, ssl.SSLContext] = {}
+        self._setup_data: Any = None
+        self.run_info = RunInfo(
+            script=script_path,
+            options=options,
+            scenarios=[],
+            start_time=self.started,
+            progress=self.progress,
+            dropped_samples=self.flusher.dropped,
+            is_tty=is_tty,
+            quiet=quiet,
+            summary_mode=summary_mode,
+            summary_export=summary_export,
+        )
+        _ACTIVE = self
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def load_script(self) -> ModuleType:
+        """Import the script as a module; errors become one-line :class:`ScriptError`s."""
+        path = Path(self.script_path)
+        if not path.is_file():
+            raise ScriptError(f"script not found: {path}")
+        spec = importlib.util.spec_from_file_location("greenws_user_script", path)
+        if spec is None or spec.loader is None:
+            raise ScriptError(f"cannot load {path}: not a Python file")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["greenws_user_script"] = module
+        sys.path.insert(0, str(path.parent))
+        try:
+            spec.loader.exec_module(module)
+        except SyntaxError as error:
+            raise ScriptError(
+                f"syntax error in {error.filename}:{error.lineno}: {error.msg}"
+            ) from None
+        except Exception as error:
+            raise ScriptError(f"error loading {path.name}: {format_script_error(error, self.script_path)}") from None
+        self.module = module
+        return module
+
+    def set_options(self, options: Options, run_tags: dict[str, str] | None = None) -> None:
+        """Options are final only after the script's own ``options`` were read: set them here."""
+        self.options = options
+        self.run_tags = {**options.tags, **(run_tags or {})}
+        self.run_info.options = options
+
+    def prepare(self) -> None:
+        """Derive scenarios, check exec functions, bind thresholds (after the script's import)."""
+        self.scenarios = derive_scenarios(self.options)
+        self.run_info.scenarios = self.scenarios
+        for scenario in self.scenarios:
+            self.script_function(scenario.exec_name)
+        self.threshold_sets = parse_thresholds(self.options.thresholds)
+        for threshold_set in self.threshold_sets:
+            threshold_set.bind(self.aggregator)
+
+    def script_function(self, name: str) -> Callable[..., Any]:
+        """The script's function ``name`` (``default`` unless a scenario says ``exec``)."""
+        function = getattr(self.module, name, None)
+        if not callable(function):
+            if name == "default":
+                raise ScriptError(f"{Path(self.script_path).name} has no default() function to run")
+            raise ScriptError(f"{Path(self.script_path).name} has no function {name!r} (scenario exec)")
+        return function  # type: ignore[no-any-return]
+
+    # -- helpers the runtime and script API use -----------------------------------------------
+
+    def tls_context(self, insecure: bool) -> ssl.SSLContext:
+        """A cached client TLS context; verification on unless ``insecureSkipTLSVerify``."""
+        context = self._tls.get(insecure)
+        if context is None:
+            context = ssl.create_default_context()
+            if insecure:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            self._tls[insecure] = context
+        return context
+
+    def report_error(self, key: str, message: str) -> None:
+        """Log an error once per distinct ``key``; repeats are counted and summed up at the end."""
+        count = self._errors_seen.get(key, 0)
+        self._errors_seen[key] = count + 1
+        if count == 0:
+            elapsed = int(time.monotonic() - self.started_monotonic)
+            print(f"ERRO[{elapsed:04d}] {message}", file=sys.stderr, flush=True)
+
+    def report_script_error(self, vu: VirtualUser, error: BaseException) -> None:
+        """An exception escaped the script: log it once (with VU and where), end the iteration."""
+        text = format_script_error(error, self.script_path)
+        self.report_error(text, f"{text} vu={vu.id} iter={vu.iteration}")
+
+    def report_connect_error(self, vu: VirtualUser, url: str, message: str) -> None:
+        """A failed dial or handshake; the script also sees it in ``Response.error``."""
+        self.report_error(f"connect:{url}:{message}", f"ws.connect {url}: {message} vu={vu.id}")
+
+    def run_iteration(self, vu: VirtualUser, function: Callable[..., Any], runner: ScenarioRunner) -> bool:
+        """Run one iteration of ``function``; False when the VU was interrupted."""
+        vu.iteration += 1
+        vu.enter_group("")
+        started = time.perf_counter()
+        try:
+            if accepted_arguments(function, 1):
+                function(self._vu_data(vu))
+            else:
+                function()
+        except IterationInterrupted:
+            runner.interrupted += 1
+            return False
+        except AbortTest as abort:
+            self.abort(abort.reason)
+            runner.interrupted += 1
+            return False
+        except Exception as error:
+            self.report_script_error(vu, error)
+        now = time.time()
+        tags = vu.tags
+        self.samples.append(
+            (self.metrics.iteration_duration, now, (time.perf_counter() - started) * 1000.0, tags)
+        )
+        self.samples.append((self.metrics.iterations, now, 1.0, tags))
+        runner.complete += 1
+        return True
+
+    def _vu_data(self, vu: VirtualUser) -> Any:
+        if self._setup_data is None:
+            return None
+        # A copy per call, like k6's per-VU copy: one VU's changes never leak into another's.
+        return json.loads(self._setup_data)
+
+    # -- progress, gauges, thresholds ------------------------------------------------------------
+
+    def progress(self) -> Progress:
+        """What a live display shows."""
+        scenarios = []
+        for runner in self.runners:
+            fraction, right = runner.progress()
+            scenarios.append((runner.config.name, runner.config.describe(), fraction, right))
+        return Progress(
+            elapsed=time.monotonic() - self.started_monotonic,
+            vus=sum(runner.active for runner in self.runners),
+            max_vus=sum(len(runner.vus) for runner in self.runners),
+            complete=sum(runner.complete for runner in self.runners),
+            interrupted=sum(runner.interrupted for runner in self.runners),
+            scenarios=scenarios,
+        )
+
+    def _emit_vu_gauges(self) -> None:
+        tags = TagSet(dict(self.run_tags))
+        while True:
+            progress = self.progress()
+            now = time.time()
+            self.samples.append((self.metrics.vus, now, float(progress.vus), tags))
+            self.samples.append((self.metrics.vus_max, now, float(progress.max_vus), tags))
+            gevent.sleep(1.0)
+
+    def _evaluate_thresholds(self, final: bool = False) -> Any:
+        elapsed = time.monotonic() - self.started_monotonic
+        return evaluate_all(self.threshold_sets, self.aggregator, max(elapsed, 1e-9), elapsed_s=elapsed)
+
+    def _watch_thresholds(self) -> None:
+        while True:
+            gevent.sleep(2.0)
+            self.flusher.flush()
+            report = self._evaluate_thresholds()
+            if report.abort and not self.threshold_abort:
+                self.threshold_abort = True
+                self.report_error("threshold-abort", "a threshold with abortOnFail failed: stopping the test")
+                self.stop_all()
+
+    # -- stopping ----------------------------------------------------------------------------
+
+    def stop_all(self) -> None:
+        """Interrupt every scenario now."""
+        for runner in self.runners:
+            runner.stop()
+
+    def abort(self, reason: str) -> None:
+        """The script called ``abort()``."""
+        if self.abort_reason is None:
+            self.abort_reason = reason or "aborted by the script"
+            self.report_error("abort", f"test aborted: {self.abort_reason}")
+        gevent.spawn(self.stop_all)
+
+    def _on_signal(self) -> None:
+        if self.interrupted:
+            print("\nsecond interrupt: exiting now", file=sys.stderr, flush=True)
+            sys.stderr.flush()
+            import os
+
+            os._exit(EXIT["interrupted"])
+        self.interrupted = True
+        print("\nstopping the test (interrupt again to exit now)...", file=sys.stderr, flush=True)
+        gevent.spawn(self.stop_all)
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def _call_outputs(self, hook: str, **kwargs: Any) -> None:
+        """Call ``hook`` on every output separately so one broken output cannot stop the others."""
+        caller = getattr(self.pluginmanager.hook, hook)
+        for impl in caller.get_hookimpls():
+            try:
+                impl.function(*[kwargs[name] for name in impl.argnames])
+            except Exception as error:
+                name = self.pluginmanager.get_name(impl.plugin) or repr(impl.plugin)
+                self.report_error(f"output:{name}:{hook}", f"output {name}: {hook} failed: {type(error).__name__}: {error}")
+
+    def _attach_outputs(self) -> None:
+        for impl in self.pluginmanager.hook.greenws_output_samples.get_hookimpls():
+            name = self.pluginmanager.get_name(impl.plugin) or repr(impl.plugin)
+            function = impl.function
+            self.flusher.add_channel(
+                OutputChannel(name, lambda batch, f=function: f(batch), DEFAULT_QUEUE_LIMIT)
+            )
+
+    def _run_in_vu0(self, function: Callable[..., Any], args: tuple[Any, ...], timeout: float, group: str) -> Any:
+        vu = VirtualUser(0, self, "", {})
+        vu.base_tags.pop("scenario", None)
+        vu.enter_group(group)
+        greenlet = VUGreenlet(vu, lambda *a: function(*a), *args)
+        greenlet.start()
+        greenlet.join(timeout)
+        if not greenlet.ready():
+            greenlet.kill(IterationInterrupted(), block=True, timeout=5)
+            raise TimeoutError
+        return greenlet.get()
+
+    def run(self) -> int:
+        """Run the whole test; returns the exit code."""
+        gevent.signal_handler(signal.SIGINT, self._on_signal)
+        gevent.signal_handler(signal.SIGTERM, self._on_signal)
+        self._attach_outputs()
+        self._call_outputs("greenws_output_start", run=self.run_info)
+        self.flusher.start()
+        helpers = [gevent.spawn(self._emit_vu_gauges)]
+        if self.threshold_sets:
+            helpers.append(gevent.spawn(self._watch_thresholds))
+        exit_code = self._run_phases()
+        for helper in helpers:
+            helper.kill()
+        self.ended = time.time()
+        elapsed = time.monotonic() - self.started_monotonic
+        # A last gauge reading so short tests still report vus/vus_max.
+        self.flusher.stop()
+        report = self._evaluate_thresholds(final=True)
+        summary = self.aggregator.summary_data(
+            duration_s=max(elapsed, 1e-9),
+            trend_stats=self.options.summary_trend_stats,
+            thresholds=report.summary_thresholds(),
+        )
+        summary.setdefault("state", {})["testRunDurationMs"] = elapsed * 1000.0
+        summary["state"]["isStdOutTTY"] = self.run_info.is_tty
+        summary["state"]["isStdErrTTY"] = self.run_info.is_tty
+        summary["state"]["droppedSamples"] = self.flusher.dropped()
+        summary["options"] = {
+            "summaryTrendStats": list(self.options.summary_trend_stats),
+            "summaryTimeUnit": self.options.summary_time_unit,
+            "noColor": self.options.no_color,
+        }
+        if exit_code == 0 and report.failed and not getattr(self, "no_thresholds", False):
+            exit_code = EXIT["thresholds"]
+        if self.threshold_abort and not getattr(self, "no_thresholds", False):
+            exit_code = EXIT["thresholds"]
+        self.run_info.exit_code = exit_code
+        self.run_info.end_time = self.ended
+        self._call_outputs("greenws_output_stop", summary=summary, run=self.run_info)
+        self.summary = summary
+        for key, count in self._errors_seen.items():
+            if count > 1:
+                print(f"  ({count - 1} more of: {key[:160]})", file=sys.stderr)
+        return exit_code
+
+    def _run_phases(self) -> int:
+        """setup → scenarios → teardown, with k6's exit codes for each way it can end."""
+        setup = getattr(self.module, "setup", None)
+        teardown = getattr(self.module, "teardown", None)
+        data = None
+        if callable(setup) and not getattr(self, "no_setup", False):
+            try:
+                data = self._run_in_vu0(setup, (), self.options.setup_timeout, "::setup")
+            except TimeoutError:
+                self.report_error("setup-timeout", f"setup() did not finish within {self.options.setup_timeout:g}s")
+                return EXIT["setup_timeout"]
+            except AbortTest as abort:
+                self.abort_reason = abort.reason or "aborted in setup"
+                return EXIT["aborted"]
+            except IterationInterrupted:
+                return EXIT["interrupted"]
+            except Exception as error:
+                self.report_error("setup", f"setup() failed: {format_script_error(error, self.script_path)}")
+                return EXIT["script"]
+            if data is not None:
+                try:
+                    self._setup_data = json.dumps(data)
+                except (TypeError, ValueError) as error:
+                    self.report_error("setup-data", f"setup() must return JSON-serialisable data: {error}")
+                    return EXIT["script"]
+        vu_id = 0
+        for scenario in self.scenarios:
+            vus = []
+            for _ in range(scenario.max_vus):
+                vu_id += 1
+                vus.append(VirtualUser(vu_id, self, scenario.name, dict(scenario.tags)))
+            self.runners.append(ScenarioRunner(self, scenario, vus))
+        if not self.interrupted and self.abort_reason is None:
+            gevent.joinall([gevent.spawn(runner.run) for runner in self.runners])
+        if callable(teardown) and not getattr(self, "no_teardown", False):
+            teardown_data = json.loads(self._setup_data) if self._setup_data is not None else None
+            try:
+                args = (teardown_data,) if accepted_arguments(teardown, 1) else ()
+                self._run_in_vu0(teardown, args, self.options.teardown_timeout, "::teardown")
+            except TimeoutError:
+                self.report_error("teardown-timeout", f"teardown() did not finish within {self.options.teardown_timeout:g}s")
+                return EXIT["teardown_timeout"]
+            except (AbortTest, IterationInterrupted):
+                pass
+            except Exception as error:
+                self.report_error("teardown", f"teardown() failed: {format_script_error(error, self.script_path)}")
+        if self.abort_reason is not None:
+            return EXIT["aborted"]
+        if self.interrupted:
+            return EXIT["interrupted"]
+        return EXIT["ok"]
+
+
+__all__ += ["ThresholdError", "active_engine"]

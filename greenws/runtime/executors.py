@@ -1,0 +1,175 @@
+"""Executors: greenlets that run a scenario's iterations with k6's semantics.
+
+The load shape itself (VUs at time t) comes from :mod:`greenws.schedule`; an executor only starts,
+parks and stops VUs. Every executor ends the same way: when its time or iterations are used up, VUs
+start no new iteration; running ones get ``gracefulStop`` to finish, then are interrupted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import gevent
+
+from greenws.options import ScenarioConfig
+from greenws.runtime.vu import IterationInterrupted, VirtualUser, VUGreenlet
+from greenws.schedule import ramping_target, scenario_length
+
+if TYPE_CHECKING:
+    from greenws.runtime.engine import Engine
+
+__all__ = ["ScenarioRunner"]
+
+_RAMP_TICK = 0.1
+
+
+class ScenarioRunner:
+    """Runs one scenario on its own VUs; :meth:`run` returns when the scenario is over."""
+
+    def __init__(self, engine: Engine, config: ScenarioConfig, vus: list[VirtualUser]) -> None:
+        self.engine = engine
+        self.config = config
+        self.vus = vus
+        self.function: Callable[..., Any] = engine.script_function(config.exec_name)
+        self.started: float | None = None
+        self.complete = 0
+        self.interrupted = 0
+        self._next_shared = 0
+        self._iterating: dict[int, bool] = {}
+        self._stop_new = False
+        self._greenlets: list[VUGreenlet] = []
+        self._ramp_limit = len(vus)
+
+    # -- progress ----------------------------------------------------------------------------
+
+    def progress(self) -> tuple[float, str]:
+        """Fraction done and k6's right-hand text for the progress bar."""
+        from greenws.durations import format_duration
+
+        if self.started is None:
+            return 0.0, "waiting"
+        elapsed = time.monotonic() - self.started
+        length = scenario_length(self.config)
+        if length:
+            return min(1.0, elapsed / length), f"{format_duration(round(min(elapsed, length), 1))}/{format_duration(length)}"
+        total = (self.config.iterations or 0) * (
+            self.config.vus if self.config.executor == "per-vu-iterations" else 1
+        )
+        done = self.complete + self.interrupted
+        return (min(1.0, done / total) if total else 1.0), f"{done}/{total} iters"
+
+    # -- running -----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run the scenario to its end, including gracefulStop."""
+        config = self.config
+        if config.start_time:
+            gevent.sleep(config.start_time)
+        self.started = time.monotonic()
+        executor = config.executor
+        if executor == "constant-vus":
+            end = self.started + (config.duration or 0)
+            self._spawn_all(lambda vu: self._loop_until(vu, end))
+            self._stop_at(end)
+        elif executor == "shared-iterations":
+            end = self.started + (config.max_duration or 600)
+            self._spawn_all(lambda vu: self._loop_shared(vu, end))
+            self._stop_at(end)
+        elif executor == "per-vu-iterations":
+            end = self.started + (config.max_duration or 600)
+            self._spawn_all(lambda vu: self._loop_per_vu(vu, end))
+            self._stop_at(end)
+        elif executor == "ramping-vus":
+            end = self.started + (scenario_length(config) or 0)
+            self._ramp_limit = config.start_vus
+            self._spawn_all(lambda vu: self._loop_ramping(vu, end))
+            controller = gevent.spawn(self._control_ramp, end)
+            self._stop_at(end)
+            controller.kill()
+        else:  # guarded by options validation
+            raise ValueError(f"unknown executor {executor!r}")
+
+    def stop(self) -> None:
+        """Stop now: no new iterations, running ones interrupted (Ctrl+C, abort, failed threshold)."""
+        self._stop_new = True
+        for greenlet in self._greenlets:
+            if not greenlet.dead:
+                greenlet.kill(IterationInterrupted(), block=False)
+
+    def _spawn_all(self, loop: Callable[[VirtualUser], None]) -> None:
+        for vu in self.vus:
+            greenlet = VUGreenlet(vu, loop, vu)
+            greenlet.start()
+            self._greenlets.append(greenlet)
+
+    def _stop_at(self, end: float) -> None:
+        """Wait for the natural end, then give running iterations gracefulStop, then interrupt."""
+        gevent.joinall(self._greenlets, timeout=max(0.0, end - time.monotonic()))
+        self._stop_new = True
+        gevent.joinall(self._greenlets, timeout=self.config.graceful_stop)
+        for greenlet in self._greenlets:
+            if not greenlet.dead:
+                greenlet.kill(IterationInterrupted(), block=False)
+        gevent.joinall(self._greenlets, timeout=5)
+
+    # -- loops per executor --------------------------------------------------------------------
+
+    @property
+    def active(self) -> int:
+        """VUs running this scenario's loop now (k6's ``vus``); parked ramping VUs don't count."""
+        live = sum(1 for greenlet in self._greenlets if not greenlet.dead)
+        if self.config.executor == "ramping-vus":
+            return min(live, self._ramp_limit)
+        return live
+
+    def _iterate(self, vu: VirtualUser) -> bool:
+        """One iteration; False when the VU was interrupted and must stop."""
+        return self.engine.run_iteration(vu, self.function, self)
+
+    def _loop_until(self, vu: VirtualUser, end: float) -> None:
+        while not self._stop_new and time.monotonic() < end and self._iterate(vu):
+            pass
+
+    def _loop_shared(self, vu: VirtualUser, end: float) -> None:
+        total = self.config.iterations or 0
+        while not self._stop_new and time.monotonic() < end and self._next_shared < total:
+            self._next_shared += 1
+            if not self._iterate(vu):
+                return
+
+    def _loop_per_vu(self, vu: VirtualUser, end: float) -> None:
+        for _ in range(self.config.iterations or 0):
+            if self._stop_new or time.monotonic() >= end or not self._iterate(vu):
+                return
+
+    def _loop_ramping(self, vu: VirtualUser, end: float) -> None:
+        index = self.vus.index(vu)
+        while not self._stop_new and time.monotonic() < end:
+            if index >= self._ramp_limit:
+                gevent.sleep(_RAMP_TICK)  # parked: not counted in ``vus``
+                continue
+            self._iterating[index] = True
+            try:
+                if not self._iterate(vu):
+                    continue  # interrupted by ramp-down: park, maybe resume later
+            finally:
+                self._iterating[index] = False
+
+    def _control_ramp(self, end: float) -> None:
+        """Follow the stages; VUs above the target finish within gracefulRampDown or are interrupted."""
+        config = self.config
+        over_since: dict[int, float] = {}
+        while time.monotonic() < end:
+            now = time.monotonic()
+            self._ramp_limit = ramping_target(config.start_vus, config.stages, now - (self.started or now))
+            for index, greenlet in enumerate(self._greenlets):
+                if index >= self._ramp_limit and self._iterating.get(index):
+                    since = over_since.setdefault(index, now)
+                    if now - since >= config.graceful_ramp_down:
+                        greenlet.kill(IterationInterrupted(), block=False)
+                        over_since.pop(index, None)
+                else:
+                    over_since.pop(index, None)
+            gevent.sleep(_RAMP_TICK)

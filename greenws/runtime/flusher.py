@@ -1,0 +1,137 @@
+"""The one greenlet that moves samples from VUs to the aggregator and the outputs.
+
+VUs append sample tuples to one shared list (a C-level ``list.append``, no locks: greenlets switch
+only at blocking calls). Every tick the flusher takes the whole list, feeds the aggregator, and
+offers the batch to each output's bounded queue. Each output is drained by its own greenlet, so a
+slow output delays only itself; when its queue is full, whole batches are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gevent
+from gevent.event import Event
+
+from greenws.metrics.aggregator import Aggregator
+from greenws.metrics.sample import Sample
+
+__all__ = ["Flusher", "OutputChannel"]
+
+log = logging.getLogger("greenws")
+
+#: Samples an output may have queued before batches are dropped (about 100 MB of tuples).
+DEFAULT_QUEUE_LIMIT = 1_000_000
+
+
+class OutputChannel:
+    """A bounded queue of batches in front of one output, and the greenlet that drains it."""
+
+    def __init__(self, name: str, deliver: Callable[[Sequence[Sample]], Any], limit: int) -> None:
+        self.name = name
+        self.deliver = deliver
+        self.limit = limit
+        self.queued = 0
+        self.delivered = 0
+        self.dropped = 0
+        self.dead: str | None = None
+        self._batches: deque[list[Sample]] = deque()
+        self._wakeup = Event()
+        self._idle = Event()
+        self._idle.set()
+        self._greenlet = gevent.spawn(self._drain)
+
+    def offer(self, batch: list[Sample]) -> None:
+        """Queue ``batch``, or count it as dropped when the queue is full or the output is dead."""
+        if self.dead is not None or self.queued + len(batch) > self.limit:
+            self.dropped += len(batch)
+            return
+        self._batches.append(batch)
+        self.queued += len(batch)
+        self._idle.clear()
+        self._wakeup.set()
+
+    def _drain(self) -> None:
+        while True:
+            self._wakeup.wait()
+            self._wakeup.clear()
+            while self._batches:
+                batch = self._batches.popleft()
+                self.queued -= len(batch)
+                if self.dead is not None:
+                    self.dropped += len(batch)
+                    continue
+                try:
+                    self.deliver(batch)
+                    self.delivered += len(batch)
+                except Exception as error:  # a broken output is switched off, the test goes on
+                    self.dead = f"{type(error).__name__}: {error}"
+                    self.dropped += len(batch)
+                    log.error("output %s failed and is switched off: %s", self.name, self.dead)
+            self._idle.set()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every queued batch was delivered (or dropped); False on timeout."""
+        return bool(self._idle.wait(timeout))
+
+    def close(self) -> None:
+        """Stop the draining greenlet; whatever is still queued counts as dropped."""
+        self._greenlet.kill(block=False)
+        self.dropped += self.queued
+        self.queued = 0
+        self._batches.clear()
+
+
+class Flusher:
+    """Moves ``samples`` (the list VUs append to) into the aggregator and every output channel."""
+
+    def __init__(self, samples: list[Sample], aggregator: Aggregator, interval: float = 0.2) -> None:
+        self.samples = samples
+        self.aggregator = aggregator
+        self.interval = interval
+        self.channels: list[OutputChannel] = []
+        self.total = 0
+        self._greenlet: gevent.Greenlet | None = None
+
+    def add_channel(self, channel: OutputChannel) -> None:
+        """Attach an output; it receives every batch flushed from now on."""
+        self.channels.append(channel)
+
+    def flush(self) -> int:
+        """Move everything collected so far; returns the number of samples moved."""
+        samples = self.samples
+        if not samples:
+            return 0
+        batch = samples[:]  # copy + clear keeps the list object VUs hold a bound append of
+        samples.clear()
+        self.aggregator.add_batch(batch)
+        for channel in self.channels:
+            channel.offer(batch)
+        self.total += len(batch)
+        return len(batch)
+
+    def start(self) -> None:
+        """Flush every ``interval`` seconds in a greenlet until :meth:`stop`."""
+        self._greenlet = gevent.spawn(self._loop)
+
+    def _loop(self) -> None:
+        while True:
+            gevent.sleep(self.interval)
+            self.flush()
+
+    def stop(self, drain_timeout: float = 30.0) -> None:
+        """Final flush, then wait (bounded) for every output to catch up."""
+        if self._greenlet is not None:
+            self._greenlet.kill()
+        self.flush()
+        for channel in self.channels:
+            if not channel.wait_idle(drain_timeout):
+                log.error("output %s did not catch up within %gs", channel.name, drain_timeout)
+            channel.close()
+
+    def dropped(self) -> dict[str, int]:
+        """Dropped samples per output name (only outputs that dropped any)."""
+        return {channel.name: channel.dropped for channel in self.channels if channel.dropped}

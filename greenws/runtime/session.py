@@ -1,0 +1,534 @@
+"""``ws.connect`` and the k6-style ``Socket``: one WebSocket session driven by its VU's own greenlet.
+
+The VU's greenlet is the event loop: it waits on the socket with a timeout equal to the next timer's
+deadline, so handlers and timers of one VU never run concurrently and no reader greenlet is spent
+per connection. The protocol core (:mod:`greenws.protocol`) does all framing; this module only moves
+bytes, keeps time, fires handlers and emits k6's ``ws_*`` samples.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket as stdlib_socket
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import gevent
+from gevent import socket as gsocket
+
+from greenws.metrics.tags import TagSet
+from greenws.protocol import (
+    BinaryMessage,
+    ClientProtocol,
+    CloseReceived,
+    HandshakeError,
+    InvalidStateError,
+    PingReceived,
+    PongReceived,
+    ProtocolFailure,
+    ResponseParser,
+    State,
+    TextMessage,
+    build_request,
+    generate_key,
+    validate_response,
+)
+from greenws.timers import TimerQueue
+from greenws.runtime.vu import IterationInterrupted, VirtualUser, accepted_arguments
+
+if TYPE_CHECKING:
+    from greenws.runtime.engine import Engine
+
+__all__ = ["Response", "Socket", "SocketError", "connect"]
+
+EVENTS = ("open", "message", "binaryMessage", "ping", "pong", "close", "error")
+_EVENT_ALIASES = {"binary_message": "binaryMessage", "binarymessage": "binaryMessage"}
+_PARAM_KEYS = {
+    "headers", "tags", "subprotocols", "timeout", "insecureSkipTLSVerify", "insecure_skip_tls_verify",
+    "compression", "jar",
+}
+#: How long a closing socket waits for the server's close frame before dropping the connection.
+CLOSE_TIMEOUT = 3.0
+DEFAULT_HANDSHAKE_TIMEOUT = 60.0
+_RECV_SIZE = 256 * 1024
+
+
+class SocketError:
+    """What an ``error`` handler receives; ``.error()`` returns the message, as in k6."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def error(self) -> str:
+        """The error message (k6's ``e.error()``)."""
+        return self.message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"SocketError({self.message!r})"
+
+
+class Response:
+    """What ``ws.connect`` returns: the handshake's outcome (k6's ``Response``)."""
+
+    __slots__ = ("body", "error", "headers", "status", "url")
+
+    def __init__(
+        self,
+        url: str,
+        status: int = 0,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | str | None = None,
+        error: str = "",
+    ) -> None:
+        self.url = url
+        self.status = status
+        self.headers = dict(headers or {})
+        self.body = body
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"<Response {self.url} status={self.status}{' error=' + repr(self.error) if self.error else ''}>"
+
+
+class _Handler:
+    """A registered handler and how many of the event's arguments it accepts."""
+
+    __slots__ = ("arity", "function")
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.function = function
+        self.arity = accepted_arguments(function, 1)
+
+
+class Socket:
+    """A live WebSocket session as a k6 script sees it (``k6/ws`` Socket).
+
+    Python names are snake_case; k6's camelCase names are aliases so ported scripts read the same.
+    """
+
+    def __init__(
+        self,
+        vu: VirtualUser,
+        engine: Engine,
+        connection: Any,
+        protocol: ClientProtocol,
+        tags: TagSet,
+    ) -> None:
+        self._vu = vu
+        self._engine = engine
+        self._connection = connection
+        self._protocol = protocol
+        self._tags = tags
+        self._handlers: dict[str, list[_Handler]] = {}
+        self._timers = TimerQueue()
+        self._ping_sent: dict[bytes, float] = {}
+        self._ping_counter = 0
+        self._closing_deadline: float | None = None
+        self._done = False
+        self._close_code = 1006
+        self.bytes_sent = 0
+        self.bytes_received = 0
+        metrics = engine.metrics
+        self._msgs_sent = metrics.ws_msgs_sent
+        self._msgs_received = metrics.ws_msgs_received
+        self._ws_ping = metrics.ws_ping
+        self._push = engine.samples.append
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        """Add a handler for ``event`` (several per event run in order); a decorator without one."""
+        name = _EVENT_ALIASES.get(event, event)
+        if name not in EVENTS:
+            raise ValueError(f"unknown socket event {event!r}: expected one of {', '.join(EVENTS)}")
+        if handler is None:
+
+            def decorator(function: Callable[..., Any]) -> Callable[..., Any]:
+                self.on(name, function)
+                return function
+
+            return decorator
+        if not callable(handler):
+            raise TypeError(f"handler for {event!r} must be callable, not {type(handler).__name__}")
+        self._handlers.setdefault(name, []).append(_Handler(handler))
+        return None
+
+    def _fire(self, event: str, *args: Any) -> None:
+        handlers = self._handlers.get(event)
+        if not handlers:
+            return
+        for handler in handlers:
+            if handler.arity:
+                handler.function(*args)
+            else:
+                handler.function()
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def send(self, message: str) -> None:
+        """Send a text message (``ws_msgs_sent``)."""
+        if not isinstance(message, str):
+            raise TypeError(
+                f"send() takes str, not {type(message).__name__}; use send_binary() for bytes"
+            )
+        self._send_frame(self._protocol.send_text, message)
+
+    def send_binary(self, data: bytes | bytearray | memoryview) -> None:
+        """Send a binary message (``ws_msgs_sent``)."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"send_binary() takes bytes, not {type(data).__name__}")
+        self._send_frame(self._protocol.send_binary, data)
+
+    def _send_frame(self, encode: Callable[[Any], bytes], payload: Any) -> None:
+        if self._protocol.state is not State.OPEN:
+            self._fire("error", SocketError("send on a closed or closing socket"))
+            return
+        frame = encode(payload)
+        if self._write(frame):
+            self._push((self._msgs_sent, time.time(), 1.0, self._tags))
+
+    def ping(self) -> None:
+        """Send a ping; the matching pong records ``ws_ping`` (milliseconds)."""
+        if self._protocol.state is not State.OPEN:
+            self._fire("error", SocketError("ping on a closed or closing socket"))
+            return
+        self._ping_counter += 1
+        payload = str(self._ping_counter).encode()
+        self._ping_sent[payload] = time.perf_counter()
+        self._write(self._protocol.send_ping(payload))
+
+    def close(self, code: int = 1001, reason: str = "") -> None:
+        """Start the closing handshake; the ``close`` event fires when the server answers."""
+        if self._protocol.state is not State.OPEN:
+            return
+        try:
+            frame = self._protocol.send_close(code, reason)
+        except InvalidStateError as error:
+            raise ValueError(str(error)) from None
+        self._closing_deadline = time.monotonic() + CLOSE_TIMEOUT
+        # As in k6, a closed socket runs no more timers: only the server's close answer is awaited.
+        self._timers.clear()
+        self._write(frame)
+
+    def _write(self, data: bytes) -> bool:
+        try:
+            self._connection.sendall(data)
+        except OSError as error:
+            self._fail(f"write failed: {_os_error_text(error)}", 1006)
+            return False
+        self.bytes_sent += len(data)
+        return True
+
+    # -- timers ------------------------------------------------------------------------------
+
+    def set_timeout(self, callback: Callable[[], Any], delay_ms: float) -> int:
+        """Run ``callback`` once after ``delay_ms`` milliseconds (k6 ``setTimeout``)."""
+        return self._timers.add(time.monotonic(), float(delay_ms) / 1000.0, callback)
+
+    def set_interval(self, callback: Callable[[], Any], interval_ms: float) -> int:
+        """Run ``callback`` every ``interval_ms`` milliseconds while the socket lives."""
+        if interval_ms <= 0:
+            raise ValueError(f"set_interval: interval must be positive, got {interval_ms!r}")
+        return self._timers.add(time.monotonic(), float(interval_ms) / 1000.0, callback, repeat=True)
+
+    def clear_timeout(self, timer_id: int) -> None:
+        """Cancel a timeout or interval set on this socket."""
+        self._timers.cancel(timer_id)
+
+    clear_interval = clear_timeout
+
+    # k6 spellings, so ported scripts read the same.
+    sendBinary = send_binary  # noqa: N815
+    setTimeout = set_timeout  # noqa: N815
+    setInterval = set_interval  # noqa: N815
+    clearTimeout = clear_timeout  # noqa: N815
+    clearInterval = clear_interval  # noqa: N815
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def _fail(self, message: str, code: int) -> None:
+        """A transport or protocol failure: ``error`` then ``close``, and the session ends."""
+        if self._done:
+            return
+        self._done = True
+        self._close_code = code
+        self._fire("error", SocketError(message))
+        self._fire("close", code)
+
+    def _finish(self, code: int) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._close_code = code
+        self._fire("close", code)
+
+    def run(self, initial: bytes) -> None:
+        """Fire ``open`` and serve events until the session is over."""
+        self._fire("open")
+        if initial:
+            self._receive(initial)
+        connection = self._connection
+        timers = self._timers
+        recv = connection.recv
+        monotonic = time.monotonic
+        while not self._done:
+            deadline = timers.next_deadline()
+            if self._closing_deadline is not None and (
+                deadline is None or self._closing_deadline < deadline
+            ):
+                deadline = self._closing_deadline
+            if deadline is None:
+                connection.settimeout(None)
+            else:
+                wait = deadline - monotonic()
+                if wait <= 0:
+                    self._on_deadline()
+                    continue
+                connection.settimeout(wait)
+            try:
+                data = recv(_RECV_SIZE)
+            except (stdlib_socket.timeout, TimeoutError):
+                self._on_deadline()
+                continue
+            except OSError as error:
+                self._fail(f"read failed: {_os_error_text(error)}", 1006)
+                break
+            if not data:
+                self._receive_eof()
+                break
+            self._receive(data)
+
+    def _on_deadline(self) -> None:
+        now = time.monotonic()
+        if self._closing_deadline is not None and now >= self._closing_deadline:
+            self._fail("the server did not answer the close frame in time", 1006)
+            return
+        for callback in self._timers.pop_due(now):
+            callback()
+            if self._done:
+                return
+
+    def _receive(self, data: bytes) -> None:
+        self.bytes_received += len(data)
+        protocol = self._protocol
+        events = protocol.receive_data(data)
+        if protocol.outgoing:
+            self._write(protocol.data_to_send())
+        for event in events:
+            kind = type(event)
+            if kind is TextMessage:
+                self._push((self._msgs_received, time.time(), 1.0, self._tags))
+                self._fire("message", event.data)
+            elif kind is BinaryMessage:
+                self._push((self._msgs_received, time.time(), 1.0, self._tags))
+                self._fire("binaryMessage", event.data)
+            elif kind is PingReceived:
+                self._fire("ping")
+            elif kind is PongReceived:
+                sent = self._ping_sent.pop(event.payload, None)
+                if sent is not None:
+                    elapsed_ms = (time.perf_counter() - sent) * 1000.0
+                    self._push((self._ws_ping, time.time(), elapsed_ms, self._tags))
+                self._fire("pong")
+            elif kind is CloseReceived:
+                # Our own close being answered is no error, whatever code we chose.
+                if event.code in (1000, 1001, 1005) or self._closing_deadline is not None:
+                    self._finish(event.code)
+                else:
+                    reason = f" {event.reason}" if event.reason else ""
+                    self._fail(f"websocket: close {event.code}{reason}", event.code)
+            elif kind is ProtocolFailure:
+                self._fail(f"protocol error: {event.message}", event.code)
+            if self._done:
+                return
+
+    def _receive_eof(self) -> None:
+        for event in self._protocol.receive_eof():
+            if type(event) is ProtocolFailure:
+                self._fail("connection closed by the server without a close frame", 1006)
+                return
+        self._finish(self._protocol.close_code or 1006)
+
+    def shutdown(self, code: int = 1001) -> None:
+        """The test is ending: say goodbye with ``code`` (best effort) and end the session."""
+        if self._protocol.state is State.OPEN:
+            try:
+                frame = self._protocol.send_close(code, "")
+                self._connection.settimeout(1.0)
+                self._connection.sendall(frame)
+                self.bytes_sent += len(frame)
+            except (OSError, InvalidStateError):
+                pass
+        self._timers.clear()
+        self._done = True
+        self._close_code = code
+
+    @property
+    def close_code(self) -> int:
+        """The code the session closed with (1006 if it ended without a close handshake)."""
+        return self._close_code
+
+
+def _os_error_text(error: OSError) -> str:
+    if isinstance(error, ssl.SSLError):
+        return f"TLS error: {error.reason or error}"
+    name = errno.errorcode.get(error.errno or 0, "")
+    text = error.strerror or str(error) or type(error).__name__
+    return f"{text} ({name})" if name else text
+
+
+def _parse_url(url: str) -> tuple[str, str, int, str, bool]:
+    if not isinstance(url, str):
+        raise ValueError(f"ws.connect: url must be a string, not {type(url).__name__}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss"):
+        raise ValueError(f"ws.connect: url {url!r} must start with ws:// or wss://")
+    if not parts.hostname:
+        raise ValueError(f"ws.connect: url {url!r} has no host")
+    secure = parts.scheme == "wss"
+    try:
+        port = parts.port or (443 if secure else 80)
+    except ValueError:
+        raise ValueError(f"ws.connect: url {url!r} has an invalid port") from None
+    resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return parts.scheme, parts.hostname, port, resource, secure
+
+
+def _check_params(params: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        raise TypeError(f"ws.connect: params must be a dict, not {type(params).__name__}")
+    unknown = set(params) - _PARAM_KEYS
+    if unknown:
+        raise ValueError(
+            f"ws.connect: unknown param {sorted(unknown)[0]!r} "
+            f"(known: headers, tags, subprotocols, timeout, insecureSkipTLSVerify)"
+        )
+    if params.get("compression"):
+        raise ValueError("ws.connect: compression is not supported yet")
+    return params
+
+
+def connect(
+    engine: Engine,
+    vu: VirtualUser,
+    url: str,
+    params: Mapping[str, Any] | None,
+    handler: Callable[[Socket], Any] | None,
+) -> Response:
+    """Open a session, run ``handler(socket)``, serve it until closed, emit k6's metrics."""
+    params = _check_params(params)
+    _, host, port, resource, secure = _parse_url(url)
+    user_tags = params.get("tags") or {}
+    headers = params.get("headers") or {}
+    subprotocols = params.get("subprotocols") or ()
+    if isinstance(subprotocols, str):
+        subprotocols = [subprotocols]
+    timeout = params.get("timeout", DEFAULT_HANDSHAKE_TIMEOUT)
+    if isinstance(timeout, str):
+        from greenws.durations import parse_duration
+
+        timeout = parse_duration(timeout, name="ws.connect timeout")
+    insecure = bool(
+        params.get("insecureSkipTLSVerify", params.get("insecure_skip_tls_verify"))
+        or engine.options.insecure_skip_tls_verify
+    )
+    base = {**vu.tags.as_dict(), "url": url, **{str(k): str(v) for k, v in user_tags.items()}}
+    metrics = engine.metrics
+    push = engine.samples.append
+    started_precise = time.perf_counter()
+    connection = None
+    bytes_sent = bytes_received = 0
+    response = Response(url)
+    socket_obj: Socket | None = None
+    subprotocol: str | None = None
+    try:
+        try:
+            with gevent.Timeout(timeout, TimeoutError(f"handshake timed out after {timeout:g}s")):
+                connection = gsocket.create_connection((host, port))
+                connection.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
+                if secure:
+                    context = engine.tls_context(insecure)
+                    connection = context.wrap_socket(connection, server_hostname=host)
+                key = generate_key()
+                request = build_request(
+                    host=host, port=port, resource=resource, secure=secure, key=key,
+                    headers=list(headers.items()), subprotocols=list(subprotocols),
+                )
+                connection.sendall(request)
+                bytes_sent += len(request)
+                parser = ResponseParser()
+                handshake = None
+                while handshake is None:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        handshake = parser.feed_eof()
+                        break
+                    bytes_received += len(chunk)
+                    handshake = parser.feed(chunk)
+                response.status = handshake.status
+                response.headers = dict(handshake.headers)
+                response.body = handshake.body.decode("utf-8", "replace") if handshake.body else None
+                subprotocol = validate_response(handshake, key=key, subprotocols=list(subprotocols))
+        except HandshakeError as error:
+            response.error = str(error)
+            if error.status:
+                response.status = error.status
+        except (OSError, TimeoutError, ValueError) as error:
+            response.error = f"dial {host}:{port} failed: {_os_error_text(error) if isinstance(error, OSError) else error}"
+        connected = time.perf_counter()
+        tag_values = dict(base)
+        tag_values["status"] = str(response.status)
+        if not response.error and subprotocol:
+            tag_values["subproto"] = subprotocol
+        tags = TagSet(tag_values)
+        push((metrics.ws_connecting, time.time(), (connected - started_precise) * 1000.0, tags))
+        if response.error:
+            engine.report_connect_error(vu, url, response.error)
+            return response
+        protocol = ClientProtocol(max_message_size=engine.options.max_message_size)
+        socket_obj = Socket(vu, engine, connection, protocol, tags)
+        socket_obj.bytes_sent = bytes_sent
+        socket_obj.bytes_received = 0
+        initial = parser.leftover
+        bytes_received -= len(initial)  # counted again when the Socket reads them
+        engine.open_sockets.add(socket_obj)
+        try:
+            if handler is not None:
+                handler(socket_obj)
+            socket_obj.run(initial)
+        except IterationInterrupted:
+            socket_obj.shutdown(1001)
+            raise
+        finally:
+            engine.open_sockets.discard(socket_obj)
+        return response
+    finally:
+        ended = time.time()
+        if socket_obj is not None:
+            bytes_sent = socket_obj.bytes_sent
+            bytes_received += socket_obj.bytes_received
+            session_tags = socket_obj._tags
+        else:
+            session_tags = TagSet({**base, "status": str(response.status)})
+        if connection is not None:
+            try:
+                connection.close()
+            except OSError:
+                pass
+        duration_ms = (time.perf_counter() - started_precise) * 1000.0
+        push((metrics.ws_sessions, ended, 1.0, session_tags))
+        push((metrics.ws_session_duration, ended, duration_ms, session_tags))
+        if bytes_sent:
+            push((metrics.data_sent, ended, float(bytes_sent), session_tags))
+        if bytes_received:
+            push((metrics.data_received, ended, float(bytes_received), session_tags))

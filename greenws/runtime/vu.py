@@ -1,0 +1,151 @@
+"""A virtual user: one greenlet, its identity, tags and group path, and how an iteration runs.
+
+Script API calls (``check``, ``group``, custom metrics, ``ws.connect``) find their VU through
+:func:`current_vu`, an attribute lookup on the running greenlet: no thread-locals, no globals per VU.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import gevent
+from gevent import Greenlet
+
+from greenws.metrics.tags import TagSet
+
+if TYPE_CHECKING:
+    from greenws.runtime.engine import Engine
+
+__all__ = [
+    "AbortTest",
+    "IterationInterrupted",
+    "ScriptUsageError",
+    "VirtualUser",
+    "VUGreenlet",
+    "call_flexibly",
+    "current_vu",
+]
+
+
+class IterationInterrupted(BaseException):
+    """Raised into a VU to end its iteration (end of test, graceful stop, ramp-down, Ctrl+C).
+
+    A BaseException, like ``GreenletExit``, so a script's ``except Exception`` cannot swallow it.
+    """
+
+
+class AbortTest(BaseException):
+    """The script called ``abort()`` (k6's ``test.abort``): stop everything, exit code 108."""
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ScriptUsageError(RuntimeError):
+    """A script API used where it cannot work, e.g. ``check`` at import time."""
+
+
+class VirtualUser:
+    """One VU's state. ``tags`` always reflect the current group, so samples pick it up for free."""
+
+    __slots__ = ("_check_tags", "base_tags", "engine", "group", "id", "iteration", "scenario", "tags")
+
+    def __init__(self, vu_id: int, engine: Engine, scenario: str, scenario_tags: dict[str, str]) -> None:
+        self.id = vu_id
+        self.engine = engine
+        self.scenario = scenario
+        self.iteration = -1  # k6's __ITER starts at 0 in the first iteration
+        self.group = ""
+        self.base_tags = {**engine.run_tags, **scenario_tags, "scenario": scenario}
+        self.tags = TagSet({**self.base_tags, "group": ""})
+        self._check_tags: dict[tuple[TagSet, str], TagSet] = {}
+
+    def enter_group(self, path: str) -> str:
+        """Switch to group ``path``; returns the previous path to restore."""
+        previous = self.group
+        self.group = path
+        self.tags = TagSet({**self.base_tags, "group": path})
+        return previous
+
+    def check_tags(self, name: str) -> TagSet:
+        """Tags of a ``checks`` sample for check ``name`` in the current group (cached)."""
+        key = (self.tags, name)
+        tags = self._check_tags.get(key)
+        if tags is None:
+            tags = self.tags.merged({"check": name})
+            self._check_tags[key] = tags
+        return tags
+
+
+class VUGreenlet(Greenlet):  # type: ignore[misc]
+    """A greenlet that knows its VU."""
+
+    def __init__(self, vu: VirtualUser, run: Callable[..., Any], *args: Any) -> None:
+        super().__init__(run, *args)
+        self.vu = vu
+
+
+def current_vu() -> VirtualUser:
+    """The VU whose code is running now; a clear error outside of one."""
+    vu = getattr(gevent.getcurrent(), "vu", None)
+    if vu is None:
+        raise ScriptUsageError(
+            "this can only be called while a VU runs (in default(), setup() or teardown()), "
+            "not at the top level of the script"
+        )
+    return vu  # type: ignore[no-any-return]
+
+
+def call_flexibly(function: Callable[..., Any], *args: Any) -> Any:
+    """Call ``function`` with as many of ``args`` as it accepts, as JavaScript does with handlers."""
+    return function(*args[: accepted_arguments(function, len(args))])
+
+
+_ARITY_CACHE: dict[Any, int] = {}
+
+
+def accepted_arguments(function: Callable[..., Any], offered: int) -> int:
+    """How many positional arguments ``function`` takes, capped at ``offered`` (cached per function)."""
+    code = getattr(function, "__code__", None)
+    # Bound methods share their function's code object but hide ``self`` from the signature.
+    key: Any = (code, inspect.ismethod(function)) if code is not None else function
+    try:
+        cached = _ARITY_CACHE.get(key)
+    except TypeError:
+        cached = None
+    if cached is None:
+        try:
+            parameters = inspect.signature(function).parameters.values()
+        except (TypeError, ValueError):  # builtins without a signature: give them everything
+            cached = 1 << 16
+        else:
+            cached = 0
+            for parameter in parameters:
+                if parameter.kind is parameter.VAR_POSITIONAL:
+                    cached = 1 << 16
+                    break
+                if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+                    cached += 1
+        try:
+            _ARITY_CACHE[key] = cached
+        except TypeError:
+            pass
+    return min(cached, offered)
+
+
+def format_script_error(error: BaseException, script_path: str | None) -> str:
+    """A short traceback: the frames of the user's script only, then the error line."""
+    frames = traceback.extract_tb(error.__traceback__)
+    mine = [frame for frame in frames if script_path and frame.filename == script_path] or frames[-1:]
+    where = "; ".join(f"{frame.filename}:{frame.lineno} in {frame.name}" for frame in mine[-3:])
+    return f"{type(error).__name__}: {error} (at {where})"
+
+
+def now() -> float:
+    """Wall-clock seconds; sample timestamps are epoch times like k6's."""
+    return time.time()

@@ -1,0 +1,100 @@
+"""A VU's timers: ``set_timeout`` / ``set_interval`` as a heap driven by an injected clock.
+
+Pure on purpose: the VU event loop asks :meth:`TimerQueue.next_deadline` how long it may wait on its
+socket, and after waking calls :meth:`TimerQueue.pop_due` with the current time. Timers that fall due
+at the same instant run in the order they were set, as in JavaScript.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = ["Timer", "TimerQueue"]
+
+
+@dataclass(order=True)
+class Timer:
+    """One pending callback; ``interval`` is set for repeating timers."""
+
+    deadline: float
+    sequence: int
+    callback: Callable[[], object] = field(compare=False)
+    interval: float | None = field(default=None, compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+
+class TimerQueue:
+    """Timers ordered by deadline, then by creation order."""
+
+    def __init__(self) -> None:
+        self._heap: list[Timer] = []
+        self._by_id: dict[int, Timer] = {}
+        self._sequence = 0
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def add(
+        self, now: float, delay: float, callback: Callable[[], object], *, repeat: bool = False
+    ) -> int:
+        """Schedule ``callback`` ``delay`` seconds after ``now``; return an id for :meth:`cancel`.
+
+        A repeating timer with a zero delay would spin its VU forever, so intervals are at least 1 ms.
+        """
+        delay = max(0.0, delay)
+        if repeat:
+            delay = max(delay, 0.001)
+        self._sequence += 1
+        timer = Timer(now + delay, self._sequence, callback, delay if repeat else None)
+        heapq.heappush(self._heap, timer)
+        self._by_id[timer.sequence] = timer
+        return timer.sequence
+
+    def cancel(self, timer_id: int) -> bool:
+        """Cancel a timer; returns False if it had already fired (timeouts) or was unknown."""
+        timer = self._by_id.pop(timer_id, None)
+        if timer is None:
+            return False
+        timer.cancelled = True
+        return True
+
+    def clear(self) -> None:
+        """Forget every timer (the socket closed: k6 drops its pending timers too)."""
+        for timer in self._by_id.values():
+            timer.cancelled = True
+        self._heap.clear()
+        self._by_id.clear()
+
+    def next_deadline(self) -> float | None:
+        """The earliest live deadline, or None when nothing is pending."""
+        heap = self._heap
+        while heap and heap[0].cancelled:
+            heapq.heappop(heap)
+        return heap[0].deadline if heap else None
+
+    def pop_due(self, now: float) -> list[Callable[[], object]]:
+        """Remove and return the callbacks due at ``now``, re-arming intervals.
+
+        An interval is re-armed from its previous deadline (no drift), but never into the past: a
+        VU that fell behind runs a late interval once, not once per missed period.
+        """
+        due: list[Callable[[], object]] = []
+        heap = self._heap
+        while heap and (heap[0].cancelled or heap[0].deadline <= now):
+            timer = heapq.heappop(heap)
+            if timer.cancelled:
+                continue
+            due.append(timer.callback)
+            if timer.interval is None:
+                del self._by_id[timer.sequence]
+            else:
+                next_deadline = timer.deadline + timer.interval
+                if next_deadline <= now:
+                    next_deadline = now + timer.interval
+                # Same sequence: the id the script holds keeps naming the live timer.
+                rearmed = Timer(next_deadline, timer.sequence, timer.callback, timer.interval)
+                heapq.heappush(heap, rearmed)
+                self._by_id[timer.sequence] = rearmed
+        return due
