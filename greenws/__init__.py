@@ -15,7 +15,17 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SCRIPT_API = {
-    "ws", "check", "group", "sleep", "abort", "fail", "vu", "Counter", "Gauge", "Rate", "Trend",
+    "ws",
+    "check",
+    "group",
+    "sleep",
+    "abort",
+    "fail",
+    "vu",
+    "Counter",
+    "Gauge",
+    "Rate",
+    "Trend",
 }
 
 __all__ = ["__version__", *sorted(_SCRIPT_API), "env"]

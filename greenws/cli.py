@@ -32,43 +32,95 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("run", help="run a test script", description="Run a test script.")
-    run.add_argument("script", help="the Python test script (options, default(), setup(), teardown())")
+    run.add_argument(
+        "script", help="the Python test script (options, default(), setup(), teardown())"
+    )
     shape = run.add_argument_group("load shape (override the script's options)")
     shape.add_argument("-u", "--vus", type=int, help="number of virtual users")
     shape.add_argument("-d", "--duration", help="test duration, e.g. 30s, 1m30s")
     shape.add_argument("-i", "--iterations", type=int, help="total iterations shared by the VUs")
     shape.add_argument(
-        "-s", "--stage", action="append", metavar="DURATION:TARGET", help="ramping stage (repeatable)"
+        "-s",
+        "--stage",
+        action="append",
+        metavar="DURATION:TARGET",
+        help="ramping stage (repeatable)",
     )
     run.add_argument("--config", metavar="FILE", help="JSON file with options (lowest precedence)")
-    run.add_argument("-e", "--env", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
-                     help="set an environment variable for the script (os.environ)")
-    run.add_argument("--tag", action="append", type=_key_value, default=[], metavar="NAME=VALUE",
-                     help="add a tag to every sample")
-    run.add_argument("-o", "--out", action="append", default=[], metavar="KIND[=ARG]",
-                     help="send samples to an output, e.g. json=results.json (repeatable)")
-    run.add_argument("-p", dest="plugins", action="append", default=[], metavar="MODULE",
-                     help="load a plugin module (-p no:NAME blocks one)")
-    run.add_argument("--echo-server", action="store_true",
-                     help="start the embedded echo server on 127.0.0.1 for the run (a child process)")
-    run.add_argument("--echo-port", type=int, default=8765, metavar="PORT",
-                     help="port of --echo-server (default 8765)")
+    run.add_argument(
+        "-e",
+        "--env",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="set an environment variable for the script (os.environ)",
+    )
+    run.add_argument(
+        "--tag",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="NAME=VALUE",
+        help="add a tag to every sample",
+    )
+    run.add_argument(
+        "-o",
+        "--out",
+        action="append",
+        default=[],
+        metavar="KIND[=ARG]",
+        help="send samples to an output, e.g. json=results.json (repeatable)",
+    )
+    run.add_argument(
+        "-p",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="load a plugin module (-p no:NAME blocks one)",
+    )
+    run.add_argument(
+        "--echo-server",
+        action="store_true",
+        help="start the embedded echo server on 127.0.0.1 for the run (a child process)",
+    )
+    run.add_argument(
+        "--echo-port",
+        type=int,
+        default=8765,
+        metavar="PORT",
+        help="port of --echo-server (default 8765)",
+    )
     summary = run.add_argument_group("summary")
-    summary.add_argument("--summary-export", metavar="FILE", help="write the summary as k6's JSON export")
+    summary.add_argument(
+        "--summary-export", metavar="FILE", help="write the summary as k6's JSON export"
+    )
     summary.add_argument("--summary-trend-stats", metavar="STATS", help="e.g. avg,med,p(99),max")
     summary.add_argument("--summary-time-unit", choices=["s", "ms", "us"])
-    summary.add_argument("--summary-mode", choices=["compact", "full", "disabled"], default="compact")
-    summary.add_argument("--no-summary", action="store_true", help="same as --summary-mode disabled")
+    summary.add_argument(
+        "--summary-mode", choices=["compact", "full", "disabled"], default="compact"
+    )
+    summary.add_argument(
+        "--no-summary", action="store_true", help="same as --summary-mode disabled"
+    )
     summary.add_argument("--no-color", action="store_true", help="no ANSI colours")
     run.add_argument("--no-thresholds", action="store_true", help="evaluate no thresholds")
     run.add_argument("--no-setup", action="store_true", help="skip setup()")
     run.add_argument("--no-teardown", action="store_true", help="skip teardown()")
-    run.add_argument("--insecure-skip-tls-verify", action="store_true", default=None,
-                     help="do not verify TLS certificates")
+    run.add_argument(
+        "--insecure-skip-tls-verify",
+        action="store_true",
+        default=None,
+        help="do not verify TLS certificates",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
-    echo = commands.add_parser("echo", help="run the embedded echo server",
-                               description="Run the embedded WebSocket echo server.")
+    echo = commands.add_parser(
+        "echo",
+        help="run the embedded echo server",
+        description="Run the embedded WebSocket echo server.",
+    )
     echo.add_argument("--host", default="127.0.0.1")
     echo.add_argument("--port", type=int, default=8765)
     return parser
@@ -82,8 +134,11 @@ def _fail(code: int, message: str) -> int:
 def _cli_options(args: argparse.Namespace) -> dict[str, Any]:
     layer: dict[str, Any] = {}
     for key, value in (
-        ("vus", args.vus), ("duration", args.duration), ("iterations", args.iterations),
-        ("stages", args.stage), ("summaryTrendStats", args.summary_trend_stats),
+        ("vus", args.vus),
+        ("duration", args.duration),
+        ("iterations", args.iterations),
+        ("stages", args.stage),
+        ("summaryTrendStats", args.summary_trend_stats),
         ("summaryTimeUnit", args.summary_time_unit),
         ("insecureSkipTLSVerify", args.insecure_skip_tls_verify),
     ):
@@ -115,8 +170,13 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
     from greenws.options import Options
 
     engine = Engine(
-        Options(), script_path=args.script, pluginmanager=pluginmanager,
-        summary_mode=summary_mode, summary_export=args.summary_export, quiet=args.quiet, is_tty=is_tty,
+        Options(),
+        script_path=args.script,
+        pluginmanager=pluginmanager,
+        summary_mode=summary_mode,
+        summary_export=args.summary_export,
+        quiet=args.quiet,
+        is_tty=is_tty,
     )
     try:
         module = engine.load_script()
@@ -133,7 +193,9 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
             print(f"greenws: warning: {warning}", file=sys.stderr)
         engine.set_options(options, dict(args.tag))
         engine.no_setup, engine.no_teardown, engine.no_thresholds = (
-            args.no_setup, args.no_teardown, args.no_thresholds,
+            args.no_setup,
+            args.no_teardown,
+            args.no_thresholds,
         )
         if args.no_thresholds:
             options.thresholds = {}
@@ -153,7 +215,10 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
         return _fail(EXIT["config"], f"configuring outputs failed: {error}")
     unknown = [spec.kind for spec in outputs if not spec.claimed]
     if unknown:
-        return _fail(EXIT["config"], f"unknown output {unknown[0]!r} in --out (available: json, or a plugin's)")
+        return _fail(
+            EXIT["config"],
+            f"unknown output {unknown[0]!r} in --out (available: json, or a plugin's)",
+        )
     echo = None
     if args.echo_server:
         from greenws.echo_server import EchoServerProcess
@@ -188,7 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(104, str(error))
     parser = build_parser()
     run_parser = next(
-        action for action in parser._subparsers._group_actions  # type: ignore[union-attr]
+        action
+        for action in parser._subparsers._group_actions  # type: ignore[union-attr]
         if isinstance(action, argparse._SubParsersAction)
     ).choices["run"]
     pluginmanager.hook.greenws_addoption(parser=run_parser)

@@ -33,11 +33,32 @@ DEFAULT_TREND_STATS = ("avg", "min", "med", "max", "p(90)", "p(95)")
 #: so that a ported ``options`` block loads unchanged.
 IGNORED_K6_OPTIONS = frozenset(
     {
-        "batch", "batchPerHost", "blacklistIPs", "blockHostnames", "cloud", "discardResponseBodies",
-        "dns", "ext", "hosts", "httpDebug", "linger", "maxRedirects", "minIterationDuration",
-        "noConnectionReuse", "noCookiesReset", "noVUConnectionReuse", "paused", "rps",
-        "systemTags", "throw", "tlsAuth", "tlsCipherSuites", "tlsVersion", "userAgent",
-        "localIPs", "console", "discardResponseBodies",
+        "batch",
+        "batchPerHost",
+        "blacklistIPs",
+        "blockHostnames",
+        "cloud",
+        "discardResponseBodies",
+        "dns",
+        "ext",
+        "hosts",
+        "httpDebug",
+        "linger",
+        "maxRedirects",
+        "minIterationDuration",
+        "noConnectionReuse",
+        "noCookiesReset",
+        "noVUConnectionReuse",
+        "paused",
+        "rps",
+        "systemTags",
+        "throw",
+        "tlsAuth",
+        "tlsCipherSuites",
+        "tlsVersion",
+        "userAgent",
+        "localIPs",
+        "console",
     }
 )
 
@@ -88,9 +109,7 @@ class ScenarioConfig:
         if self.executor == "constant-vus":
             return f"{vus} for {format_duration(self.duration or 0)}"
         if self.executor == "shared-iterations":
-            return (
-                f"{self.iterations} iterations shared among {self.vus} VU{'s' if self.vus != 1 else ''}"
-            )
+            return f"{self.iterations} iterations shared among {self.vus} VU{'s' if self.vus != 1 else ''}"
         if self.executor == "per-vu-iterations":
             return f"{self.iterations} iterations for each of {self.vus} VU{'s' if self.vus != 1 else ''}"
         total = sum(stage.duration for stage in self.stages)
@@ -158,7 +177,9 @@ def _stages(key: str, value: Any) -> tuple[Stage, ...]:
             duration_text, _, target_text = raw.partition(":")
             raw = {"duration": duration_text, "target": target_text or 0}
         if not isinstance(raw, Mapping) or "duration" not in raw:
-            raise OptionsError(f"invalid option {key}[{index}]={raw!r}: expected duration and target")
+            raise OptionsError(
+                f"invalid option {key}[{index}]={raw!r}: expected duration and target"
+            )
         stages.append(
             Stage(
                 _duration(f"{key}[{index}].duration", raw["duration"]),
@@ -170,7 +191,9 @@ def _stages(key: str, value: Any) -> tuple[Stage, ...]:
 
 def _tags(key: str, value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
-        raise OptionsError(f"invalid option {key}={value!r}: expected a mapping of tag names to values")
+        raise OptionsError(
+            f"invalid option {key}={value!r}: expected a mapping of tag names to values"
+        )
     return {str(name): str(tag) for name, tag in value.items()}
 
 
@@ -281,7 +304,9 @@ _COMMON_KEYS = {"executor", "startTime", "gracefulStop", "exec", "env", "tags"}
 
 def _scenarios(value: Any) -> dict[str, ScenarioConfig]:
     if not isinstance(value, Mapping) or not value:
-        raise OptionsError("invalid option scenarios: expected a non-empty mapping of names to scenarios")
+        raise OptionsError(
+            "invalid option scenarios: expected a non-empty mapping of names to scenarios"
+        )
     scenarios = {}
     for name, raw in value.items():
         where = f"scenarios.{name}"
@@ -361,7 +386,10 @@ def derive_scenarios(options: Options) -> list[ScenarioConfig]:
             raise OptionsError("options 'duration' and 'stages' conflict: use one of them")
         return [
             ScenarioConfig(
-                "default", "ramping-vus", start_vus=vus, stages=options.stages,
+                "default",
+                "ramping-vus",
+                start_vus=vus,
+                stages=options.stages,
                 graceful_stop=graceful_stop,
             )
         ]
@@ -372,7 +400,10 @@ def derive_scenarios(options: Options) -> list[ScenarioConfig]:
             vus = options.iterations  # k6 never starts more VUs than iterations
         return [
             ScenarioConfig(
-                "default", "shared-iterations", vus=max(vus, 1), iterations=options.iterations,
+                "default",
+                "shared-iterations",
+                vus=max(vus, 1),
+                iterations=options.iterations,
                 max_duration=options.duration if options.duration is not None else 600.0,
                 graceful_stop=graceful_stop,
             )
@@ -380,13 +411,20 @@ def derive_scenarios(options: Options) -> list[ScenarioConfig]:
     if options.duration is not None and options.duration > 0:
         return [
             ScenarioConfig(
-                "default", "constant-vus", vus=vus, duration=options.duration,
+                "default",
+                "constant-vus",
+                vus=vus,
+                duration=options.duration,
                 graceful_stop=graceful_stop,
             )
         ]
     return [
         ScenarioConfig(
-            "default", "per-vu-iterations", vus=1, iterations=1, max_duration=600.0,
+            "default",
+            "per-vu-iterations",
+            vus=1,
+            iterations=1,
+            max_duration=600.0,
             graceful_stop=graceful_stop,
         )
     ]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "runtime"))  # greenws_runner
+
 from servers import ROOT, ScriptServer, free_port
 
 from greenws.echo_server import EchoServerProcess

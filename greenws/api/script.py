@@ -18,7 +18,18 @@ from greenws.runtime.engine import active_engine
 from greenws.runtime.vu import AbortTest, current_vu
 
 __all__ = [
-    "Counter", "Gauge", "Rate", "Trend", "VUInfo", "abort", "check", "fail", "group", "sleep", "vu", "ws",
+    "Counter",
+    "Gauge",
+    "Rate",
+    "Trend",
+    "VUInfo",
+    "abort",
+    "check",
+    "fail",
+    "group",
+    "sleep",
+    "vu",
+    "ws",
 ]
 
 T = TypeVar("T")
@@ -86,7 +97,12 @@ def group(name: str, function: Callable[[], T]) -> T:
     finally:
         tags = vu.tags
         vu.engine.samples.append(
-            (vu.engine.metrics.group_duration, time.time(), (time.perf_counter() - started) * 1000.0, tags)
+            (
+                vu.engine.metrics.group_duration,
+                time.time(),
+                (time.perf_counter() - started) * 1000.0,
+                tags,
+            )
         )
         vu.enter_group(previous)
 
@@ -162,8 +178,8 @@ class VUInfo:
     def scenario(self) -> str:
         return current_vu().scenario
 
-    idInTest = id  # noqa: N815
-    iterationInScenario = iteration  # noqa: N815
+    idInTest = id
+    iterationInScenario = iteration
 
 
 vu = VUInfo()

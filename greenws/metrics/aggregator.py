@@ -231,14 +231,16 @@ class Aggregator:
             pending = entry.pending
             if not pending:
                 continue
-            values = list(map(_VALUE, pending))
-            entry.samples += len(values)
-            entry.sink.add_many(values)
-            if entry.subs:
-                self._feed_submetrics(entry, pending, values)
-            if entry.metric.name == _CHECKS:
-                self._count_checks(pending)
-            pending.clear()
+            try:
+                values = list(map(_VALUE, pending))
+                entry.samples += len(values)
+                entry.sink.add_many(values)
+                if entry.subs:
+                    self._feed_submetrics(entry, pending, values)
+                if entry.metric.name == _CHECKS:
+                    self._count_checks(pending)
+            finally:
+                pending.clear()  # a bad value must not poison every later batch
 
     def _note_tags(self, batch: list[Sample]) -> None:
         """Grow the group tree from the ``group`` tag of every TagSet not seen before.

@@ -6,7 +6,6 @@ printed every 10 seconds. ``--summary-export`` is written here too, from the sam
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -46,7 +45,7 @@ class ConsoleOutput:
         err = sys.stderr
         from greenws.durations import format_duration
 
-        lines = [f"  execution: local", f"     script: {run.script}", ""]
+        lines = ["  execution: local", f"     script: {run.script}", ""]
         for scenario in run.scenarios:
             grace = f"gracefulStop: {format_duration(scenario.graceful_stop)}"
             lines.append(f"  scenarios: (100.00%) 1 scenario, {scenario.max_vus} max VUs")

@@ -33,7 +33,7 @@ class JSONLinesOutput:
     @hookimpl
     def greenws_output_start(self) -> None:
         if self.path.endswith(".gz"):
-            self._file = gzip.open(self.path, "wt", encoding="utf-8")
+            self._file = gzip.open(self.path, "wt", encoding="utf-8")  # noqa: SIM115 - closed at stop
         else:
             self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed at stop
 
@@ -53,7 +53,9 @@ class JSONLinesOutput:
             "thresholds": self.thresholds.get(metric.name, []),
             "submetrics": None,
         }
-        return json.dumps({"type": "Metric", "data": data, "metric": metric.name}, separators=(",", ":"))
+        return json.dumps(
+            {"type": "Metric", "data": data, "metric": metric.name}, separators=(",", ":")
+        )
 
     @hookimpl
     def greenws_output_samples(self, samples: Sequence[Any]) -> None:

@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 import gevent
+import gevent.event
 import pluggy
 
 from greenws.metrics.aggregator import Aggregator
@@ -96,6 +97,7 @@ class Engine:
         self.aggregator = Aggregator(self.registry)
         self.flusher = Flusher(self.samples, self.aggregator)
         self.open_sockets: set[Any] = set()
+        self.scenarios_started = gevent.event.Event()
         self.module: ModuleType | None = None
         self.scenarios: list[ScenarioConfig] = []
         self.runners: list[ScenarioRunner] = []
@@ -143,7 +145,9 @@ class Engine:
                 f"syntax error in {error.filename}:{error.lineno}: {error.msg}"
             ) from None
         except Exception as error:
-            raise ScriptError(f"error loading {path.name}: {format_script_error(error, self.script_path)}") from None
+            raise ScriptError(
+                f"error loading {path.name}: {format_script_error(error, self.script_path)}"
+            ) from None
         self.module = module
         return module
 
@@ -169,7 +173,9 @@ class Engine:
         if not callable(function):
             if name == "default":
                 raise ScriptError(f"{Path(self.script_path).name} has no default() function to run")
-            raise ScriptError(f"{Path(self.script_path).name} has no function {name!r} (scenario exec)")
+            raise ScriptError(
+                f"{Path(self.script_path).name} has no function {name!r} (scenario exec)"
+            )
         return function  # type: ignore[no-any-return]
 
     # -- helpers the runtime and script API use -----------------------------------------------
@@ -202,7 +208,9 @@ class Engine:
         """A failed dial or handshake; the script also sees it in ``Response.error``."""
         self.report_error(f"connect:{url}:{message}", f"ws.connect {url}: {message} vu={vu.id}")
 
-    def run_iteration(self, vu: VirtualUser, function: Callable[..., Any], runner: ScenarioRunner) -> bool:
+    def run_iteration(
+        self, vu: VirtualUser, function: Callable[..., Any], runner: ScenarioRunner
+    ) -> bool:
         """Run one iteration of ``function``; False when the VU was interrupted."""
         vu.iteration += 1
         vu.enter_group("")
@@ -254,7 +262,9 @@ class Engine:
         )
 
     def _emit_vu_gauges(self) -> None:
+        """``vus`` and ``vus_max`` every second, from the moment the first scenario starts."""
         tags = TagSet(dict(self.run_tags))
+        self.scenarios_started.wait()
         while True:
             progress = self.progress()
             now = time.time()
@@ -264,7 +274,14 @@ class Engine:
 
     def _evaluate_thresholds(self, final: bool = False) -> Any:
         elapsed = time.monotonic() - self.started_monotonic
-        return evaluate_all(self.threshold_sets, self.aggregator, max(elapsed, 1e-9), elapsed_s=elapsed)
+        # During the run a metric without samples yet is skipped, as in k6; at the end it counts.
+        return evaluate_all(
+            self.threshold_sets,
+            self.aggregator,
+            max(elapsed, 1e-9),
+            elapsed_s=elapsed,
+            ignore_empty=not final,
+        )
 
     def _watch_thresholds(self) -> None:
         while True:
@@ -273,7 +290,9 @@ class Engine:
             report = self._evaluate_thresholds()
             if report.abort and not self.threshold_abort:
                 self.threshold_abort = True
-                self.report_error("threshold-abort", "a threshold with abortOnFail failed: stopping the test")
+                self.report_error(
+                    "threshold-abort", "a threshold with abortOnFail failed: stopping the test"
+                )
                 self.stop_all()
 
     # -- stopping ----------------------------------------------------------------------------
@@ -311,7 +330,10 @@ class Engine:
                 impl.function(*[kwargs[name] for name in impl.argnames])
             except Exception as error:
                 name = self.pluginmanager.get_name(impl.plugin) or repr(impl.plugin)
-                self.report_error(f"output:{name}:{hook}", f"output {name}: {hook} failed: {type(error).__name__}: {error}")
+                self.report_error(
+                    f"output:{name}:{hook}",
+                    f"output {name}: {hook} failed: {type(error).__name__}: {error}",
+                )
 
     def _attach_outputs(self) -> None:
         for impl in self.pluginmanager.hook.greenws_output_samples.get_hookimpls():
@@ -321,7 +343,9 @@ class Engine:
                 OutputChannel(name, lambda batch, f=function: f(batch), DEFAULT_QUEUE_LIMIT)
             )
 
-    def _run_in_vu0(self, function: Callable[..., Any], args: tuple[Any, ...], timeout: float, group: str) -> Any:
+    def _run_in_vu0(
+        self, function: Callable[..., Any], args: tuple[Any, ...], timeout: float, group: str
+    ) -> Any:
         vu = VirtualUser(0, self, "", {})
         vu.base_tags.pop("scenario", None)
         vu.enter_group(group)
@@ -387,7 +411,10 @@ class Engine:
             try:
                 data = self._run_in_vu0(setup, (), self.options.setup_timeout, "::setup")
             except TimeoutError:
-                self.report_error("setup-timeout", f"setup() did not finish within {self.options.setup_timeout:g}s")
+                self.report_error(
+                    "setup-timeout",
+                    f"setup() did not finish within {self.options.setup_timeout:g}s",
+                )
                 return EXIT["setup_timeout"]
             except AbortTest as abort:
                 self.abort_reason = abort.reason or "aborted in setup"
@@ -395,13 +422,17 @@ class Engine:
             except IterationInterrupted:
                 return EXIT["interrupted"]
             except Exception as error:
-                self.report_error("setup", f"setup() failed: {format_script_error(error, self.script_path)}")
+                self.report_error(
+                    "setup", f"setup() failed: {format_script_error(error, self.script_path)}"
+                )
                 return EXIT["script"]
             if data is not None:
                 try:
                     self._setup_data = json.dumps(data)
                 except (TypeError, ValueError) as error:
-                    self.report_error("setup-data", f"setup() must return JSON-serialisable data: {error}")
+                    self.report_error(
+                        "setup-data", f"setup() must return JSON-serialisable data: {error}"
+                    )
                     return EXIT["script"]
         vu_id = 0
         for scenario in self.scenarios:
@@ -418,12 +449,17 @@ class Engine:
                 args = (teardown_data,) if accepted_arguments(teardown, 1) else ()
                 self._run_in_vu0(teardown, args, self.options.teardown_timeout, "::teardown")
             except TimeoutError:
-                self.report_error("teardown-timeout", f"teardown() did not finish within {self.options.teardown_timeout:g}s")
+                self.report_error(
+                    "teardown-timeout",
+                    f"teardown() did not finish within {self.options.teardown_timeout:g}s",
+                )
                 return EXIT["teardown_timeout"]
             except (AbortTest, IterationInterrupted):
                 pass
             except Exception as error:
-                self.report_error("teardown", f"teardown() failed: {format_script_error(error, self.script_path)}")
+                self.report_error(
+                    "teardown", f"teardown() failed: {format_script_error(error, self.script_path)}"
+                )
         if self.abort_reason is not None:
             return EXIT["aborted"]
         if self.interrupted:

@@ -53,7 +53,9 @@ class ScenarioRunner:
         elapsed = time.monotonic() - self.started
         length = scenario_length(self.config)
         if length:
-            return min(1.0, elapsed / length), f"{format_duration(round(min(elapsed, length), 1))}/{format_duration(length)}"
+            return min(
+                1.0, elapsed / length
+            ), f"{format_duration(round(min(elapsed, length), 1))}/{format_duration(length)}"
         total = (self.config.iterations or 0) * (
             self.config.vus if self.config.executor == "per-vu-iterations" else 1
         )
@@ -68,6 +70,7 @@ class ScenarioRunner:
         if config.start_time:
             gevent.sleep(config.start_time)
         self.started = time.monotonic()
+        gevent.spawn(self.engine.scenarios_started.set)  # after this runner spawned its VUs
         executor = config.executor
         if executor == "constant-vus":
             end = self.started + (config.duration or 0)
@@ -163,7 +166,9 @@ class ScenarioRunner:
         over_since: dict[int, float] = {}
         while time.monotonic() < end:
             now = time.monotonic()
-            self._ramp_limit = ramping_target(config.start_vus, config.stages, now - (self.started or now))
+            self._ramp_limit = ramping_target(
+                config.start_vus, config.stages, now - (self.started or now)
+            )
             for index, greenlet in enumerate(self._greenlets):
                 if index >= self._ramp_limit and self._iterating.get(index):
                     since = over_since.setdefault(index, now)

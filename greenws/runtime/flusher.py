@@ -88,7 +88,9 @@ class OutputChannel:
 class Flusher:
     """Moves ``samples`` (the list VUs append to) into the aggregator and every output channel."""
 
-    def __init__(self, samples: list[Sample], aggregator: Aggregator, interval: float = 0.2) -> None:
+    def __init__(
+        self, samples: list[Sample], aggregator: Aggregator, interval: float = 0.2
+    ) -> None:
         self.samples = samples
         self.aggregator = aggregator
         self.interval = interval

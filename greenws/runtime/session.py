@@ -8,6 +8,7 @@ bytes, keeps time, fires handlers and emits k6's ``ws_*`` samples.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket as stdlib_socket
 import ssl
@@ -36,8 +37,9 @@ from greenws.protocol import (
     generate_key,
     validate_response,
 )
-from greenws.timers import TimerQueue
+from greenws.runtime.transport import make_transport
 from greenws.runtime.vu import IterationInterrupted, VirtualUser, accepted_arguments
+from greenws.timers import TimerQueue
 
 if TYPE_CHECKING:
     from greenws.runtime.engine import Engine
@@ -47,13 +49,18 @@ __all__ = ["Response", "Socket", "SocketError", "connect"]
 EVENTS = ("open", "message", "binaryMessage", "ping", "pong", "close", "error")
 _EVENT_ALIASES = {"binary_message": "binaryMessage", "binarymessage": "binaryMessage"}
 _PARAM_KEYS = {
-    "headers", "tags", "subprotocols", "timeout", "insecureSkipTLSVerify", "insecure_skip_tls_verify",
-    "compression", "jar",
+    "headers",
+    "tags",
+    "subprotocols",
+    "timeout",
+    "insecureSkipTLSVerify",
+    "insecure_skip_tls_verify",
+    "compression",
+    "jar",
 }
 #: How long a closing socket waits for the server's close frame before dropping the connection.
 CLOSE_TIMEOUT = 3.0
 DEFAULT_HANDSHAKE_TIMEOUT = 60.0
-_RECV_SIZE = 256 * 1024
 
 
 class SocketError:
@@ -124,7 +131,7 @@ class Socket:
     ) -> None:
         self._vu = vu
         self._engine = engine
-        self._connection = connection
+        self._transport = make_transport(connection)
         self._protocol = protocol
         self._tags = tags
         self._handlers: dict[str, list[_Handler]] = {}
@@ -220,7 +227,7 @@ class Socket:
 
     def _write(self, data: bytes) -> bool:
         try:
-            self._connection.sendall(data)
+            self._transport.write(data)
         except OSError as error:
             self._fail(f"write failed: {_os_error_text(error)}", 1006)
             return False
@@ -237,7 +244,9 @@ class Socket:
         """Run ``callback`` every ``interval_ms`` milliseconds while the socket lives."""
         if interval_ms <= 0:
             raise ValueError(f"set_interval: interval must be positive, got {interval_ms!r}")
-        return self._timers.add(time.monotonic(), float(interval_ms) / 1000.0, callback, repeat=True)
+        return self._timers.add(
+            time.monotonic(), float(interval_ms) / 1000.0, callback, repeat=True
+        )
 
     def clear_timeout(self, timer_id: int) -> None:
         """Cancel a timeout or interval set on this socket."""
@@ -246,11 +255,11 @@ class Socket:
     clear_interval = clear_timeout
 
     # k6 spellings, so ported scripts read the same.
-    sendBinary = send_binary  # noqa: N815
-    setTimeout = set_timeout  # noqa: N815
-    setInterval = set_interval  # noqa: N815
-    clearTimeout = clear_timeout  # noqa: N815
-    clearInterval = clear_interval  # noqa: N815
+    sendBinary = send_binary
+    setTimeout = set_timeout
+    setInterval = set_interval
+    clearTimeout = clear_timeout
+    clearInterval = clear_interval
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -275,9 +284,8 @@ class Socket:
         self._fire("open")
         if initial:
             self._receive(initial)
-        connection = self._connection
+        read = self._transport.read
         timers = self._timers
-        recv = connection.recv
         monotonic = time.monotonic
         while not self._done:
             deadline = timers.next_deadline()
@@ -285,22 +293,19 @@ class Socket:
                 deadline is None or self._closing_deadline < deadline
             ):
                 deadline = self._closing_deadline
-            if deadline is None:
-                connection.settimeout(None)
-            else:
+            wait = None
+            if deadline is not None:
                 wait = deadline - monotonic()
                 if wait <= 0:
                     self._on_deadline()
                     continue
-                connection.settimeout(wait)
             try:
-                data = recv(_RECV_SIZE)
-            except (stdlib_socket.timeout, TimeoutError):
-                self._on_deadline()
-                continue
+                data = read(wait)
             except OSError as error:
                 self._fail(f"read failed: {_os_error_text(error)}", 1006)
                 break
+            if data is None:
+                continue  # the deadline passed: the next turn runs the due timers
             if not data:
                 self._receive_eof()
                 break
@@ -362,10 +367,10 @@ class Socket:
         if self._protocol.state is State.OPEN:
             try:
                 frame = self._protocol.send_close(code, "")
-                self._connection.settimeout(1.0)
-                self._connection.sendall(frame)
+                with gevent.Timeout(1.0):
+                    self._transport.write(frame)
                 self.bytes_sent += len(frame)
-            except (OSError, InvalidStateError):
+            except (OSError, InvalidStateError, gevent.Timeout):
                 pass
         self._timers.clear()
         self._done = True
@@ -461,8 +466,13 @@ def connect(
                     connection = context.wrap_socket(connection, server_hostname=host)
                 key = generate_key()
                 request = build_request(
-                    host=host, port=port, resource=resource, secure=secure, key=key,
-                    headers=list(headers.items()), subprotocols=list(subprotocols),
+                    host=host,
+                    port=port,
+                    resource=resource,
+                    secure=secure,
+                    key=key,
+                    headers=list(headers.items()),
+                    subprotocols=list(subprotocols),
                 )
                 connection.sendall(request)
                 bytes_sent += len(request)
@@ -477,7 +487,9 @@ def connect(
                     handshake = parser.feed(chunk)
                 response.status = handshake.status
                 response.headers = dict(handshake.headers)
-                response.body = handshake.body.decode("utf-8", "replace") if handshake.body else None
+                response.body = (
+                    handshake.body.decode("utf-8", "replace") if handshake.body else None
+                )
                 subprotocol = validate_response(handshake, key=key, subprotocols=list(subprotocols))
         except HandshakeError as error:
             response.error = str(error)
@@ -520,11 +532,11 @@ def connect(
             session_tags = socket_obj._tags
         else:
             session_tags = TagSet({**base, "status": str(response.status)})
-        if connection is not None:
-            try:
+        with contextlib.suppress(OSError):
+            if socket_obj is not None:
+                socket_obj._transport.close()
+            elif connection is not None:
                 connection.close()
-            except OSError:
-                pass
         duration_ms = (time.perf_counter() - started_precise) * 1000.0
         push((metrics.ws_sessions, ended, 1.0, session_tags))
         push((metrics.ws_session_duration, ended, duration_ms, session_tags))

@@ -6,6 +6,7 @@ Script API calls (``check``, ``group``, custom metrics, ``ws.connect``) find the
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import time
 import traceback
@@ -24,8 +25,8 @@ __all__ = [
     "AbortTest",
     "IterationInterrupted",
     "ScriptUsageError",
-    "VirtualUser",
     "VUGreenlet",
+    "VirtualUser",
     "call_flexibly",
     "current_vu",
 ]
@@ -53,9 +54,20 @@ class ScriptUsageError(RuntimeError):
 class VirtualUser:
     """One VU's state. ``tags`` always reflect the current group, so samples pick it up for free."""
 
-    __slots__ = ("_check_tags", "base_tags", "engine", "group", "id", "iteration", "scenario", "tags")
+    __slots__ = (
+        "_check_tags",
+        "base_tags",
+        "engine",
+        "group",
+        "id",
+        "iteration",
+        "scenario",
+        "tags",
+    )
 
-    def __init__(self, vu_id: int, engine: Engine, scenario: str, scenario_tags: dict[str, str]) -> None:
+    def __init__(
+        self, vu_id: int, engine: Engine, scenario: str, scenario_tags: dict[str, str]
+    ) -> None:
         self.id = vu_id
         self.engine = engine
         self.scenario = scenario
@@ -131,17 +143,17 @@ def accepted_arguments(function: Callable[..., Any], offered: int) -> int:
                     break
                 if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
                     cached += 1
-        try:
+        with contextlib.suppress(TypeError):  # unhashable callables are simply not cached
             _ARITY_CACHE[key] = cached
-        except TypeError:
-            pass
     return min(cached, offered)
 
 
 def format_script_error(error: BaseException, script_path: str | None) -> str:
     """A short traceback: the frames of the user's script only, then the error line."""
     frames = traceback.extract_tb(error.__traceback__)
-    mine = [frame for frame in frames if script_path and frame.filename == script_path] or frames[-1:]
+    mine = [frame for frame in frames if script_path and frame.filename == script_path] or frames[
+        -1:
+    ]
     where = "; ".join(f"{frame.filename}:{frame.lineno} in {frame.name}" for frame in mine[-3:])
     return f"{type(error).__name__}: {error} (at {where})"
 

@@ -110,6 +110,7 @@ def test_sink_of_unknown_and_unsampled_metrics(agg: Aggregator) -> None:
     empty = agg.sink("ws_sessions")
     assert isinstance(empty, CounterSink) and empty.is_empty
     assert agg.sample_counts == {}
+    assert agg.summary_data(duration_s=1.0)["metrics"] == {}  # looked at, never sampled
 
 
 # -- submetrics -----------------------------------------------------------------------------------
@@ -126,7 +127,11 @@ def test_submetric_gets_only_matching_samples(agg: Aggregator, builtin: BuiltinM
     agg.add_batch([(m, T0, 10.0, a101), (m, T0, 20.0, b101), (m, T0, 99.0, b404)])
     agg.add_batch([(m, T0, 30.0, b101)])
     assert ok.sink.values(1.0, ["count", "min", "max"]) == {"count": 3.0, "min": 10.0, "max": 30.0}
-    assert both.sink.values(1.0, ["count", "min", "max"]) == {"count": 2.0, "min": 20.0, "max": 30.0}
+    assert both.sink.values(1.0, ["count", "min", "max"]) == {
+        "count": 2.0,
+        "min": 20.0,
+        "max": 30.0,
+    }
     parent = agg.sink("ws_connecting")
     assert isinstance(parent, TrendSink) and parent.histogram.count == 4
     assert agg.sample_counts == {"ws_connecting": 4}
@@ -346,3 +351,11 @@ def test_value_types_reach_the_summary(agg: Aggregator, registry: Registry) -> N
     mine = registry.get_or_create("bytes_x", MetricType.TREND, ValueType.DATA)
     agg.add_batch([(mine, T0, 1.0, TagSet())])
     assert agg.summary_data(duration_s=1.0)["metrics"]["bytes_x"]["contains"] == "data"
+
+
+def test_a_bad_value_fails_its_batch_only(agg: Aggregator, builtin: BuiltinMetrics) -> None:
+    tags = TagSet()
+    with pytest.raises(TypeError):
+        agg.add_batch([(builtin.ws_msgs_sent, T0, "one", tags)])  # type: ignore[list-item]
+    agg.add_batch([(builtin.ws_msgs_sent, T0, 2.0, tags)])
+    assert agg.sink("ws_msgs_sent").values(1.0, ()) == {"count": 2.0, "rate": 2.0}  # type: ignore[union-attr]

@@ -201,7 +201,7 @@ def test_bucket_resolution_is_within_half_a_percent() -> None:
 
 
 def test_state_round_trips_through_json() -> None:
-    values = _generated(11, 3000, "signed") + [0.0, -0.0]
+    values = [*_generated(11, 3000, "signed"), 0.0, -0.0]
     hist = histogram_of(values)
     state = json.loads(json.dumps(hist.to_state()))
     restored = Histogram.from_state(state)

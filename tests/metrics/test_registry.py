@@ -13,7 +13,11 @@ def test_get_or_create_returns_the_same_metric_for_the_same_name() -> None:
     first = registry.get_or_create("my_trend", MetricType.TREND, ValueType.TIME)
     again = registry.get_or_create("my_trend", MetricType.TREND, ValueType.TIME)
     assert first is again
-    assert (first.name, first.type, first.contains) == ("my_trend", MetricType.TREND, ValueType.TIME)
+    assert (first.name, first.type, first.contains) == (
+        "my_trend",
+        MetricType.TREND,
+        ValueType.TIME,
+    )
     assert first.submetrics == []
     assert registry.get("my_trend") is first
     assert registry.get("nope") is None
@@ -70,7 +74,7 @@ def test_valid_names(name: str) -> None:
     ],
 )
 def test_invalid_names_are_rejected_with_k6s_explanation(name: str) -> None:
-    with pytest.raises(MetricError, match="Invalid metric name.*128 ASCII letters"):
+    with pytest.raises(MetricError, match=r"Invalid metric name.*128 ASCII letters"):
         Registry().get_or_create(name, MetricType.COUNTER)
 
 

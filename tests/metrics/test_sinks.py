@@ -56,7 +56,7 @@ def test_counter_empty() -> None:
 
 @pytest.mark.parametrize("aggregation", ["value", "avg", "p(95)", "med"])
 def test_counter_rejects_other_aggregations(aggregation: str) -> None:
-    with pytest.raises(AggregationError, match="type counter.*are: count, rate"):
+    with pytest.raises(AggregationError, match=r"type counter.*are: count, rate"):
         CounterSink().threshold_value(aggregation, 1.0)
 
 
@@ -109,7 +109,7 @@ def test_rate_counts_non_zero_as_passes() -> None:
     sink.add(True)  # type: ignore[arg-type]
     assert sink.values(1.0, ()) == {"rate": 5 / 8, "passes": 5.0, "fails": 3.0}
     assert sink.threshold_value("rate", 1.0) == 5 / 8
-    with pytest.raises(AggregationError, match="type rate.*are: rate"):
+    with pytest.raises(AggregationError, match=r"type rate.*are: rate"):
         sink.threshold_value("count", 1.0)
 
 
@@ -161,7 +161,7 @@ def test_trend_threshold_values() -> None:
     assert sink.threshold_value("max", 1.0) == 30.0
     assert sink.threshold_value("med", 1.0) == pytest.approx(20.0, rel=0.005)
     assert sink.threshold_value("p(50)", 1.0) == sink.threshold_value("med", 1.0)
-    with pytest.raises(AggregationError, match="type trend.*avg, min, max, med, p\\(N\\)"):
+    with pytest.raises(AggregationError, match=r"type trend.*avg, min, max, med, p\(N\)"):
         sink.threshold_value("rate", 1.0)
 
 

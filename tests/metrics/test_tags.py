@@ -96,6 +96,6 @@ def test_pickle_and_copy_keep_content_and_hash() -> None:
 
 def test_empty_tags() -> None:
     assert len(EMPTY_TAGS) == 0
-    assert EMPTY_TAGS == TagSet()
+    assert TagSet() == EMPTY_TAGS
     assert hash(EMPTY_TAGS) == hash(TagSet({}))
-    assert "TagSet({})" == repr(EMPTY_TAGS)
+    assert repr(EMPTY_TAGS) == "TagSet({})"

@@ -62,13 +62,22 @@ def run_greenws(
     command = [sys.executable, "-m", "greenws", "run", str(path), "-q", "--no-color"]
     if outputs:
         command += [
-            "--summary-export", str(export), "--out", f"json={lines}",
-            "--summary-trend-stats", "avg,min,med,max,p(90),p(95),count",
+            "--summary-export",
+            str(export),
+            "--out",
+            f"json={lines}",
+            "--summary-trend-stats",
+            "avg,min,med,max,p(90),p(95),count",
         ]
     command += list(args)
     child_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     completed = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, env=child_env, cwd=directory,
+        command,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_env,
+        cwd=directory,
         stdin=subprocess.DEVNULL,
     )
     result = RunResult(completed.returncode, completed.stdout, completed.stderr)

@@ -94,10 +94,10 @@ def default():
     assert events(tmp_path) == [["close", 1001]]
 
 
-@pytest.mark.parametrize(
-    ("code", "expect_error"), [(1000, False), (4001, True), (1011, True)]
-)
-def test_server_initiated_close(tmp_path: Path, websockets_server, code: int, expect_error: bool) -> None:
+@pytest.mark.parametrize(("code", "expect_error"), [(1000, False), (4001, True), (1011, True)])
+def test_server_initiated_close(
+    tmp_path: Path, websockets_server, code: int, expect_error: bool
+) -> None:
     result = run_events(
         tmp_path,
         f"""
@@ -162,7 +162,9 @@ def default():
     assert result.metric("data_received")["count"] > 2 * 1048576
 
 
-def test_timers_fire_in_deadline_order_and_stop_with_the_socket(tmp_path: Path, echo_server) -> None:
+def test_timers_fire_in_deadline_order_and_stop_with_the_socket(
+    tmp_path: Path, echo_server
+) -> None:
     result = run_events(
         tmp_path,
         """
@@ -208,7 +210,11 @@ def default():
     )
     assert result.returncode == 0, result.stderr
     assert events(tmp_path) == [["message", "chat.v1"], ["status", 101], ["headers", "yes"]]
-    tagged = [point for point in result.points_of("ws_connecting") if point["data"]["tags"].get("subproto")]
+    tagged = [
+        point
+        for point in result.points_of("ws_connecting")
+        if point["data"]["tags"].get("subproto")
+    ]
     assert [point["data"]["tags"]["subproto"] for point in tagged] == ["chat.v1"]
 
 
