@@ -9,34 +9,25 @@ bytes, keeps time, fires handlers and emits k6's ``ws_*`` samples.
 from __future__ import annotations
 
 import contextlib
-import errno
-import socket as stdlib_socket
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import gevent
-from gevent import socket as gsocket
 
 from greenws.metrics.tags import TagSet
 from greenws.protocol import (
     BinaryMessage,
     ClientProtocol,
     CloseReceived,
-    HandshakeError,
     InvalidStateError,
     PingReceived,
     PongReceived,
     ProtocolFailure,
-    ResponseParser,
     State,
     TextMessage,
-    build_request,
-    generate_key,
-    validate_response,
 )
+from greenws.runtime.dial import ConnectParams, Response, dial, os_error_text
 from greenws.runtime.transport import make_transport
 from greenws.runtime.vu import IterationInterrupted, VirtualUser, accepted_arguments
 from greenws.timers import TimerQueue
@@ -48,19 +39,8 @@ __all__ = ["Response", "Socket", "SocketError", "connect"]
 
 EVENTS = ("open", "message", "binaryMessage", "ping", "pong", "close", "error")
 _EVENT_ALIASES = {"binary_message": "binaryMessage", "binarymessage": "binaryMessage"}
-_PARAM_KEYS = {
-    "headers",
-    "tags",
-    "subprotocols",
-    "timeout",
-    "insecureSkipTLSVerify",
-    "insecure_skip_tls_verify",
-    "compression",
-    "jar",
-}
 #: How long a closing socket waits for the server's close frame before dropping the connection.
 CLOSE_TIMEOUT = 3.0
-DEFAULT_HANDSHAKE_TIMEOUT = 60.0
 
 
 class SocketError:
@@ -80,29 +60,6 @@ class SocketError:
 
     def __repr__(self) -> str:
         return f"SocketError({self.message!r})"
-
-
-class Response:
-    """What ``ws.connect`` returns: the handshake's outcome (k6's ``Response``)."""
-
-    __slots__ = ("body", "error", "headers", "status", "url")
-
-    def __init__(
-        self,
-        url: str,
-        status: int = 0,
-        headers: Mapping[str, str] | None = None,
-        body: bytes | str | None = None,
-        error: str = "",
-    ) -> None:
-        self.url = url
-        self.status = status
-        self.headers = dict(headers or {})
-        self.body = body
-        self.error = error
-
-    def __repr__(self) -> str:
-        return f"<Response {self.url} status={self.status}{' error=' + repr(self.error) if self.error else ''}>"
 
 
 class _Handler:
@@ -229,7 +186,7 @@ class Socket:
         try:
             self._transport.write(data)
         except OSError as error:
-            self._fail(f"write failed: {_os_error_text(error)}", 1006)
+            self._fail(f"write failed: {os_error_text(error)}", 1006)
             return False
         self.bytes_sent += len(data)
         return True
@@ -302,7 +259,7 @@ class Socket:
             try:
                 data = read(wait)
             except OSError as error:
-                self._fail(f"read failed: {_os_error_text(error)}", 1006)
+                self._fail(f"read failed: {os_error_text(error)}", 1006)
                 break
             if data is None:
                 continue  # the deadline passed: the next turn runs the due timers
@@ -376,51 +333,14 @@ class Socket:
         self._done = True
         self._close_code = code
 
+    def close_transport(self) -> None:
+        """Release the connection (the session is over)."""
+        self._transport.close()
+
     @property
     def close_code(self) -> int:
         """The code the session closed with (1006 if it ended without a close handshake)."""
         return self._close_code
-
-
-def _os_error_text(error: OSError) -> str:
-    if isinstance(error, ssl.SSLError):
-        return f"TLS error: {error.reason or error}"
-    name = errno.errorcode.get(error.errno or 0, "")
-    text = error.strerror or str(error) or type(error).__name__
-    return f"{text} ({name})" if name else text
-
-
-def _parse_url(url: str) -> tuple[str, str, int, str, bool]:
-    if not isinstance(url, str):
-        raise ValueError(f"ws.connect: url must be a string, not {type(url).__name__}")
-    parts = urlsplit(url)
-    if parts.scheme not in ("ws", "wss"):
-        raise ValueError(f"ws.connect: url {url!r} must start with ws:// or wss://")
-    if not parts.hostname:
-        raise ValueError(f"ws.connect: url {url!r} has no host")
-    secure = parts.scheme == "wss"
-    try:
-        port = parts.port or (443 if secure else 80)
-    except ValueError:
-        raise ValueError(f"ws.connect: url {url!r} has an invalid port") from None
-    resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return parts.scheme, parts.hostname, port, resource, secure
-
-
-def _check_params(params: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    if params is None:
-        return {}
-    if not isinstance(params, Mapping):
-        raise TypeError(f"ws.connect: params must be a dict, not {type(params).__name__}")
-    unknown = set(params) - _PARAM_KEYS
-    if unknown:
-        raise ValueError(
-            f"ws.connect: unknown param {sorted(unknown)[0]!r} "
-            f"(known: headers, tags, subprotocols, timeout, insecureSkipTLSVerify)"
-        )
-    if params.get("compression"):
-        raise ValueError("ws.connect: compression is not supported yet")
-    return params
 
 
 def connect(
@@ -430,89 +350,34 @@ def connect(
     params: Mapping[str, Any] | None,
     handler: Callable[[Socket], Any] | None,
 ) -> Response:
-    """Open a session, run ``handler(socket)``, serve it until closed, emit k6's metrics."""
-    params = _check_params(params)
-    _, host, port, resource, secure = _parse_url(url)
-    user_tags = params.get("tags") or {}
-    headers = params.get("headers") or {}
-    subprotocols = params.get("subprotocols") or ()
-    if isinstance(subprotocols, str):
-        subprotocols = [subprotocols]
-    timeout = params.get("timeout", DEFAULT_HANDSHAKE_TIMEOUT)
-    if isinstance(timeout, str):
-        from greenws.durations import parse_duration
+    """Open a session, run ``handler(socket)``, serve it until closed, emit k6's metrics.
 
-        timeout = parse_duration(timeout, name="ws.connect timeout")
-    insecure = bool(
-        params.get("insecureSkipTLSVerify", params.get("insecure_skip_tls_verify"))
-        or engine.options.insecure_skip_tls_verify
-    )
-    base = {**vu.tags.as_dict(), "url": url, **{str(k): str(v) for k, v in user_tags.items()}}
+    As in k6, a failed dial or refused handshake is not an exception: the Response carries the
+    status (0 without one) and the error, and ``ws_sessions``/``ws_connecting``/
+    ``ws_session_duration`` are emitted all the same.
+    """
+    target = ConnectParams(url, params, insecure_default=engine.options.insecure_skip_tls_verify)
     metrics = engine.metrics
     push = engine.samples.append
-    started_precise = time.perf_counter()
-    connection = None
-    bytes_sent = bytes_received = 0
-    response = Response(url)
+    started = time.perf_counter()
+    dialled = dial(engine, target)
+    response = dialled.response
+    tag_values = {**vu.tags.as_dict(), "url": url, **target.tags, "status": str(response.status)}
+    if dialled.subprotocol:
+        tag_values["subproto"] = dialled.subprotocol
+    tags = TagSet(tag_values)
+    del tag_values, target
+    push((metrics.ws_connecting, time.time(), dialled.connecting_ms, tags))
     socket_obj: Socket | None = None
-    subprotocol: str | None = None
     try:
-        try:
-            with gevent.Timeout(timeout, TimeoutError(f"handshake timed out after {timeout:g}s")):
-                connection = gsocket.create_connection((host, port))
-                connection.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
-                if secure:
-                    context = engine.tls_context(insecure)
-                    connection = context.wrap_socket(connection, server_hostname=host)
-                key = generate_key()
-                request = build_request(
-                    host=host,
-                    port=port,
-                    resource=resource,
-                    secure=secure,
-                    key=key,
-                    headers=list(headers.items()),
-                    subprotocols=list(subprotocols),
-                )
-                connection.sendall(request)
-                bytes_sent += len(request)
-                parser = ResponseParser()
-                handshake = None
-                while handshake is None:
-                    chunk = connection.recv(65536)
-                    if not chunk:
-                        handshake = parser.feed_eof()
-                        break
-                    bytes_received += len(chunk)
-                    handshake = parser.feed(chunk)
-                response.status = handshake.status
-                response.headers = dict(handshake.headers)
-                response.body = (
-                    handshake.body.decode("utf-8", "replace") if handshake.body else None
-                )
-                subprotocol = validate_response(handshake, key=key, subprotocols=list(subprotocols))
-        except HandshakeError as error:
-            response.error = str(error)
-            if error.status:
-                response.status = error.status
-        except (OSError, TimeoutError, ValueError) as error:
-            response.error = f"dial {host}:{port} failed: {_os_error_text(error) if isinstance(error, OSError) else error}"
-        connected = time.perf_counter()
-        tag_values = dict(base)
-        tag_values["status"] = str(response.status)
-        if not response.error and subprotocol:
-            tag_values["subproto"] = subprotocol
-        tags = TagSet(tag_values)
-        push((metrics.ws_connecting, time.time(), (connected - started_precise) * 1000.0, tags))
         if response.error:
             engine.report_connect_error(vu, url, response.error)
             return response
         protocol = ClientProtocol(max_message_size=engine.options.max_message_size)
-        socket_obj = Socket(vu, engine, connection, protocol, tags)
-        socket_obj.bytes_sent = bytes_sent
-        socket_obj.bytes_received = 0
-        initial = parser.leftover
-        bytes_received -= len(initial)  # counted again when the Socket reads them
+        socket_obj = Socket(vu, engine, dialled.connection, protocol, tags)
+        socket_obj.bytes_sent = dialled.bytes_sent
+        initial = dialled.leftover
+        dialled.connection = dialled.leftover = None
         engine.open_sockets.add(socket_obj)
         try:
             if handler is not None:
@@ -523,24 +388,20 @@ def connect(
             raise
         finally:
             engine.open_sockets.discard(socket_obj)
+            with contextlib.suppress(OSError):
+                socket_obj.close_transport()
         return response
     finally:
         ended = time.time()
+        bytes_sent = dialled.bytes_sent
+        bytes_received = dialled.bytes_received
         if socket_obj is not None:
             bytes_sent = socket_obj.bytes_sent
             bytes_received += socket_obj.bytes_received
-            session_tags = socket_obj._tags
-        else:
-            session_tags = TagSet({**base, "status": str(response.status)})
-        with contextlib.suppress(OSError):
-            if socket_obj is not None:
-                socket_obj._transport.close()
-            elif connection is not None:
-                connection.close()
-        duration_ms = (time.perf_counter() - started_precise) * 1000.0
-        push((metrics.ws_sessions, ended, 1.0, session_tags))
-        push((metrics.ws_session_duration, ended, duration_ms, session_tags))
+        duration_ms = (time.perf_counter() - started) * 1000.0
+        push((metrics.ws_sessions, ended, 1.0, tags))
+        push((metrics.ws_session_duration, ended, duration_ms, tags))
         if bytes_sent:
-            push((metrics.data_sent, ended, float(bytes_sent), session_tags))
+            push((metrics.data_sent, ended, float(bytes_sent), tags))
         if bytes_received:
-            push((metrics.data_received, ended, float(bytes_received), session_tags))
+            push((metrics.data_received, ended, float(bytes_received), tags))

@@ -12,6 +12,7 @@ handshake and record buffering.
 
 from __future__ import annotations
 
+from time import monotonic
 from typing import Any
 
 from gevent import get_hub, getcurrent
@@ -21,55 +22,92 @@ __all__ = ["GeventTransport", "PlainTransport", "make_transport"]
 RECV_SIZE = 256 * 1024
 _READABLE = 1
 _TIMED_OUT = 2
+#: Deadlines closer than this count as the same timer (libev's own resolution is about 1 ms).
+_TIMER_SLACK = 0.0005
 
 
 class PlainTransport:
     """Plain TCP through the raw socket and libev watchers (the fast path)."""
 
-    __slots__ = ("_connection", "_hub", "_io", "_raw", "_timer")
+    __slots__ = (
+        "_connection",
+        "_eager",
+        "_hub",
+        "_io",
+        "_raw",
+        "_timer",
+        "_timer_deadline",
+        "_waiter",
+    )
 
     def __init__(self, connection: Any) -> None:
         self._connection = connection  # the gevent socket: used for slow-path writes and close
         self._raw = connection._sock  # gevent keeps the real non-blocking socket here
         self._hub = get_hub()
         self._io = self._hub.loop.io(self._raw.fileno(), 1)
+        self._eager = True
         self._timer: Any = None
+        self._timer_deadline = -1.0
+        self._waiter: Any = None
 
     def read(self, timeout: float | None) -> bytes | None:
         """Bytes (``b""`` at end of stream), or None when ``timeout`` seconds passed first.
 
         None may also come early (a spurious wake-up): callers re-check their deadlines and call
         again, so that is harmless.
+
+        Whether to try ``recv`` before waiting is learned per connection: a request/reply
+        session almost never has bytes waiting (the eager ``recv`` would fail with EAGAIN, one
+        wasted syscall per message), a streaming one usually does.
         """
         raw = self._raw
-        try:
-            return raw.recv(RECV_SIZE)  # type: ignore[no-any-return]
-        except BlockingIOError:
-            pass
+        if self._eager:
+            try:
+                return raw.recv(RECV_SIZE)  # type: ignore[no-any-return]
+            except BlockingIOError:
+                self._eager = False
         if timeout is not None and timeout <= 0:
             return None
         if self._wait(timeout) != _READABLE:
             return None
         try:
-            return raw.recv(RECV_SIZE)  # type: ignore[no-any-return]
+            data = raw.recv(RECV_SIZE)
         except BlockingIOError:
             return None
+        if len(data) == RECV_SIZE:
+            self._eager = True  # more is probably queued behind a full read
+        return data  # type: ignore[no-any-return]
 
     def _wait(self, timeout: float | None) -> Any:
-        """Park this greenlet until the socket is readable or ``timeout`` passes."""
-        switch = getcurrent().switch
+        """Park this greenlet until the socket is readable or ``timeout`` passes.
+
+        The deadline timer outlives one wait: most waits share their deadline with the previous
+        one (the same pending ``set_timeout``), so a libev timer is made only when the deadline
+        changes. It fires into the greenlet only while the greenlet waits here.
+        """
+        current = getcurrent()
         io = self._io
-        io.start(switch, _READABLE)
-        timer = None
+        io.start(current.switch, _READABLE)
         if timeout is not None:
-            timer = self._hub.loop.timer(timeout)
-            timer.start(switch, _TIMED_OUT)
+            deadline = monotonic() + timeout
+            if self._timer is None or abs(deadline - self._timer_deadline) > _TIMER_SLACK:
+                if self._timer is not None:
+                    self._timer.close()
+                self._timer = self._hub.loop.timer(timeout)
+                self._timer_deadline = deadline
+                self._timer.start(self._on_timer)
+        self._waiter = current
         try:
             return self._hub.switch()
         finally:
+            self._waiter = None
             io.stop()
-            if timer is not None:
-                timer.close()
+
+    def _on_timer(self) -> None:
+        self._timer_deadline = -1.0
+        self._timer = None
+        if self._waiter is not None:
+            self._waiter.switch(_TIMED_OUT)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Send all of ``data``; only a full socket buffer takes gevent's cooperative path."""
@@ -83,6 +121,8 @@ class PlainTransport:
     def close(self) -> None:
         """Release the watcher and the socket."""
         self._io.close()
+        if self._timer is not None:
+            self._timer.close()
         self._connection.close()
 
 
