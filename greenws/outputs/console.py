@@ -1,83 +1,127 @@
-"""The console: live progress while the test runs, then k6's end-of-test summary.
+"""The console: k6's run header, live progress, then the end-of-test summary.
 
-On a terminal the progress is redrawn in place a few times a second; otherwise (CI logs) one line is
-printed every 10 seconds. ``--summary-export`` is written here too, from the same summary data.
+On a terminal the progress block is redrawn in place twice a second; otherwise (CI logs) one
+status line is printed every 10 seconds. Progress goes to stderr and the summary to stdout, so
+``greenws run … > summary.txt`` keeps a clean summary. ``--summary-export`` is written here too,
+from the same summary data the text is rendered from.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from typing import Any
 
 import gevent
 
+from greenws import __version__
 from greenws.plugins import hookimpl
 from greenws.runtime.config import RunInfo
+from greenws.summary.progress import (
+    ScenarioProgress,
+    render_progress,
+    render_run_status,
+    render_scenarios_header,
+)
 
 __all__ = ["ConsoleOutput"]
 
 
-def _render_progress_line(run: RunInfo) -> str:
-    from greenws.summary.progress import render_run_status
-
-    progress = run.progress()
-    return str(
-        render_run_status(
-            elapsed_s=progress.elapsed,
-            vus=progress.vus,
-            max_vus=progress.max_vus,
-            complete=progress.complete,
-            interrupted=progress.interrupted,
-        )
-    )
+def _max_duration(run: RunInfo) -> float:
+    """The longest the test can take, graceful stops included (k6 prints it in the header)."""
+    longest = 0.0
+    for scenario in run.scenarios:
+        if scenario.executor == "constant-vus":
+            length = scenario.duration or 0.0
+        elif scenario.executor == "ramping-vus":
+            length = sum(stage.duration for stage in scenario.stages) + scenario.graceful_ramp_down
+        else:
+            length = scenario.max_duration or 0.0
+        longest = max(longest, scenario.start_time + length + scenario.graceful_stop)
+    return longest
 
 
 class ConsoleOutput:
-    """Progress and summary; one instance per run."""
+    """Header, progress and summary; one instance per run."""
 
-    def __init__(self, stream: Any = None) -> None:
+    def __init__(self, stream: Any = None, err: Any = None) -> None:
         self.stream = stream or sys.stdout
+        self.err = err or sys.stderr
         self._progress: gevent.Greenlet | None = None
         self._drawn = False
 
     @hookimpl
     def greenws_output_start(self, run: RunInfo) -> None:
-        err = sys.stderr
-        from greenws.durations import format_duration
+        if run.quiet:
+            return
+        scenarios = [
+            ScenarioProgress(s.name, f"{s.describe()} (gracefulStop: {_go(s.graceful_stop)})", 0.0)
+            for s in run.scenarios
+        ]
+        max_vus = sum(s.max_vus for s in run.scenarios)
+        header = (
+            f"\n  greenws {__version__}\n\n"
+            f"     execution: local\n"
+            f"        script: {run.script}\n"
+            f"        output: {', '.join(run.output_names) or '-'}\n\n"
+            + render_scenarios_header(scenarios, max_vus=max_vus, max_duration_s=_max_duration(run))
+        )
+        self.err.write(header + "\n")
+        self.err.flush()
+        self._progress = gevent.spawn(self._show_progress, run)
 
-        lines = ["  execution: local", f"     script: {run.script}", ""]
-        for scenario in run.scenarios:
-            grace = f"gracefulStop: {format_duration(scenario.graceful_stop)}"
-            lines.append(f"  scenarios: (100.00%) 1 scenario, {scenario.max_vus} max VUs")
-            lines.append(f"           * {scenario.name}: {scenario.describe()} ({grace})")
-        if not run.quiet:
-            print("\n".join(lines) + "\n", file=err, flush=True)
-            self._progress = gevent.spawn(self._show_progress, run)
+    def _block(self, run: RunInfo, *, redraw: bool) -> str:
+        progress = run.progress()
+        scenarios = [
+            ScenarioProgress(name, description, fraction, right)
+            for name, description, fraction, right in progress.scenarios
+        ]
+        return render_progress(
+            elapsed_s=progress.elapsed,
+            vus=progress.vus,
+            max_vus=progress.max_vus,
+            complete=progress.complete,
+            interrupted=progress.interrupted,
+            scenarios=scenarios,
+            max_duration_s=_max_duration(run),
+            tty=True,
+            color=not run.options.no_color,
+            term_width=shutil.get_terminal_size((80, 24)).columns,
+            redraw=redraw,
+        )
+
+    def _line(self, run: RunInfo) -> str:
+        progress = run.progress()
+        return render_run_status(
+            elapsed_s=progress.elapsed,
+            vus=progress.vus,
+            max_vus=progress.max_vus,
+            complete=progress.complete,
+            interrupted=progress.interrupted,
+            max_duration_s=_max_duration(run),
+        )
 
     def _show_progress(self, run: RunInfo) -> None:
-        err = sys.stderr
-        tty = run.is_tty
-        interval = 0.5 if tty else 10.0
+        interval = 0.5 if run.is_tty else 10.0
         while True:
             gevent.sleep(interval)
-            line = _render_progress_line(run)
-            if tty:
-                err.write("\r\x1b[K" + line)
+            if run.is_tty:
+                self.err.write(self._block(run, redraw=True))
                 self._drawn = True
             else:
-                err.write(line + "\n")
-            err.flush()
+                self.err.write(self._line(run) + "\n")
+            self.err.flush()
 
     @hookimpl
     def greenws_output_stop(self, summary: dict[str, Any], run: RunInfo) -> None:
         if self._progress is not None:
             self._progress.kill()
-        err = sys.stderr
         if not run.quiet:
-            if self._drawn:
-                err.write("\r\x1b[K")
-            err.write(_render_progress_line(run) + "\n\n")
-            err.flush()
+            if run.is_tty:
+                self.err.write(self._block(run, redraw=False))
+            else:
+                self.err.write(self._line(run) + "\n")
+            self.err.flush()
         if run.summary_export:
             from greenws.summary.export import summary_export_json
 
@@ -87,11 +131,19 @@ class ConsoleOutput:
             from greenws.summary.text import render_summary
 
             color = run.is_tty and not run.options.no_color
-            self.stream.write(render_summary(summary, mode=run.summary_mode, color=color) + "\n")
+            self.stream.write(render_summary(summary, mode=run.summary_mode, color=color))
         dropped = summary.get("state", {}).get("droppedSamples") or {}
         for name, count in dropped.items():
-            self.stream.write(f"  WARNING: output {name} dropped {count} samples\n")
+            self.stream.write(
+                f"  WARNING: output {name} lost {count} samples (it was too slow or failed)\n"
+            )
         self.stream.flush()
+
+
+def _go(seconds: float) -> str:
+    from greenws.summary.progress import go_duration
+
+    return str(go_duration(seconds))
 
 
 @hookimpl

@@ -69,3 +69,4 @@ class RunInfo:
     summary_export: str | None = None
     exit_code: int = 0
     end_time: float | None = None
+    output_names: list[str] = field(default_factory=list)

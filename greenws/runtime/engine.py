@@ -338,6 +338,7 @@ class Engine:
     def _attach_outputs(self) -> None:
         for impl in self.pluginmanager.hook.greenws_output_samples.get_hookimpls():
             name = self.pluginmanager.get_name(impl.plugin) or repr(impl.plugin)
+            self.run_info.output_names.append(name)
             function = impl.function
             self.flusher.add_channel(
                 OutputChannel(name, lambda batch, f=function: f(batch), DEFAULT_QUEUE_LIMIT)
@@ -359,6 +360,8 @@ class Engine:
 
     def run(self) -> int:
         """Run the whole test; returns the exit code."""
+        self.started = self.run_info.start_time = time.time()
+        self.started_monotonic = time.monotonic()
         gevent.signal_handler(signal.SIGINT, self._on_signal)
         gevent.signal_handler(signal.SIGTERM, self._on_signal)
         self._attach_outputs()

@@ -45,22 +45,25 @@ class ScenarioRunner:
     # -- progress ----------------------------------------------------------------------------
 
     def progress(self) -> tuple[float, str]:
-        """Fraction done and k6's right-hand text for the progress bar."""
-        from greenws.durations import format_duration
+        """Fraction done and k6's right-hand text, e.g. ``2 VUs  2.5s/5s`` or ``3/10 shared iters``."""
+        from greenws.summary.progress import go_duration
 
+        vus = f"{self.active} VUs" if self.active != 1 else "1 VU"
         if self.started is None:
             return 0.0, "waiting"
         elapsed = time.monotonic() - self.started
         length = scenario_length(self.config)
         if length:
-            return min(
-                1.0, elapsed / length
-            ), f"{format_duration(round(min(elapsed, length), 1))}/{format_duration(length)}"
-        total = (self.config.iterations or 0) * (
-            self.config.vus if self.config.executor == "per-vu-iterations" else 1
-        )
+            shown = min(elapsed, length)
+            return min(1.0, elapsed / length), f"{vus}  {go_duration(shown)}/{go_duration(length)}"
         done = self.complete + self.interrupted
-        return (min(1.0, done / total) if total else 1.0), f"{done}/{total} iters"
+        if self.config.executor == "per-vu-iterations":
+            total = (self.config.iterations or 0) * self.config.vus
+            return (
+                done / total if total else 1.0
+            ), f"{vus}  {done}/{total} iters, {self.config.iterations} per VU"
+        total = self.config.iterations or 0
+        return (done / total if total else 1.0), f"{vus}  {done}/{total} shared iters"
 
     # -- running -----------------------------------------------------------------------------
 
