@@ -18,6 +18,8 @@ against it could hide a bug the two share. Routes, by request path:
 - ``/binary?size=1048576``: send one binary message of that many bytes (``bytes(range(256))``
   repeated), then echo.
 - ``/silent``: accept and never send anything (pings are still answered, by websockets itself).
+- ``/record?id=X``: echo, and remember the close code the client sent under ``X``.
+- ``/closes?id=X``: send one text message, the JSON list of close codes recorded under ``X``.
 
 No compression and no keepalive pings: the client under test should see exactly the frames above.
 """
@@ -40,6 +42,7 @@ from websockets.typing import Subprotocol
 MAX_SIZE = 32 * 1024 * 1024
 SUBPROTOCOLS = ("chat.v2", "chat.v1")
 PING_PAYLOAD = b"srv"
+CLOSES: dict[str, list[int | None]] = {}
 
 
 def _route(path: str) -> tuple[str, dict[str, str]]:
@@ -90,6 +93,14 @@ async def _handler(ws: ServerConnection) -> None:
             await _echo(ws)
         elif route == "/silent":
             await ws.wait_closed()
+        elif route == "/record":
+            try:
+                await _echo(ws)
+            finally:
+                CLOSES.setdefault(query.get("id", ""), []).append(ws.close_code)
+        elif route == "/closes":
+            await ws.send(json.dumps(CLOSES.get(query.get("id", ""), [])))
+            await _echo(ws)
         else:
             if route == "/ping":
                 await ws.ping(PING_PAYLOAD)  # don't wait for the pong: the client may not care

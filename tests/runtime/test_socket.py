@@ -307,3 +307,29 @@ def default():
     )
     assert result.returncode == 0, result.stderr
     assert events(tmp_path) == [["error", "send on a closed or closing socket"]]
+
+
+def test_end_of_test_closes_open_sockets_with_1001(tmp_path: Path, websockets_server) -> None:
+    """A session still open when the duration and gracefulStop are over is closed with 1001."""
+    result = run_events(
+        tmp_path,
+        """
+import uuid
+options = {"vus": 2, "duration": "1s", "gracefulStop": "0s"}
+RUN = uuid.uuid4().hex
+
+def default():
+    ws.connect(os.environ["TARGET"] + "/record?id=" + RUN, None, lambda socket: None)
+
+def teardown(data):
+    def read(socket):
+        socket.on("message", lambda m: (record("closes", json.loads(m)), socket.close(1000)))
+    ws.connect(os.environ["TARGET"] + "/closes?id=" + RUN, None, read)
+    dump()
+""",
+        websockets_server.url,
+    )
+    assert result.returncode == 0, result.stderr
+    assert events(tmp_path) == [["closes", [1001, 1001]]]
+    assert result.metric("ws_sessions")["count"] == 3  # two interrupted sessions and teardown's
+    assert "iterations" not in result.summary["metrics"]  # interrupted iterations are not counted
