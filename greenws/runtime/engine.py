@@ -9,11 +9,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
 import signal
 import ssl
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -71,6 +72,13 @@ class ScriptError(Exception):
     """The script cannot be loaded or its setup failed (exit 107); one line, file:line included."""
 
 
+def _deliverer(function: Callable[..., Any], argnames: Sequence[str]) -> Callable[[Any], Any]:
+    """Call a ``greenws_output_samples`` implementation with the arguments it declared."""
+    if "samples" in argnames:
+        return lambda batch: function(samples=batch)
+    return lambda batch: function()
+
+
 class Engine:
     """One test run."""
 
@@ -96,6 +104,8 @@ class Engine:
         self.samples: list[Sample] = []
         self.aggregator = Aggregator(self.registry)
         self.flusher = Flusher(self.samples, self.aggregator)
+        #: Samples one output may have queued before its batches are dropped (and counted).
+        self.queue_limit = int(os.environ.get("GREENWS_OUTPUT_QUEUE_LIMIT", DEFAULT_QUEUE_LIMIT))
         self.open_sockets: set[Any] = set()
         self.scenarios_started = gevent.event.Event()
         self.module: ModuleType | None = None
@@ -313,8 +323,6 @@ class Engine:
         if self.interrupted:
             print("\nsecond interrupt: exiting now", file=sys.stderr, flush=True)
             sys.stderr.flush()
-            import os
-
             os._exit(EXIT["interrupted"])
         self.interrupted = True
         print("\nstopping the test (interrupt again to exit now)...", file=sys.stderr, flush=True)
@@ -339,9 +347,8 @@ class Engine:
         for impl in self.pluginmanager.hook.greenws_output_samples.get_hookimpls():
             name = self.pluginmanager.get_name(impl.plugin) or repr(impl.plugin)
             self.run_info.output_names.append(name)
-            function = impl.function
             self.flusher.add_channel(
-                OutputChannel(name, lambda batch, f=function: f(batch), DEFAULT_QUEUE_LIMIT)
+                OutputChannel(name, _deliverer(impl.function, impl.argnames), self.queue_limit)
             )
 
     def _run_in_vu0(
