@@ -209,10 +209,12 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
         kind, _, argument = text.partition("=")
         outputs.append(OutputSpec(kind, argument))
     config = RunConfig(options=options, args=args, pluginmanager=pluginmanager, outputs=outputs)
-    try:
-        pluginmanager.hook.greenws_configure(config=config)
-    except Exception as error:
-        return _fail(EXIT["config"], f"configuring outputs failed: {error}")
+    for impl in pluginmanager.hook.greenws_configure.get_hookimpls():
+        try:
+            impl.function(*[{"config": config}[name] for name in impl.argnames])
+        except Exception as error:
+            name = pluginmanager.get_name(impl.plugin) or repr(impl.plugin)
+            return _fail(EXIT["config"], f"plugin {name}: greenws_configure failed: {error}")
     unknown = [spec.kind for spec in outputs if not spec.claimed]
     if unknown:
         return _fail(

@@ -255,7 +255,10 @@ def _apply(options: Options, layer: Mapping[str, Any], where: str) -> None:
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
             raise OptionsError(f"unknown option {key!r} in {where}{suggestion}")
         attribute, parse = setter
-        setattr(options, attribute, parse(key, value))
+        try:
+            setattr(options, attribute, parse(key, value))
+        except OptionsError as error:
+            raise OptionsError(f"{error} (in {where})") from None
 
 
 _ENV_KEYS = {

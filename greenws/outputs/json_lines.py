@@ -60,7 +60,7 @@ class JSONLinesOutput:
     @hookimpl
     def greenws_output_samples(self, samples: Sequence[Any]) -> None:
         if self._file is None:
-            return
+            raise RuntimeError(f"{self.path} is not open")
         out = []
         declared = self._declared
         tag_json = self._tag_json
@@ -96,8 +96,10 @@ def greenws_configure(config: Any) -> None:
     """Register one writer per ``--out json=FILE``."""
     thresholds: dict[str, list[str]] = {}
     for name, expressions in (config.options.thresholds or {}).items():
+        if "{" in name:
+            continue  # k6 lists a metric's own thresholds, not its sub-metrics'
         items = expressions if isinstance(expressions, list) else [expressions]
-        thresholds[name.split("{", 1)[0]] = [
+        thresholds[name.strip()] = [
             item["threshold"] if isinstance(item, dict) else str(item) for item in items
         ]
     for path in config.claim_outputs("json"):

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import os
 from collections.abc import Iterable
 
@@ -42,10 +43,17 @@ def make_plugin_manager(
     if load_entry_points is None:
         load_entry_points = not os.environ.get("GREENWS_DISABLE_PLUGIN_AUTOLOAD")
     if load_entry_points:
-        try:
-            manager.load_setuptools_entrypoints("greenws")
-        except Exception as error:  # a broken third-party package must not hide which one it is
-            raise PluginError(f"could not load a 'greenws' entry-point plugin: {error}") from error
+        for entry_point in importlib.metadata.entry_points(group="greenws"):
+            if manager.is_blocked(entry_point.name) or manager.has_plugin(entry_point.name):
+                continue
+            try:
+                plugin = entry_point.load()
+            except Exception as error:  # a broken third-party package must say which one it is
+                raise PluginError(
+                    f"could not load plugin {entry_point.name!r} "
+                    f"(entry point {entry_point.value}): {type(error).__name__}: {error}"
+                ) from error
+            manager.register(plugin, name=entry_point.name)
     for module_name in extra_modules:
         if module_name.startswith("no:") or manager.has_plugin(module_name):
             continue

@@ -330,26 +330,41 @@ class Engine:
 
     # -- the run -----------------------------------------------------------------------------
 
-    def _call_outputs(self, hook: str, **kwargs: Any) -> None:
-        """Call ``hook`` on every output separately so one broken output cannot stop the others."""
+    def _call_outputs(self, hook: str, **kwargs: Any) -> set[str]:
+        """Call ``hook`` on every output separately so one broken output cannot stop the others.
+
+        Returns the names of the plugins whose implementation raised.
+        """
+        failed = set()
         caller = getattr(self.pluginmanager.hook, hook)
         for impl in caller.get_hookimpls():
             try:
                 impl.function(*[kwargs[name] for name in impl.argnames])
             except Exception as error:
                 name = self.pluginmanager.get_name(impl.plugin) or repr(impl.plugin)
+                failed.add(name)
                 self.report_error(
                     f"output:{name}:{hook}",
-                    f"output {name}: {hook} failed: {type(error).__name__}: {error}",
+                    f"output {name}: {hook} failed, output switched off: "
+                    f"{type(error).__name__}: {error}",
                 )
+        return failed
 
-    def _attach_outputs(self) -> None:
+    def _start_outputs(self) -> None:
+        """Start every output, then give each a queue; one whose start failed gets a dead one.
+
+        A dead queue still counts what it refuses, so the summary says what that output lost.
+        """
+        failed = self._call_outputs("greenws_output_start", run=self.run_info)
         for impl in self.pluginmanager.hook.greenws_output_samples.get_hookimpls():
             name = self.pluginmanager.get_name(impl.plugin) or repr(impl.plugin)
             self.run_info.output_names.append(name)
-            self.flusher.add_channel(
-                OutputChannel(name, _deliverer(impl.function, impl.argnames), self.queue_limit)
+            channel = OutputChannel(
+                name, _deliverer(impl.function, impl.argnames), self.queue_limit, self.report_error
             )
+            if name in failed:
+                channel.dead = "its start failed"
+            self.flusher.add_channel(channel)
 
     def _run_in_vu0(
         self, function: Callable[..., Any], args: tuple[Any, ...], timeout: float, group: str
@@ -371,8 +386,7 @@ class Engine:
         self.started_monotonic = time.monotonic()
         gevent.signal_handler(signal.SIGINT, self._on_signal)
         gevent.signal_handler(signal.SIGTERM, self._on_signal)
-        self._attach_outputs()
-        self._call_outputs("greenws_output_start", run=self.run_info)
+        self._start_outputs()
         self.flusher.start()
         helpers = [gevent.spawn(self._emit_vu_gauges)]
         if self.threshold_sets:

@@ -30,8 +30,15 @@ DEFAULT_QUEUE_LIMIT = 1_000_000
 class OutputChannel:
     """A bounded queue of batches in front of one output, and the greenlet that drains it."""
 
-    def __init__(self, name: str, deliver: Callable[[Sequence[Sample]], Any], limit: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        deliver: Callable[[Sequence[Sample]], Any],
+        limit: int,
+        report: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.name = name
+        self.report = report or (lambda key, message: log.error("%s", message))
         self.deliver = deliver
         self.limit = limit
         self.queued = 0
@@ -70,7 +77,10 @@ class OutputChannel:
                 except Exception as error:  # a broken output is switched off, the test goes on
                     self.dead = f"{type(error).__name__}: {error}"
                     self.dropped += len(batch)
-                    log.error("output %s failed and is switched off: %s", self.name, self.dead)
+                    self.report(
+                        f"output:{self.name}:samples",
+                        f"output {self.name} failed and is switched off: {self.dead}",
+                    )
             self._idle.set()
 
     def wait_idle(self, timeout: float) -> bool:
@@ -131,7 +141,10 @@ class Flusher:
         self.flush()
         for channel in self.channels:
             if not channel.wait_idle(drain_timeout):
-                log.error("output %s did not catch up within %gs", channel.name, drain_timeout)
+                channel.report(
+                    f"output:{channel.name}:drain",
+                    f"output {channel.name} did not catch up within {drain_timeout:g}s",
+                )
             channel.close()
 
     def dropped(self) -> dict[str, int]:
