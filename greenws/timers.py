@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 __all__ = ["Timer", "TimerQueue"]
 
 
-@dataclass(order=True)
+@dataclass(order=True, slots=True)
 class Timer:
     """One pending callback; ``interval`` is set for repeating timers."""
 
@@ -27,6 +27,8 @@ class Timer:
 
 class TimerQueue:
     """Timers ordered by deadline, then by creation order."""
+
+    __slots__ = ("_by_id", "_heap", "_sequence")
 
     def __init__(self) -> None:
         self._heap: list[Timer] = []

@@ -145,9 +145,13 @@ _CLOSE, _PING, _PONG = Opcode.CLOSE.value, Opcode.PING.value, Opcode.PONG.value
 # First two header bytes of every masked FIN text/binary frame with a 7-bit length.
 _TEXT_HEADERS = [bytes((0x81, 0x80 | size)) for size in range(126)]
 _BINARY_HEADERS = [bytes((0x82, 0x80 | size)) for size in range(126)]
-# Masks drawn per call to mask_source: a batch amortises os.urandom (0.46 us a call) while
-# keeping an idle connection small (256 masks were 11.5 KB per VU, measured with tracemalloc).
+# Masks drawn per call to mask_source: a batch amortises os.urandom (0.46 us a call). With the
+# default source every connection pops from one shared pool, so an idle connection holds no masks
+# (a private batch of 256 was 11.5 KB per idle VU, measured with tracemalloc); a custom source
+# (tests) gets a private batch of 16.
 _MASK_BATCH = 16
+_SHARED_MASK_BATCH = 256
+_SHARED_MASKS: list[bytes] = []
 
 
 def _valid_received_close_code(code: int) -> bool:
@@ -206,7 +210,7 @@ class ClientProtocol:
         self.max_message_size: int | None = max_message_size
         self._parser = FrameParser(max_size=max_message_size)
         self._mask_source = mask_source
-        self._masks: list[bytes] = []
+        self._masks: list[bytes] = _SHARED_MASKS if mask_source is os.urandom else []
         # False once the peer's data must be ignored: after its Close, or after a failure.
         self._reading = True
         # True when a frame arriving alone in a chunk can take the fast path: reading, no
@@ -400,9 +404,10 @@ class ClientProtocol:
     def _mask(self) -> bytes:
         masks = self._masks
         if not masks:
-            data = self._mask_source(4 * _MASK_BATCH)
-            if len(data) != 4 * _MASK_BATCH:
-                raise ValueError(f"mask_source returned {len(data)} bytes, not {4 * _MASK_BATCH}")
+            batch = _SHARED_MASK_BATCH if masks is _SHARED_MASKS else _MASK_BATCH
+            data = self._mask_source(4 * batch)
+            if len(data) != 4 * batch:
+                raise ValueError(f"mask_source returned {len(data)} bytes, not {4 * batch}")
             masks.extend([data[i : i + 4] for i in range(0, len(data), 4)])
         return masks.pop()
 

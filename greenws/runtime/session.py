@@ -78,6 +78,28 @@ class Socket:
     Python names are snake_case; k6's camelCase names are aliases so ported scripts read the same.
     """
 
+    # Slots: thousands of idle sockets live at once, and every byte of one is multiplied.
+    __slots__ = (
+        "_close_code",
+        "_closing_deadline",
+        "_done",
+        "_engine",
+        "_handlers",
+        "_msgs_received",
+        "_msgs_sent",
+        "_ping_counter",
+        "_ping_sent",
+        "_protocol",
+        "_push",
+        "_tags",
+        "_timers",
+        "_transport",
+        "_vu",
+        "_ws_ping",
+        "bytes_received",
+        "bytes_sent",
+    )
+
     def __init__(
         self,
         vu: VirtualUser,
@@ -93,7 +115,7 @@ class Socket:
         self._tags = tags
         self._handlers: dict[str, list[_Handler]] = {}
         self._timers = TimerQueue()
-        self._ping_sent: dict[bytes, float] = {}
+        self._ping_sent: dict[bytes, float] | None = None  # made on the first ping
         self._ping_counter = 0
         self._closing_deadline: float | None = None
         self._done = False
@@ -166,6 +188,8 @@ class Socket:
             return
         self._ping_counter += 1
         payload = str(self._ping_counter).encode()
+        if self._ping_sent is None:
+            self._ping_sent = {}
         self._ping_sent[payload] = time.perf_counter()
         self._write(self._protocol.send_ping(payload))
 
@@ -295,7 +319,8 @@ class Socket:
             elif kind is PingReceived:
                 self._fire("ping")
             elif kind is PongReceived:
-                sent = self._ping_sent.pop(event.payload, None)
+                pings = self._ping_sent
+                sent = pings.pop(event.payload, None) if pings else None
                 if sent is not None:
                     elapsed_ms = (time.perf_counter() - sent) * 1000.0
                     self._push((self._ws_ping, time.time(), elapsed_ms, self._tags))
@@ -362,6 +387,7 @@ def connect(
     started = time.perf_counter()
     dialled = dial(engine, target)
     response = dialled.response
+    handshake_sent, handshake_received = dialled.bytes_sent, dialled.bytes_received
     tag_values = {**vu.tags.as_dict(), "url": url, **target.tags, "status": str(response.status)}
     if dialled.subprotocol:
         tag_values["subproto"] = dialled.subprotocol
@@ -374,10 +400,10 @@ def connect(
             engine.report_connect_error(vu, url, response.error)
             return response
         protocol = ClientProtocol(max_message_size=engine.options.max_message_size)
-        socket_obj = Socket(vu, engine, dialled.connection, protocol, tags)
-        socket_obj.bytes_sent = dialled.bytes_sent
         initial = dialled.leftover
-        dialled.connection = dialled.leftover = None
+        socket_obj = Socket(vu, engine, dialled.connection, protocol, tags)
+        socket_obj.bytes_sent = handshake_sent
+        del dialled  # nothing of the handshake stays alive while the session runs
         engine.open_sockets.add(socket_obj)
         try:
             if handler is not None:
@@ -393,11 +419,11 @@ def connect(
         return response
     finally:
         ended = time.time()
-        bytes_sent = dialled.bytes_sent
-        bytes_received = dialled.bytes_received
-        if socket_obj is not None:
+        if socket_obj is None:
+            bytes_sent, bytes_received = handshake_sent, handshake_received
+        else:
             bytes_sent = socket_obj.bytes_sent
-            bytes_received += socket_obj.bytes_received
+            bytes_received = handshake_received + socket_obj.bytes_received
         duration_ms = (time.perf_counter() - started) * 1000.0
         push((metrics.ws_sessions, ended, 1.0, tags))
         push((metrics.ws_session_duration, ended, duration_ms, tags))

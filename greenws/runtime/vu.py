@@ -80,8 +80,9 @@ class VirtualUser:
     def enter_group(self, path: str) -> str:
         """Switch to group ``path``; returns the previous path to restore."""
         previous = self.group
-        self.group = path
-        self.tags = TagSet({**self.base_tags, "group": path})
+        if path != previous:
+            self.group = path
+            self.tags = TagSet({**self.base_tags, "group": path})
         return previous
 
     def check_tags(self, name: str) -> TagSet:

@@ -571,3 +571,13 @@ def test_any_split_yields_the_same_events(
     assert events == expected
     assert chunked.data_to_send() == whole.data_to_send()
     assert chunked.state == whole.state == (State.CLOSED if close else State.OPEN)
+
+
+def test_default_masks_come_from_one_shared_pool_without_reuse() -> None:
+    """Idle connections hold no masks of their own, and no two frames share a key."""
+    first, second = ClientProtocol(), ClientProtocol()
+    assert first._masks is second._masks  # the shared pool
+    keys = [proto.send_text("x")[2:6] for _ in range(300) for proto in (first, second)]
+    assert len(set(keys)) > 590  # 600 random 32-bit keys: a collision is vanishingly rare
+    custom = ClientProtocol(mask_source=fixed_masks)
+    assert custom._masks is not first._masks
