@@ -118,6 +118,9 @@ class Engine:
         self.interrupted = False
         self.abort_reason: str | None = None
         self.threshold_abort = False
+        # --no-setup, --no-teardown, --no-thresholds
+        self.no_setup = self.no_teardown = self.no_thresholds = False
+        self.summary: dict[str, Any] = {}
         self._errors_seen: dict[str, int] = {}
         self._tls: dict[bool, ssl.SSLContext] = {}
         self._setup_data: Any = None
@@ -413,9 +416,9 @@ class Engine:
             "summaryTimeUnit": self.options.summary_time_unit,
             "noColor": self.options.no_color,
         }
-        if exit_code == 0 and report.failed and not getattr(self, "no_thresholds", False):
+        if exit_code == 0 and report.failed and not self.no_thresholds:
             exit_code = EXIT["thresholds"]
-        if self.threshold_abort and not getattr(self, "no_thresholds", False):
+        if self.threshold_abort and not self.no_thresholds:
             exit_code = EXIT["thresholds"]
         self.run_info.exit_code = exit_code
         self.run_info.end_time = self.ended
@@ -431,7 +434,7 @@ class Engine:
         setup = getattr(self.module, "setup", None)
         teardown = getattr(self.module, "teardown", None)
         data = None
-        if callable(setup) and not getattr(self, "no_setup", False):
+        if callable(setup) and not self.no_setup:
             try:
                 data = self._run_in_vu0(setup, (), self.options.setup_timeout, "::setup")
             except TimeoutError:
@@ -467,7 +470,7 @@ class Engine:
             self.runners.append(ScenarioRunner(self, scenario, vus))
         if not self.interrupted and self.abort_reason is None:
             gevent.joinall([gevent.spawn(runner.run) for runner in self.runners])
-        if callable(teardown) and not getattr(self, "no_teardown", False):
+        if callable(teardown) and not self.no_teardown:
             teardown_data = json.loads(self._setup_data) if self._setup_data is not None else None
             try:
                 args = (teardown_data,) if accepted_arguments(teardown, 1) else ()
