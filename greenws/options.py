@@ -93,13 +93,31 @@ class ScenarioConfig:
     exec_name: str = "default"
     tags: Mapping[str, str] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
+    # arrival-rate executors
+    rate: int = 0
+    start_rate: int = 0
+    time_unit: float = 1.0
+    pre_allocated_vus: int = 0
+    max_vus_limit: int = 0
+
+    @property
+    def is_arrival_rate(self) -> bool:
+        """Iterations start on a schedule rather than when a VU finished its last one."""
+        return self.executor in ("constant-arrival-rate", "ramping-arrival-rate")
 
     @property
     def max_vus(self) -> int:
-        """VUs this scenario initialises up front (``vus_max``)."""
+        """The most VUs this scenario can use (``vus_max`` once all are initialised)."""
         if self.executor == "ramping-vus":
             return max([self.start_vus, *(stage.target for stage in self.stages)])
+        if self.is_arrival_rate:
+            return max(self.pre_allocated_vus, self.max_vus_limit)
         return self.vus
+
+    @property
+    def initial_vus(self) -> int:
+        """VUs initialised before the scenario starts (arrival-rate: preAllocatedVUs)."""
+        return self.pre_allocated_vus if self.is_arrival_rate else self.max_vus
 
     def describe(self) -> str:
         """k6's one-line description, e.g. ``2 looping VUs for 5s``."""
@@ -113,6 +131,16 @@ class ScenarioConfig:
         if self.executor == "per-vu-iterations":
             return f"{self.iterations} iterations for each of {self.vus} VU{'s' if self.vus != 1 else ''}"
         total = sum(stage.duration for stage in self.stages)
+        vu_range = f"maxVUs: {self.pre_allocated_vus}-{self.max_vus}"
+        if self.executor == "constant-arrival-rate":
+            per_second = self.rate / self.time_unit
+            return f"{per_second:.2f} iterations/s for {format_duration(self.duration or 0)} ({vu_range})"
+        if self.executor == "ramping-arrival-rate":
+            peak = max([self.start_rate, *(stage.target for stage in self.stages)]) / self.time_unit
+            return (
+                f"Up to {peak:.2f} iterations/s for {format_duration(total)} over "
+                f"{len(self.stages)} stages ({vu_range})"
+            )
         return (
             f"Up to {self.max_vus} looping VUs for {format_duration(total)} over "
             f"{len(self.stages)} stages"
@@ -286,12 +314,27 @@ def options_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     return layer
 
 
+_SHORTCUTS = ("vus", "duration", "iterations", "stages")
+
+
 def resolve_options(*layers: tuple[str, Mapping[str, Any]]) -> Options:
-    """Fold option layers (lowest precedence first), each given as ``(where, mapping)``."""
+    """Fold option layers (lowest precedence first), each given as ``(where, mapping)``.
+
+    As in k6, a run-shape shortcut (``vus``, ``duration``, ``iterations``, ``stages``) set in a
+    higher layer replaces ``scenarios`` from a lower one (``greenws run -d 10s script.py`` works on
+    a script with scenarios), and ``scenarios`` in a higher layer replaces lower shortcuts. Both
+    in the same layer is a conflict, reported by :func:`derive_scenarios`.
+    """
     options = Options()
     for where, layer in layers:
         if not isinstance(layer, Mapping):
             raise OptionsError(f"{where}: options must be a mapping, not {type(layer).__name__}")
+        sets_shortcut = any(key in layer for key in _SHORTCUTS)
+        if sets_shortcut and "scenarios" not in layer:
+            options.scenarios = None
+        elif "scenarios" in layer and not sets_shortcut:
+            for key in _SHORTCUTS:
+                setattr(options, key, None)
         _apply(options, layer, where)
     return options
 
@@ -301,6 +344,8 @@ _EXECUTOR_KEYS = {
     "per-vu-iterations": {"vus", "iterations", "maxDuration"},
     "constant-vus": {"vus", "duration"},
     "ramping-vus": {"startVUs", "stages", "gracefulRampDown"},
+    "constant-arrival-rate": {"rate", "timeUnit", "duration", "preAllocatedVUs", "maxVUs"},
+    "ramping-arrival-rate": {"startRate", "timeUnit", "stages", "preAllocatedVUs", "maxVUs"},
 }
 _COMMON_KEYS = {"executor", "startTime", "gracefulStop", "exec", "env", "tags"}
 
@@ -316,8 +361,8 @@ def _scenarios(value: Any) -> dict[str, ScenarioConfig]:
         if not isinstance(raw, Mapping):
             raise OptionsError(f"invalid option {where}: expected a mapping")
         executor = raw.get("executor")
-        if executor in {"constant-arrival-rate", "ramping-arrival-rate", "externally-controlled"}:
-            raise OptionsError(f"{where}: executor {executor!r} is not supported yet")
+        if executor == "externally-controlled":
+            raise OptionsError(f"{where}: executor {executor!r} is not supported (k6 Cloud only)")
         if executor not in _EXECUTOR_KEYS:
             raise OptionsError(
                 f"{where}: unknown executor {executor!r} (one of {', '.join(_EXECUTOR_KEYS)})"
@@ -349,6 +394,8 @@ def _scenarios(value: Any) -> dict[str, ScenarioConfig]:
                 duration=_duration(f"{where}.duration", raw["duration"]),
                 **common,
             )
+        elif executor in {"constant-arrival-rate", "ramping-arrival-rate"}:
+            scenario = _arrival_scenario(where, executor, raw, common)
         else:
             stages = _stages(f"{where}.stages", raw.get("stages", []))
             if not stages:
@@ -363,6 +410,43 @@ def _scenarios(value: Any) -> dict[str, ScenarioConfig]:
             )
         scenarios[str(name)] = scenario
     return scenarios
+
+
+def _arrival_scenario(
+    where: str, executor: str, raw: Mapping[str, Any], common: dict[str, Any]
+) -> ScenarioConfig:
+    """constant-arrival-rate / ramping-arrival-rate, with k6's required keys and defaults."""
+    if "preAllocatedVUs" not in raw:
+        raise OptionsError(f"{where}: {executor} needs preAllocatedVUs")
+    pre_allocated = _int(f"{where}.preAllocatedVUs", raw["preAllocatedVUs"])
+    max_vus = _int(f"{where}.maxVUs", raw.get("maxVUs", pre_allocated))
+    if max_vus < pre_allocated:
+        raise OptionsError(
+            f"{where}: maxVUs ({max_vus}) must not be less than preAllocatedVUs ({pre_allocated})"
+        )
+    if max_vus == 0:
+        raise OptionsError(f"{where}: preAllocatedVUs and maxVUs can't both be 0")
+    time_unit = _duration(f"{where}.timeUnit", raw.get("timeUnit", "1s"))
+    if time_unit <= 0:
+        raise OptionsError(f"{where}: timeUnit must be positive")
+    arrival: dict[str, Any] = {
+        "pre_allocated_vus": pre_allocated,
+        "max_vus_limit": max_vus,
+        "time_unit": time_unit,
+    }
+    if executor == "constant-arrival-rate":
+        for key in ("rate", "duration"):
+            if key not in raw:
+                raise OptionsError(f"{where}: constant-arrival-rate needs {key}")
+        arrival["rate"] = _int(f"{where}.rate", raw["rate"], minimum=1)
+        arrival["duration"] = _duration(f"{where}.duration", raw["duration"])
+    else:
+        stages = _stages(f"{where}.stages", raw.get("stages", []))
+        if not stages:
+            raise OptionsError(f"{where}: ramping-arrival-rate needs at least one stage")
+        arrival["stages"] = stages
+        arrival["start_rate"] = _int(f"{where}.startRate", raw.get("startRate", 0))
+    return ScenarioConfig(**common, **arrival)
 
 
 def derive_scenarios(options: Options) -> list[ScenarioConfig]:

@@ -29,14 +29,15 @@ __all__ = ["ConsoleOutput"]
 
 def _max_duration(run: RunInfo) -> float:
     """The longest the test can take, graceful stops included (k6 prints it in the header)."""
+    from greenws.schedule import scenario_length
+
     longest = 0.0
     for scenario in run.scenarios:
-        if scenario.executor == "constant-vus":
-            length = scenario.duration or 0.0
-        elif scenario.executor == "ramping-vus":
-            length = sum(stage.duration for stage in scenario.stages) + scenario.graceful_ramp_down
-        else:
+        length = scenario_length(scenario)
+        if length is None:  # bounded by iterations: maxDuration
             length = scenario.max_duration or 0.0
+        elif scenario.executor == "ramping-vus":
+            length += scenario.graceful_ramp_down
         longest = max(longest, scenario.start_time + length + scenario.graceful_stop)
     return longest
 

@@ -12,10 +12,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import gevent
+import gevent.event
 
+from greenws.metrics.tags import TagSet
 from greenws.options import ScenarioConfig
 from greenws.runtime.vu import IterationInterrupted, VirtualUser, VUGreenlet
-from greenws.schedule import ramping_target, scenario_length
+from greenws.schedule import ramping_target, scenario_arrivals, scenario_length
 
 if TYPE_CHECKING:
     from greenws.runtime.engine import Engine
@@ -36,6 +38,9 @@ class ScenarioRunner:
         self.started: float | None = None
         self.complete = 0
         self.interrupted = 0
+        self.dropped = 0
+        self._spare: list[VirtualUser] = []
+        self._stopping = gevent.event.Event()
         self._next_shared = 0
         self._iterating: dict[int, bool] = {}
         self._stop_new = False
@@ -87,6 +92,8 @@ class ScenarioRunner:
             end = self.started + (config.max_duration or 600)
             self._spawn_all(lambda vu: self._loop_per_vu(vu, end))
             self._stop_at(end)
+        elif config.is_arrival_rate:
+            self._run_arrivals()
         elif executor == "ramping-vus":
             end = self.started + (scenario_length(config) or 0)
             self._ramp_limit = config.start_vus
@@ -97,9 +104,60 @@ class ScenarioRunner:
         else:  # guarded by options validation
             raise ValueError(f"unknown executor {executor!r}")
 
+    # -- arrival-rate executors ----------------------------------------------------------------
+
+    def _run_arrivals(self) -> None:
+        """Start iterations on schedule whether or not earlier ones finished.
+
+        Each iteration runs in a fresh greenlet on an idle VU. With no idle VU, another is
+        initialised up to maxVUs; beyond that the iteration is dropped and counted in
+        ``dropped_iterations`` rather than silently started late.
+        """
+        config = self.config
+        engine = self.engine
+        self._spare = self.vus[config.pre_allocated_vus :]
+        del self.vus[config.pre_allocated_vus :]
+        idle = list(self.vus)
+        dropped_tags = TagSet({**engine.run_tags, **config.tags, "scenario": config.name})
+        started = self.started or time.monotonic()
+        end = started + (scenario_length(config) or 0)
+
+        def run_one(vu: VirtualUser) -> None:
+            try:
+                self.engine.run_iteration(vu, self.function, self)
+            finally:
+                idle.append(vu)
+
+        for offset in scenario_arrivals(config):
+            if self._stop_new:
+                break
+            wait = started + offset - time.monotonic()
+            if wait > 0:
+                self._stopping.wait(wait)  # woken early by stop()
+                if self._stop_new or time.monotonic() >= end:
+                    break
+            if not idle and self._spare:
+                new_vu = self._spare.pop(0)
+                self.vus.append(new_vu)
+                idle.append(new_vu)
+            if not idle:
+                engine.samples.append(
+                    (engine.metrics.dropped_iterations, time.time(), 1.0, dropped_tags)
+                )
+                self.dropped += 1
+                continue
+            vu = idle.pop()
+            greenlet = VUGreenlet(vu, run_one, vu)
+            greenlet.start()
+            self._greenlets.append(greenlet)
+            if len(self._greenlets) > 4 * len(self.vus) + 64:  # forget finished ones, keep it small
+                self._greenlets = [g for g in self._greenlets if not g.dead]
+        self._stop_at(end)
+
     def stop(self) -> None:
         """Stop now: no new iterations, running ones interrupted (Ctrl+C, abort, failed threshold)."""
         self._stop_new = True
+        self._stopping.set()
         for greenlet in self._greenlets:
             if not greenlet.dead:
                 greenlet.kill(IterationInterrupted(), block=False)
@@ -126,6 +184,8 @@ class ScenarioRunner:
     def active(self) -> int:
         """VUs running this scenario's loop now (k6's ``vus``); parked ramping VUs don't count."""
         live = sum(1 for greenlet in self._greenlets if not greenlet.dead)
+        if self.config.is_arrival_rate:
+            return min(live, len(self.vus))
         if self.config.executor == "ramping-vus":
             return min(live, self._ramp_limit)
         return live

@@ -1,0 +1,205 @@
+"""Options: k6's names, validation, precedence and shortcut rules, with plain values."""
+
+from __future__ import annotations
+
+import pytest
+
+from greenws.options import (
+    DEFAULT_TREND_STATS,
+    OptionsError,
+    Stage,
+    derive_scenarios,
+    options_from_env,
+    resolve_options,
+)
+
+
+def shape(**options: object):
+    return derive_scenarios(resolve_options(("script", options)))
+
+
+def test_defaults() -> None:
+    options = resolve_options()
+    assert options.summary_trend_stats == DEFAULT_TREND_STATS
+    assert options.setup_timeout == 60.0 and options.teardown_timeout == 60.0
+    [scenario] = derive_scenarios(options)
+    assert (scenario.executor, scenario.vus, scenario.iterations) == ("per-vu-iterations", 1, 1)
+    assert scenario.graceful_stop == 30.0
+
+
+def test_precedence_lowest_first() -> None:
+    options = resolve_options(
+        ("--config", {"vus": 1, "duration": "1s"}),
+        ("script", {"vus": 2}),
+        ("environment", options_from_env({"GREENWS_VUS": "3", "K6_VUS": "9", "K6_DURATION": "7s"})),
+        ("command line", {"vus": 4}),
+    )
+    assert options.vus == 4
+    assert options.duration == 7.0  # K6_ alias, since GREENWS_DURATION is unset
+
+
+def test_greenws_env_names_win_over_k6_aliases() -> None:
+    assert options_from_env({"GREENWS_VUS": "3", "K6_VUS": "9"}) == {"vus": "3"}
+
+
+def test_shortcuts() -> None:
+    [constant] = shape(vus=3, duration="10s")
+    assert (constant.executor, constant.vus, constant.duration) == ("constant-vus", 3, 10.0)
+    [shared] = shape(vus=3, iterations=10)
+    assert (shared.executor, shared.vus, shared.iterations, shared.max_duration) == (
+        "shared-iterations",
+        3,
+        10,
+        600.0,
+    )
+    [bounded] = shape(iterations=10, duration="5s")
+    assert bounded.max_duration == 5.0
+    [capped] = shape(vus=10, iterations=4)
+    assert capped.vus == 4  # never more VUs than iterations
+    [ramp] = shape(vus=2, stages=[{"duration": "10s", "target": 5}])
+    assert (ramp.executor, ramp.start_vus, ramp.stages) == ("ramping-vus", 2, (Stage(10.0, 5),))
+    [cli_ramp] = derive_scenarios(resolve_options(("cli", {"stages": ["5s:3", "5s:0"]})))
+    assert cli_ramp.stages == (Stage(5.0, 3), Stage(5.0, 0))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"duraton": "5s"}, "did you mean 'duration'"),
+        ({"duration": "5x"}, "'5x'"),
+        ({"vus": -1}, "vus"),
+        ({"vus": "many"}, "vus"),
+        ({"iterations": 0}, "iterations"),
+        ({"stages": [{"target": 3}]}, "stages[0]"),
+        ({"summaryTimeUnit": "h"}, "summaryTimeUnit"),
+        ({"summaryTrendStats": ["p(95)", "mode"]}, "'mode'"),
+        ({"insecureSkipTLSVerify": "maybe"}, "insecureSkipTLSVerify"),
+        ({"scenarios": {"a": {"executor": "nope"}}}, "unknown executor 'nope'"),
+        ({"scenarios": {"a": {"executor": "constant-vus", "vus": 1}}}, "needs a duration"),
+        ({"scenarios": {"a": {"executor": "constant-vus", "duration": "1s", "rate": 1}}}, "'rate'"),
+        (
+            {
+                "scenarios": {
+                    "a": {"executor": "constant-arrival-rate", "rate": 1, "duration": "1s"}
+                }
+            },
+            "preAllocatedVUs",
+        ),
+        (
+            {
+                "scenarios": {
+                    "a": {
+                        "executor": "constant-arrival-rate",
+                        "rate": 1,
+                        "duration": "1s",
+                        "preAllocatedVUs": 5,
+                        "maxVUs": 2,
+                    }
+                }
+            },
+            "maxVUs (2)",
+        ),
+        (
+            {"scenarios": {"a": {"executor": "ramping-arrival-rate", "preAllocatedVUs": 1}}},
+            "at least one stage",
+        ),
+    ],
+)
+def test_bad_options_name_the_key(options: dict[str, object], message: str) -> None:
+    with pytest.raises(OptionsError, match=None) as raised:
+        shape(**options)
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "keys"),
+    [
+        ({"iterations": 5, "stages": [{"duration": "1s", "target": 1}]}, ("iterations", "stages")),
+        ({"duration": "5s", "stages": [{"duration": "1s", "target": 1}]}, ("duration", "stages")),
+        (
+            {"duration": "5s", "scenarios": {"a": {"executor": "constant-vus", "duration": "1s"}}},
+            ("duration", "scenarios"),
+        ),
+        (
+            {"vus": 2, "scenarios": {"a": {"executor": "constant-vus", "duration": "1s"}}},
+            ("vus", "scenarios"),
+        ),
+    ],
+)
+def test_conflicts_name_both_keys(options: dict[str, object], keys: tuple[str, str]) -> None:
+    with pytest.raises(OptionsError) as raised:
+        shape(**options)
+    assert all(f"'{key}'" in str(raised.value) for key in keys)
+
+
+def test_scenarios_keep_k6_defaults_and_common_keys() -> None:
+    scenarios = shape(
+        scenarios={
+            "steady": {
+                "executor": "constant-arrival-rate",
+                "rate": 10,
+                "duration": "1m",
+                "preAllocatedVUs": 5,
+            },
+            "ramp": {
+                "executor": "ramping-arrival-rate",
+                "startRate": 2,
+                "timeUnit": "1m",
+                "stages": [{"duration": "30s", "target": 60}],
+                "preAllocatedVUs": 1,
+                "maxVUs": 10,
+                "startTime": "10s",
+                "gracefulStop": "5s",
+                "exec": "other",
+                "tags": {"team": "a"},
+                "env": {"MODE": "ramp"},
+            },
+            "shared": {"executor": "shared-iterations"},
+            "per_vu": {"executor": "per-vu-iterations", "vus": 2, "iterations": 3},
+            "rvus": {"executor": "ramping-vus", "stages": [{"duration": "5s", "target": 4}]},
+        }
+    )
+    by_name = {scenario.name: scenario for scenario in scenarios}
+    steady = by_name["steady"]
+    assert (steady.time_unit, steady.max_vus_limit, steady.max_vus) == (1.0, 5, 5)
+    ramp = by_name["ramp"]
+    assert (ramp.start_rate, ramp.time_unit, ramp.start_time, ramp.graceful_stop) == (
+        2,
+        60.0,
+        10.0,
+        5.0,
+    )
+    assert (ramp.exec_name, dict(ramp.tags), dict(ramp.env)) == (
+        "other",
+        {"team": "a"},
+        {"MODE": "ramp"},
+    )
+    shared = by_name["shared"]
+    assert (shared.vus, shared.iterations, shared.max_duration, shared.graceful_stop) == (
+        1,
+        1,
+        600.0,
+        30.0,
+    )
+    assert by_name["per_vu"].max_vus == 2
+    rvus = by_name["rvus"]
+    assert (rvus.start_vus, rvus.graceful_ramp_down, rvus.max_vus) == (1, 30.0, 4)
+
+
+def test_ignored_k6_options_warn_instead_of_failing() -> None:
+    options = resolve_options(("script", {"userAgent": "x", "vus": 1}))
+    assert options.warnings and "userAgent" in options.warnings[0]
+
+
+def test_a_higher_layer_shortcut_replaces_lower_scenarios_and_vice_versa() -> None:
+    scenarios = {"a": {"executor": "constant-vus", "vus": 2, "duration": "1s"}}
+    [from_cli] = derive_scenarios(
+        resolve_options(("script", {"scenarios": scenarios}), ("command line", {"duration": "9s"}))
+    )
+    assert (from_cli.name, from_cli.executor, from_cli.duration) == ("default", "constant-vus", 9.0)
+    [from_script] = derive_scenarios(
+        resolve_options(
+            ("--config", {"vus": 5, "duration": "3s"}), ("script", {"scenarios": scenarios})
+        )
+    )
+    assert from_script.name == "a"
