@@ -333,3 +333,26 @@ def teardown(data):
     assert events(tmp_path) == [["closes", [1001, 1001]]]
     assert result.metric("ws_sessions")["count"] == 3  # two interrupted sessions and teardown's
     assert "iterations" not in result.summary["metrics"]  # interrupted iterations are not counted
+
+
+def test_max_message_size_fails_the_session_with_1009(tmp_path: Path, websockets_server) -> None:
+    result = run_events(
+        tmp_path,
+        """
+options = {"maxMessageSize": 1000, "tags": {"suite": "limits"}}
+def default():
+    def session(socket):
+        socket.on("binaryMessage", lambda b: record("binary", len(b)))
+        socket.on("error", lambda e: record("error", e.error()))
+        socket.on("close", lambda code: record("close", code))
+    ws.connect(os.environ["TARGET"] + "/binary?size=2000", None, session)
+    dump()
+""",
+        websockets_server.url,
+    )
+    assert result.returncode == 0, result.stderr
+    [error, close] = events(tmp_path)
+    assert error[0] == "error"
+    assert "protocol error" in error[1] and "1000" in error[1]  # names the limit
+    assert close == ["close", 1009]
+    assert result.points_of("ws_sessions")[0]["data"]["tags"]["suite"] == "limits"  # options.tags
