@@ -1,0 +1,87 @@
+"""Per-scenario and per-group metric tables, built with the summary's own aggregator.
+
+The console's full summary prints ``█ SCENARIO:`` and ``█ GROUP:`` blocks when the summary data
+carries ``scenarios`` and per-group ``metrics``. The engine does not provide those (yet), so the
+report aggregates them itself: one :class:`~greenws.metrics.aggregator.Aggregator` per scenario
+and per group, fed the very samples this output receives. Sinks are the summary's sinks, so a
+scenario's table computes its numbers exactly as the TOTAL table does, and memory is bounded by
+the number of scenarios and groups, not by the test's length.
+
+A group's table holds the samples tagged with exactly that group (samples of a nested group
+belong to the nested one), and ``setup``/``teardown`` are left out, as in the console summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from greenws.metrics.aggregator import Aggregator
+from greenws.metrics.metric import Registry
+
+__all__ = ["Breakdown"]
+
+_HIDDEN_GROUPS = frozenset({"::setup", "::teardown"})
+_MAX_KEYS = 200  # scenarios or groups beyond this are not broken out (tag explosion guard)
+
+
+class Breakdown:
+    """Aggregators keyed by the ``scenario`` tag and by the ``group`` tag."""
+
+    def __init__(self) -> None:
+        self._registry = Registry()  # Aggregator only looks names up for submetrics: none here
+        self.scenarios: dict[str, Aggregator] = {}
+        self.groups: dict[str, Aggregator] = {}
+        self._route: dict[Any, tuple[Aggregator | None, Aggregator | None]] = {}
+
+    def _aggregator(self, table: dict[str, Aggregator], key: str | None) -> Aggregator | None:
+        if key is None:
+            return None
+        aggregator = table.get(key)
+        if aggregator is None and len(table) < _MAX_KEYS:
+            aggregator = table[key] = Aggregator(self._registry)
+        return aggregator
+
+    def add_batch(self, samples: Iterable[Any]) -> None:
+        """Split ``samples`` by scenario and by group (once per distinct tag set), then add."""
+        by_tags: dict[Any, list[Any]] = {}
+        for sample in samples:
+            tags = sample[3]
+            batch = by_tags.get(tags)
+            if batch is None:
+                batch = by_tags[tags] = []
+            batch.append(sample)
+        pending: dict[int, tuple[Aggregator, list[Any]]] = {}
+        route = self._route
+        if len(route) > 50_000:
+            route.clear()
+        for tags, batch in by_tags.items():
+            targets = route.get(tags)
+            if targets is None:
+                group = tags.get("group")
+                targets = route[tags] = (
+                    self._aggregator(self.scenarios, tags.get("scenario")),
+                    None
+                    if not group or group in _HIDDEN_GROUPS  # "" is the root: TOTAL shows it
+                    else self._aggregator(self.groups, group),
+                )
+            for aggregator in targets:
+                if aggregator is not None:
+                    pending.setdefault(id(aggregator), (aggregator, []))[1].extend(batch)
+        for aggregator, batch in pending.values():
+            aggregator.add_batch(batch)
+
+    def tables(
+        self, duration_s: float, trend_stats: Sequence[str]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """``({scenario: metrics}, {group path: metrics})``, each in handleSummary's shape."""
+
+        def metrics_of(table: dict[str, Aggregator]) -> dict[str, dict[str, Any]]:
+            return {
+                key: aggregator.summary_data(duration_s=duration_s, trend_stats=trend_stats)[
+                    "metrics"
+                ]
+                for key, aggregator in sorted(table.items())
+            }
+
+        return metrics_of(self.scenarios), metrics_of(self.groups)

@@ -1,0 +1,128 @@
+"""``--out html=FILE`` (or ``GREENWS_HTML_REPORT=FILE``): one self-contained HTML report.
+
+Registered like every output (pytest's ``junitxml`` pattern): ``greenws_configure`` claims the
+``--out html=…`` entries and registers one :class:`HtmlReportOutput` per file. While the test runs
+the writer only folds samples into bounded aggregates (time buckets, per-scenario and per-group
+sinks); it writes the file once, at stop, from the same ``summary`` the console prints, so the
+page and the terminal agree. The file is written next to its final name and renamed into place,
+so a crashed run never leaves half a page behind.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from greenws.durations import format_duration
+from greenws.plugins import hookimpl
+
+from .breakdown import Breakdown
+from .render import render_report
+from .series import SeriesAggregator
+
+__all__ = ["ENVIRONMENT_KEY", "HtmlReportOutput", "run_header"]
+
+#: Writes a report as if ``--out html=FILE`` had been given (``GREENWS_*`` like every option).
+ENVIRONMENT_KEY = "GREENWS_HTML_REPORT"
+
+
+def _timestamp(epoch: float | None) -> str:
+    if epoch is None:
+        return ""
+    return datetime.fromtimestamp(epoch).astimezone().isoformat(sep=" ", timespec="seconds")
+
+
+def run_header(run: Any, dropped: dict[str, int]) -> dict[str, Any]:
+    """The plain-data run header the renderer shows, from a ``RunInfo``."""
+    end = run.end_time
+    scenarios = []
+    for scenario in run.scenarios:
+        scenarios.append(
+            {
+                "name": scenario.name,
+                "executor": scenario.executor,
+                "description": scenario.describe(),
+                "stages": [(format_duration(s.duration), s.target) for s in scenario.stages],
+                "start_time": format_duration(scenario.start_time),
+                "graceful_stop": format_duration(scenario.graceful_stop),
+            }
+        )
+    return {
+        "script": run.script,
+        "start": _timestamp(run.start_time),
+        "end": _timestamp(end),
+        "duration_s": (end - run.start_time) if end is not None else 0.0,
+        "exit_code": run.exit_code,
+        "scenarios": scenarios,
+        "dropped": dropped,
+    }
+
+
+class HtmlReportOutput:
+    """Aggregates samples during the run and writes ``path`` at the end."""
+
+    def __init__(self, path: str, *, max_buckets: int = 3600) -> None:
+        self.path = path
+        self.max_buckets = max_buckets
+        self.series: SeriesAggregator | None = None
+        self.breakdown = Breakdown()
+
+    @hookimpl
+    def greenws_output_start(self, run: Any) -> None:
+        self.series = SeriesAggregator(run.start_time, max_buckets=self.max_buckets)
+
+    @hookimpl
+    def greenws_output_samples(self, samples: Sequence[Any]) -> None:
+        if self.series is None:
+            raise RuntimeError(f"{self.path}: samples before the output started")
+        self.series.add_batch(samples)
+        self.breakdown.add_batch(samples)
+
+    @hookimpl
+    def greenws_output_stop(self, summary: dict[str, Any], run: Any) -> None:
+        series = self.series or SeriesAggregator(run.start_time)
+        state = summary.get("state") or {}
+        duration_s = float(state.get("testRunDurationMs") or 0.0) / 1000.0
+        trend_stats = (summary.get("options") or {}).get("summaryTrendStats") or []
+        scenario_metrics, group_metrics = self.breakdown.tables(duration_s, trend_stats)
+        dropped = dict(state.get("droppedSamples") or run.dropped_samples() or {})
+        report = {
+            "run": run_header(run, dropped),
+            "summary": summary,
+            "series": series.to_data(end=run.end_time),
+            "scenario_metrics": scenario_metrics,
+            "group_metrics": group_metrics,
+        }
+        write_atomically(self.path, render_report(report))
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
+    target = Path(path)
+    # A plain open() (not mkstemp) so the report gets the user's usual permissions (umask).
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+@hookimpl
+def greenws_configure(config: Any) -> None:
+    """Register one writer per ``--out html=FILE`` and for ``GREENWS_HTML_REPORT``."""
+    paths = config.claim_outputs("html")
+    from_env = os.environ.get(ENVIRONMENT_KEY)
+    if from_env and from_env not in paths:
+        paths.append(from_env)
+    for path in paths:
+        if not path:
+            raise ValueError("--out html needs a file name: --out html=report.html")
+        parent = Path(path).parent
+        if not parent.is_dir():
+            raise ValueError(f"--out html={path}: directory {str(parent)!r} does not exist")
+        config.pluginmanager.register(HtmlReportOutput(path), name=f"html={path}")

@@ -1,0 +1,313 @@
+"""Time series for the HTML report: samples folded into time buckets, with bounded memory.
+
+A long test must not keep its samples, so each bucket holds only aggregates: per-counter sums,
+the last gauge reading and, per Trend, a mergeable :class:`~greenws.metrics.histogram.Histogram`.
+Buckets start one second wide. When a run outlives ``max_buckets`` of them, adjacent pairs are
+merged and the width doubles (1 s, 2 s, 4 s…), so an 8-hour test still has at most
+``max_buckets`` buckets and the chart keeps its whole history at a coarser step.
+
+Trend histograms are the largest part. Once a bucket lies ``freeze_after`` buckets behind the
+newest one (late batches are rare past that), its histograms are *frozen*: their bucket keys are
+coarsened from 1/256 to 1/32 of an octave and packed into two ``array("q")``. That is eight times
+fewer keys at 16 bytes each instead of a dict entry with two boxed ints, and a percentile on a
+per-second chart loses at most 1.6 %, while count, sum, min and max stay exact. A frozen histogram
+thaws back into a Histogram to be merged or read, which happens only while downsampling and once
+at the end.
+
+Pure: no clock, no I/O. The caller passes the run's start time, and the end time when it reads.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from greenws.metrics.histogram import Histogram
+
+__all__ = [
+    "COUNTER_SERIES",
+    "ERROR_METRICS",
+    "GAUGE_SERIES",
+    "TREND_SERIES",
+    "Bucket",
+    "FrozenHistogram",
+    "SeriesAggregator",
+]
+
+#: Counters charted as per-second rates.
+COUNTER_SERIES: tuple[str, ...] = (
+    "ws_sessions",
+    "ws_msgs_sent",
+    "ws_msgs_received",
+    "data_sent",
+    "data_received",
+    "iterations",
+)
+#: Gauges charted by their last reading in each bucket.
+GAUGE_SERIES: tuple[str, ...] = ("vus", "vus_max")
+#: Trends charted as p50/p95/p99 per bucket (``ws_request_duration`` only when a run emits it).
+TREND_SERIES: tuple[str, ...] = ("ws_connecting", "ws_ping", "ws_request_duration")
+#: A sample of one of these carrying an ``error_code`` tag counts as one error: each metric is
+#: emitted exactly once per session or request, so no failure is counted twice.
+ERROR_METRICS: frozenset[str] = frozenset({"ws_sessions", "ws_request_duration"})
+#: Percentiles drawn for each Trend.
+PERCENTILES: tuple[float, ...] = (50.0, 95.0, 99.0)
+
+_MAX_ERROR_CODES = 20  # more distinct codes than this share one "other" line
+_OTHER_CODE = "other"
+_COARSE_BITS = 3  # 256 -> 32 sub-buckets per octave once frozen
+_STATE_SHIFT = 44  # Histogram's key shift; frozen state must match it to thaw
+
+
+class FrozenHistogram:
+    """A closed bucket's Histogram, coarsened and packed; thaw it to merge or read it."""
+
+    __slots__ = ("count", "counts", "keys", "maximum", "minimum", "total")
+
+    def __init__(self, histogram: Histogram) -> None:
+        state = histogram.to_state()
+        merged: dict[int, int] = {}
+        for key, n in state["buckets"]:
+            if key not in (0, -(1 << 63) >> _STATE_SHIFT):  # the zero buckets stay exact
+                # Keep the top bits, point at the middle sub-bucket: its midpoint is the centre.
+                key = (key >> _COARSE_BITS << _COARSE_BITS) | (1 << (_COARSE_BITS - 1))
+            merged[key] = merged.get(key, 0) + n
+        ordered = sorted(merged)
+        self.keys = array("q", ordered)
+        self.counts = array("q", (merged[k] for k in ordered))
+        self.count = int(state["count"])
+        self.total = float(state["sum"])
+        self.minimum = state["min"]
+        self.maximum = state["max"]
+
+    def thaw(self) -> Histogram:
+        """A Histogram with the same (coarsened) contents."""
+        return Histogram.from_state(
+            {
+                "version": 1,
+                "shift": _STATE_SHIFT,
+                "count": self.count,
+                "sum": self.total,
+                "min": self.minimum,
+                "max": self.maximum,
+                "buckets": [[k, n] for k, n in zip(self.keys, self.counts, strict=True)],
+            }
+        )
+
+
+def _thawed(hist: Histogram | FrozenHistogram) -> Histogram:
+    return hist.thaw() if isinstance(hist, FrozenHistogram) else hist
+
+
+class Bucket:
+    """The aggregates of one time slice."""
+
+    __slots__ = ("counters", "gauges", "trends")
+
+    def __init__(self) -> None:
+        self.counters: dict[str, float] = {}
+        self.gauges: dict[str, float] = {}
+        self.trends: dict[str, Histogram | FrozenHistogram] = {}
+
+    def merge(self, later: Bucket) -> None:
+        """Absorb the bucket that follows this one: sums add, the later gauge reading wins."""
+        for key, value in later.counters.items():
+            self.counters[key] = self.counters.get(key, 0.0) + value
+        self.gauges.update(later.gauges)
+        for key, hist in later.trends.items():
+            mine = self.trends.get(key)
+            if mine is None:
+                self.trends[key] = hist
+                continue
+            frozen = isinstance(mine, FrozenHistogram) or isinstance(hist, FrozenHistogram)
+            combined = _thawed(mine)
+            combined.merge(_thawed(hist))
+            self.trends[key] = FrozenHistogram(combined) if frozen else combined
+
+    def freeze(self) -> None:
+        """Pack every live histogram (see the module docstring)."""
+        for key, hist in self.trends.items():
+            if isinstance(hist, Histogram):
+                self.trends[key] = FrozenHistogram(hist)
+
+
+_KIND_COUNTER, _KIND_GAUGE, _KIND_TREND = 0, 1, 2
+_KIND: dict[str, int] = {
+    **dict.fromkeys(COUNTER_SERIES, _KIND_COUNTER),
+    **dict.fromkeys(GAUGE_SERIES, _KIND_GAUGE),
+    **dict.fromkeys(TREND_SERIES, _KIND_TREND),
+}
+
+
+class SeriesAggregator:
+    """Folds samples into at most ``max_buckets`` buckets of ``width`` seconds from ``start``."""
+
+    def __init__(self, start: float, *, max_buckets: int = 3600, freeze_after: int = 5) -> None:
+        if max_buckets < 2:
+            raise ValueError("max_buckets must be at least 2")
+        self.start = start
+        self.max_buckets = max_buckets
+        self.freeze_after = freeze_after
+        self.width = 1  # seconds per bucket; doubles on every downsampling
+        self.buckets: list[Bucket | None] = []
+        self.error_codes: set[str] = set()
+        self._frozen_below = 0  # buckets before this index are frozen
+
+    def _bucket(self, when: float) -> Bucket:
+        index = max(0, int((when - self.start) // self.width))
+        while index >= self.max_buckets:
+            self._downsample()
+            index = max(0, int((when - self.start) // self.width))
+        buckets = self.buckets
+        if index >= len(buckets):
+            buckets.extend([None] * (index + 1 - len(buckets)))
+            self._freeze_old(index)
+        bucket = buckets[index]
+        if bucket is None:
+            bucket = buckets[index] = Bucket()
+        return bucket
+
+    def _freeze_old(self, newest: int) -> None:
+        limit = newest - self.freeze_after
+        for index in range(self._frozen_below, max(self._frozen_below, limit)):
+            bucket = self.buckets[index]
+            if bucket is not None:
+                bucket.freeze()
+        self._frozen_below = max(self._frozen_below, limit)
+
+    def _downsample(self) -> None:
+        """Merge each pair of adjacent buckets; the width doubles."""
+        old = self.buckets
+        merged: list[Bucket | None] = []
+        for index in range(0, len(old), 2):
+            first = old[index]
+            second = old[index + 1] if index + 1 < len(old) else None
+            if first is None:
+                merged.append(second)
+                continue
+            if second is not None:
+                first.merge(second)
+            merged.append(first)
+        self.buckets = merged
+        self.width *= 2
+        self._frozen_below //= 2
+
+    def add_batch(self, samples: Iterable[tuple[Any, float, float, Mapping[str, str]]]) -> None:
+        """Fold ``(metric, time, value, tags)`` samples in; metrics not charted are ignored."""
+        kinds = _KIND
+        for metric, when, value, tags in samples:
+            name = metric.name
+            kind = kinds.get(name)
+            if kind is None:
+                continue
+            bucket = self._bucket(when)
+            if kind == _KIND_COUNTER:
+                counters = bucket.counters
+                counters[name] = counters.get(name, 0.0) + value
+            elif kind == _KIND_GAUGE:
+                bucket.gauges[name] = value
+            else:
+                hist = bucket.trends.get(name)
+                if hist is None:
+                    hist = bucket.trends[name] = Histogram()
+                elif isinstance(hist, FrozenHistogram):  # a very late sample
+                    hist = bucket.trends[name] = hist.thaw()
+                hist.add(value)
+            if name in ERROR_METRICS:
+                code = tags.get("error_code")
+                if code:
+                    self._count_error(bucket, str(code))
+
+    def _count_error(self, bucket: Bucket, code: str) -> None:
+        if code not in self.error_codes:
+            if len(self.error_codes) >= _MAX_ERROR_CODES:
+                code = _OTHER_CODE
+            self.error_codes.add(code)
+        key = "error_code:" + code
+        bucket.counters[key] = bucket.counters.get(key, 0.0) + 1.0
+
+    # -- reading --------------------------------------------------------------------------------
+    def totals(self) -> dict[str, float]:
+        """Every counter summed over all buckets (the summary's ``count`` for the same samples)."""
+        out: dict[str, float] = {}
+        for bucket in self.buckets:
+            if bucket is not None:
+                for key, value in bucket.counters.items():
+                    out[key] = out.get(key, 0.0) + value
+        return out
+
+    def to_data(self, end: float | None = None) -> dict[str, Any]:
+        """Plain data for the charts.
+
+        Returns ``{"start", "width", "times", "rates", "gauges", "trends", "errors", "totals"}``:
+        ``times`` is each bucket's start in seconds since ``start``; ``rates`` maps a counter to
+        its per-second rate per bucket; ``gauges`` a gauge to its last reading (None where the
+        bucket had none); ``trends`` a Trend to ``{"p50": [...], "p95": [...], "p99": [...]}``
+        (None for empty buckets); ``errors`` an ``error_code`` to errors per second. A rate is
+        divided by the part of its bucket the run covered, so the last, partial bucket is not
+        understated. Series without a single sample are left out.
+        """
+        width = self.width
+        count = len(self.buckets)
+        times = [float(i * width) for i in range(count)]
+        spans = [float(width)] * count
+        if end is not None and count:
+            last_span = (end - self.start) - times[-1]
+            spans[-1] = min(float(width), max(last_span, 1e-3))
+        present: dict[int, set[str]] = {
+            _KIND_COUNTER: set(),
+            _KIND_GAUGE: set(),
+            _KIND_TREND: set(),
+        }
+        errors: set[str] = set()
+        for bucket in self.buckets:
+            if bucket is None:
+                continue
+            for key in bucket.counters:
+                if key.startswith("error_code:"):
+                    errors.add(key[len("error_code:") :])
+                else:
+                    present[_KIND_COUNTER].add(key)
+            present[_KIND_GAUGE].update(bucket.gauges)
+            present[_KIND_TREND].update(bucket.trends)
+
+        def rate(key: str) -> list[float]:
+            return [
+                (b.counters.get(key, 0.0) if b is not None else 0.0) / span
+                for b, span in zip(self.buckets, spans, strict=True)
+            ]
+
+        rates = {name: rate(name) for name in COUNTER_SERIES if name in present[_KIND_COUNTER]}
+        gauges = {
+            name: [b.gauges.get(name) if b is not None else None for b in self.buckets]
+            for name in GAUGE_SERIES
+            if name in present[_KIND_GAUGE]
+        }
+        trends: dict[str, dict[str, list[float | None]]] = {}
+        for name in TREND_SERIES:
+            if name not in present[_KIND_TREND]:
+                continue
+            lines: dict[str, list[float | None]] = {_label(p): [] for p in PERCENTILES}
+            for bucket in self.buckets:
+                hist = bucket.trends.get(name) if bucket is not None else None
+                live = _thawed(hist) if hist is not None else None
+                for p in PERCENTILES:
+                    lines[_label(p)].append(live.percentile(p) if live and live.count else None)
+            trends[name] = lines
+        return {
+            "start": self.start,
+            "width": width,
+            "times": times,
+            "rates": rates,
+            "gauges": gauges,
+            "trends": trends,
+            "errors": {code: rate("error_code:" + code) for code in sorted(errors)},
+            "totals": self.totals(),
+        }
+
+
+def _label(p: float) -> str:
+    """``95.0`` -> ``p95``; ``99.9`` -> ``p99.9``."""
+    return "p" + (str(int(p)) if math.isclose(p, round(p)) else str(p))
