@@ -2,7 +2,11 @@
 
 A script imports what it needs::
 
-    from greenws import ws, check, group, sleep, Counter, Gauge, Rate, Trend, vu
+    from greenws import ws, check, group, sleep, Counter, Gauge, Rate, Trend, vu, env
+
+``greenws.env`` is k6's ``__ENV``: a read-only mapping of the environment (``-e KEY=VALUE``
+included) with the running scenario's ``env`` on top. ``text_summary`` renders the default
+end-of-test summary for a script's ``handle_summary(data)``.
 
 The script API is loaded lazily so that the pure cores (``greenws.protocol``, ``greenws.metrics``…)
 can be imported without gevent.
@@ -26,9 +30,12 @@ _SCRIPT_API = {
     "Gauge",
     "Rate",
     "Trend",
+    "env",
+    "text_summary",
+    "textSummary",
 }
 
-__all__ = ["__version__", *sorted(_SCRIPT_API), "env"]
+__all__ = ["__version__", *sorted(_SCRIPT_API)]
 
 
 def __getattr__(name: str) -> Any:
@@ -44,8 +51,8 @@ def __getattr__(name: str) -> Any:
         from greenws.runtime.vu import current_vu
 
         return current_vu().iteration
-    if name == "env":
-        import os
+    if name == "__ENV":
+        from greenws.api import script
 
-        return os.environ
+        return script.env
     raise AttributeError(f"module 'greenws' has no attribute {name!r}")

@@ -2,18 +2,27 @@
 
 Exit codes are k6's: 0 ok, 99 thresholds failed, 100/101 setup/teardown timeout, 104 bad options,
 105 interrupted, 107 script error, 108 aborted by the script.
+
+``greenws run`` and ``greenws inspect`` take the same flags and resolve options through the same
+code (:func:`load_and_resolve`), so ``inspect`` shows exactly what ``run`` would run.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from greenws.options import Options, ScenarioConfig
+    from greenws.runtime.engine import Engine
+
+__all__ = ["build_parser", "inspect_document", "load_and_resolve", "main"]
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -23,15 +32,8 @@ def _key_value(text: str) -> tuple[str, str]:
     return key, value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser; plugins add their own options to ``run``."""
-    parser = argparse.ArgumentParser(
-        prog="greenws", description="Load-test WebSocket services with k6's k6/ws API, in Python."
-    )
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    run = commands.add_parser("run", help="run a test script", description="Run a test script.")
+def add_run_arguments(run: argparse.ArgumentParser) -> None:
+    """The flags of ``greenws run``; ``greenws inspect`` takes the same ones."""
     run.add_argument(
         "script", help="the Python test script (options, default(), setup(), teardown())"
     )
@@ -54,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_key_value,
         default=[],
         metavar="KEY=VALUE",
-        help="set an environment variable for the script (os.environ)",
+        help="set an environment variable for the script (greenws.env and os.environ)",
     )
     run.add_argument(
         "--tag",
@@ -99,7 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--summary-trend-stats", metavar="STATS", help="e.g. avg,med,p(99),max")
     summary.add_argument("--summary-time-unit", choices=["s", "ms", "us"])
     summary.add_argument(
-        "--summary-mode", choices=["compact", "full", "disabled"], default="compact"
+        "--summary-mode",
+        choices=["compact", "full", "disabled"],
+        default="compact",
+        help="the end-of-test text summary; disabled prints none, but --summary-export is still "
+        "written and handle_summary() still called",
     )
     summary.add_argument(
         "--no-summary", action="store_true", help="same as --summary-mode disabled"
@@ -116,6 +122,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; plugins add their own options to ``run`` (and ``inspect``)."""
+    parser = argparse.ArgumentParser(
+        prog="greenws", description="Load-test WebSocket services with k6's k6/ws API, in Python."
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a test script", description="Run a test script.")
+    add_run_arguments(run)
+    inspect = commands.add_parser(
+        "inspect",
+        help="print the resolved options and scenarios of a script as JSON; runs nothing",
+        description=(
+            "Load a script, resolve its options exactly as `greenws run` would with the same "
+            "flags, and print them with the scenarios they imply as JSON (k6 inspect "
+            "--execution-requirements). Nothing runs: no setup(), no VUs, no connections. Flags "
+            "that only matter while running (--out, --summary-export, --echo-server…) are "
+            "accepted and ignored, so a run's command line can be inspected as it is."
+        ),
+    )
+    add_run_arguments(inspect)
+
     echo = commands.add_parser(
         "echo",
         help="run the embedded echo server",
@@ -123,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     echo.add_argument("--host", default="127.0.0.1")
     echo.add_argument("--port", type=int, default=8765)
+
+    plugins = commands.add_parser(
+        "plugins",
+        help="list the loaded plugins, their versions and hooks",
+        description="List the loaded plugins (built-in, entry points, -p), versions and hooks.",
+    )
+    plugins.add_argument("-p", dest="plugins", action="append", default=[], metavar="MODULE")
     return parser
 
 
@@ -149,10 +186,13 @@ def _cli_options(args: argparse.Namespace) -> dict[str, Any]:
     return layer
 
 
-def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
-    """``greenws run``: load, configure, run; returns the exit code."""
-    from greenws.options import OptionsError, options_from_env, resolve_options
-    from greenws.runtime.config import OutputSpec, RunConfig
+def load_and_resolve(args: argparse.Namespace, pluginmanager: Any) -> tuple[Engine, Options] | int:
+    """Apply ``-e``, load the script, fold every option layer, derive scenarios, bind thresholds.
+
+    Shared by ``run`` and ``inspect``. Returns the prepared engine and options, or an exit code
+    (104 bad options, 107 bad script) after printing one line.
+    """
+    from greenws.options import Options, OptionsError, options_from_env, resolve_options
     from greenws.runtime.engine import EXIT, Engine, ScriptError
     from greenws.thresholds import ThresholdError
 
@@ -166,17 +206,17 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
         except (OSError, ValueError) as error:
             return _fail(EXIT["config"], f"cannot read --config {args.config}: {error}")
     summary_mode = "disabled" if args.no_summary else args.summary_mode
-    is_tty = sys.stderr.isatty()
-    from greenws.options import Options
-
+    # The engine exists before the script is imported: custom metrics register at import time.
     engine = Engine(
         Options(),
         script_path=args.script,
         pluginmanager=pluginmanager,
         summary_mode=summary_mode,
-        summary_export=args.summary_export,
+        # k6: --no-summary also turns off handleSummary and --summary-export;
+        # --summary-mode disabled only hides the text.
+        summary_export=None if args.no_summary else args.summary_export,
         quiet=args.quiet,
-        is_tty=is_tty,
+        is_tty=sys.stderr.isatty(),
     )
     try:
         module = engine.load_script()
@@ -192,6 +232,7 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
         for warning in options.warnings:
             print(f"greenws: warning: {warning}", file=sys.stderr)
         engine.set_options(options, dict(args.tag))
+        engine.no_summary = args.no_summary
         engine.no_setup, engine.no_teardown, engine.no_thresholds = (
             args.no_setup,
             args.no_teardown,
@@ -204,6 +245,18 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
         return _fail(EXIT["config"], str(error))
     except ScriptError as error:
         return _fail(EXIT["script"], str(error))
+    return engine, options
+
+
+def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
+    """``greenws run``: load, configure, run; returns the exit code."""
+    from greenws.runtime.config import OutputSpec, RunConfig
+    from greenws.runtime.engine import EXIT
+
+    prepared = load_and_resolve(args, pluginmanager)
+    if isinstance(prepared, int):
+        return prepared
+    engine, options = prepared
     outputs = []
     for text in args.out:
         kind, _, argument = text.partition("=")
@@ -236,6 +289,122 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
             echo.stop()
 
 
+# -- greenws inspect ------------------------------------------------------------------------------
+
+#: Scenario keys (k6's spelling) whose value is a duration in seconds, printed as "30s".
+_DURATION_KEYS = frozenset(
+    {"duration", "maxDuration", "gracefulStop", "gracefulRampDown", "startTime", "timeUnit"}
+)
+#: k6 scenario keys whose ScenarioConfig attribute is not the plain snake_case of the key.
+_SCENARIO_ATTRIBUTES = {"exec": "exec_name"}
+_SCENARIO_KEYS = {attribute: key for key, attribute in _SCENARIO_ATTRIBUTES.items()}
+
+
+def _snake(key: str) -> str:
+    """``gracefulRampDown`` → ``graceful_ramp_down``, ``preAllocatedVUs`` → ``pre_allocated_vus``."""
+    key = key.replace("VUs", "Vus").replace("TLS", "Tls")
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _jsonable(value: Any, *, duration: bool = False) -> Any:
+    """Plain JSON values; durations (seconds) as k6 prints them (``"30s"``, ``"1m30s"``)."""
+    from greenws.durations import format_duration
+
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if duration and isinstance(value, (int, float)):
+        return format_duration(float(value))
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, (int, float)):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # a Stage: {"duration": "30s", "target": 10}
+        return {
+            _camel(field.name): _jsonable(
+                getattr(value, field.name), duration=_camel(field.name) in _DURATION_KEYS
+            )
+            for field in dataclasses.fields(value)
+        }
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item, duration=duration) for item in value]
+    return str(value)
+
+
+def _options_document(options: Options) -> dict[str, Any]:
+    """The resolved options in k6's camelCase; ``null`` where no layer set a value."""
+    from greenws import options as options_module
+
+    setters: dict[str, tuple[str, Any]] = getattr(options_module, "_SETTERS", {})
+    parse_duration_option = getattr(options_module, "_duration", None)
+    by_attribute = {attribute: (key, parse) for key, (attribute, parse) in setters.items()}
+    document: dict[str, Any] = {}
+    for field in dataclasses.fields(options):
+        if field.name in {"scenarios", "warnings"}:
+            continue  # scenarios get their own section; warnings went to stderr
+        key, parse = by_attribute.get(field.name, (_camel(field.name), None))
+        is_duration = parse is not None and parse is parse_duration_option
+        document[key] = _jsonable(getattr(options, field.name), duration=is_duration)
+    return document
+
+
+def _scenario_document(scenario: ScenarioConfig) -> dict[str, Any]:
+    """One scenario as k6 writes it in ``options.scenarios``: its executor's keys, then common ones."""
+    from greenws import options as options_module
+
+    executor_keys: dict[str, set[str]] = getattr(options_module, "_EXECUTOR_KEYS", {})
+    common_keys: set[str] = getattr(options_module, "_COMMON_KEYS", set())
+    own = executor_keys.get(scenario.executor)
+    pairs: list[tuple[str, str]]  # (k6 key, ScenarioConfig attribute)
+    if own is None:  # an executor whose keys options.py does not list: show every field
+        pairs = [
+            (_SCENARIO_KEYS.get(field.name, _camel(field.name)), field.name)
+            for field in dataclasses.fields(scenario)
+            if field.name != "name"
+        ]
+    else:
+        keys = ["executor", *sorted(own), *sorted(set(common_keys) - {"executor"})]
+        pairs = [(key, _SCENARIO_ATTRIBUTES.get(key, _snake(key))) for key in keys]
+    return {
+        key: _jsonable(getattr(scenario, attribute), duration=key in _DURATION_KEYS)
+        for key, attribute in pairs
+        if hasattr(scenario, attribute)
+    }
+
+
+def inspect_document(options: Options, scenarios: Sequence[ScenarioConfig]) -> dict[str, Any]:
+    """What ``greenws inspect`` prints: options, derived scenarios, and the execution requirements
+    k6's ``inspect --execution-requirements`` adds (``totalDuration`` incl. graceful stops, ``maxVUs``).
+    """
+    from greenws.durations import format_duration
+    from greenws.outputs.console import max_test_duration
+
+    return {
+        "options": _options_document(options),
+        "scenarios": {scenario.name: _scenario_document(scenario) for scenario in scenarios},
+        "totalDuration": format_duration(max_test_duration(scenarios)),
+        "maxVUs": sum(scenario.max_vus for scenario in scenarios),
+    }
+
+
+def inspect_command(args: argparse.Namespace, pluginmanager: Any) -> int:
+    """``greenws inspect``: resolve options like ``run`` and print them; run nothing."""
+    prepared = load_and_resolve(args, pluginmanager)
+    if isinstance(prepared, int):
+        return prepared
+    engine, options = prepared
+    document = inspect_document(options, engine.scenarios)
+    print(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``greenws`` console script."""
     from gevent import monkey
@@ -254,12 +423,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PluginError as error:
         return _fail(104, str(error))
     parser = build_parser()
-    run_parser = next(
+    subparsers = next(
         action
         for action in parser._subparsers._group_actions  # type: ignore[union-attr]
         if isinstance(action, argparse._SubParsersAction)
-    ).choices["run"]
-    pluginmanager.hook.greenws_addoption(parser=run_parser)
+    )
+    for command in ("run", "inspect"):  # same flags, plugins' options included
+        pluginmanager.hook.greenws_addoption(parser=subparsers.choices[command])
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
@@ -271,6 +441,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "run":
         return run_command(args, pluginmanager)
+    if args.command == "inspect":
+        return inspect_command(args, pluginmanager)
+    if args.command == "plugins":
+        from greenws.plugins.listing import plugin_listing
+
+        sys.stdout.write(plugin_listing(pluginmanager))
+        return 0
     if args.command == "echo":
         from greenws.echo_server import serve
 

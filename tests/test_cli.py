@@ -279,3 +279,23 @@ def test_a_bad_option_value_names_where_it_came_from(
     assert len(lines) == 1, result.stderr
     assert "many" in lines[0], lines[0]
     assert any(name in lines[0] for name in source), (where, lines[0])
+
+
+def test_plugins_lists_builtins_entry_points_and_hooks() -> None:
+    import subprocess
+    import sys
+
+    listing = subprocess.run(
+        [sys.executable, "-m", "greenws", "plugins"], capture_output=True, text=True, timeout=60
+    )
+    assert listing.returncode == 0, listing.stderr
+    names = [line.split()[0] for line in listing.stdout.splitlines() if line.strip()]
+    assert {"console", "json_lines", "csv_output", "html_report"} <= set(names)
+    assert "greenws_configure" in listing.stdout
+    blocked = subprocess.run(
+        [sys.executable, "-m", "greenws", "plugins", "-p", "no:csv_output"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "csv_output" not in blocked.stdout

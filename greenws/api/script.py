@@ -5,8 +5,9 @@ Thin by design: each forwards to the VU running the call and the engine running 
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import gevent
@@ -19,15 +20,19 @@ from greenws.runtime.vu import AbortTest, current_vu
 
 __all__ = [
     "Counter",
+    "EnvView",
     "Gauge",
     "Rate",
     "Trend",
     "VUInfo",
     "abort",
     "check",
+    "env",
     "fail",
     "group",
     "sleep",
+    "textSummary",
+    "text_summary",
     "vu",
     "ws",
 ]
@@ -183,3 +188,98 @@ class VUInfo:
 
 
 vu = VUInfo()
+
+
+class EnvView(Mapping[str, str]):
+    """``greenws.env``: k6's ``__ENV`` as a read-only mapping.
+
+    It holds the process environment (``os.environ``, where ``-e KEY=VALUE`` values are set too)
+    and, for a VU of a scenario that has ``env`` in its options, that scenario's values on top:
+    they override the ``-e`` and system values of the same name, for that scenario's VUs only. At
+    the top level of the script, in ``setup()``, ``teardown()`` and ``handle_summary()`` there is
+    no scenario, so only the process environment shows. The view is live: it reflects
+    ``os.environ`` as it is when read.
+    """
+
+    __slots__ = ()
+
+    @staticmethod
+    def _scenario_env() -> Mapping[str, str]:
+        vu = getattr(gevent.getcurrent(), "vu", None)
+        if vu is None or not vu.scenario:
+            return {}
+        return vu.engine.scenario_envs.get(vu.scenario, {})  # type: ignore[no-any-return]
+
+    def __getitem__(self, key: str) -> str:
+        scenario = self._scenario_env()
+        if key in scenario:
+            return scenario[key]
+        return os.environ[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._scenario_env() or key in os.environ
+
+    def __iter__(self) -> Iterator[str]:
+        scenario = self._scenario_env()
+        yield from scenario
+        for key in list(os.environ):
+            if key not in scenario:
+                yield key
+
+    def __len__(self) -> int:
+        scenario = self._scenario_env()
+        return len(scenario) + sum(1 for key in os.environ if key not in scenario)
+
+    def __setitem__(self, key: str, value: str) -> None:
+        raise TypeError(
+            "greenws.env is read-only: pass values with -e KEY=VALUE or a scenario's env"
+        )
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError("greenws.env is read-only")
+
+    def __repr__(self) -> str:
+        return f"greenws.env({dict(self)!r})"
+
+
+env = EnvView()
+
+
+def text_summary(
+    data: Mapping[str, Any],
+    indent: str | Mapping[str, Any] = "",
+    enable_colors: bool = False,
+    *,
+    mode: str = "compact",
+    summary_trend_stats: list[str] | tuple[str, ...] | None = None,
+    summary_time_unit: str | None = None,
+) -> str:
+    """The default end-of-test text summary of ``data``, for ``handle_summary`` (k6's
+    ``textSummary`` from ``k6-summary``).
+
+    ``indent`` is put in front of every non-empty line. A k6-style options dict may be passed
+    instead: ``text_summary(data, {"indent": " ", "enableColors": True})``. ``summary_trend_stats``
+    and ``summary_time_unit`` override the run's ``summaryTrendStats``/``summaryTimeUnit``.
+    """
+    from greenws.summary.text import render_summary
+
+    if isinstance(indent, Mapping):
+        k6_options = indent
+        indent = str(k6_options.get("indent", ""))
+        enable_colors = bool(k6_options.get("enableColors", enable_colors))
+        summary_trend_stats = k6_options.get("summaryTrendStats", summary_trend_stats)
+        summary_time_unit = k6_options.get("summaryTimeUnit", summary_time_unit)
+    if summary_trend_stats is not None or summary_time_unit is not None:
+        run_options = dict(data.get("options") or {})
+        if summary_trend_stats is not None:
+            run_options["summaryTrendStats"] = list(summary_trend_stats)
+        if summary_time_unit is not None:
+            run_options["summaryTimeUnit"] = summary_time_unit
+        data = {**data, "options": run_options}
+    text = render_summary(data, mode=mode, color=enable_colors)
+    if indent:
+        text = "\n".join(indent + line if line else line for line in text.split("\n"))
+    return text
+
+
+textSummary = text_summary

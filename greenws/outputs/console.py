@@ -3,18 +3,21 @@
 On a terminal the progress block is redrawn in place twice a second; otherwise (CI logs) one
 status line is printed every 10 seconds. Progress goes to stderr and the summary to stdout, so
 ``greenws run … > summary.txt`` keeps a clean summary. ``--summary-export`` is written here too,
-from the same summary data the text is rendered from.
+from the same summary data the text is rendered from. When the script defines ``handle_summary``
+and it succeeded, the text summary is not printed: what the script returned replaces it.
 """
 
 from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import gevent
 
 from greenws import __version__
+from greenws.options import ScenarioConfig
 from greenws.plugins import hookimpl
 from greenws.runtime.config import RunInfo
 from greenws.summary.progress import (
@@ -24,22 +27,27 @@ from greenws.summary.progress import (
     render_scenarios_header,
 )
 
-__all__ = ["ConsoleOutput"]
+__all__ = ["ConsoleOutput", "max_test_duration"]
 
 
-def _max_duration(run: RunInfo) -> float:
-    """The longest the test can take, graceful stops included (k6 prints it in the header)."""
+def max_test_duration(scenarios: Sequence[ScenarioConfig]) -> float:
+    """The longest the test can take, graceful stops included (k6 prints it in the header and
+    ``k6 inspect --execution-requirements`` reports it as ``totalDuration``)."""
     from greenws.schedule import scenario_length
 
     longest = 0.0
-    for scenario in run.scenarios:
+    for scenario in scenarios:
         length = scenario_length(scenario)
-        if length is None:  # bounded by iterations: maxDuration
+        if length is None:  # bounded by iterations: maxDuration is the limit
             length = scenario.max_duration or 0.0
         elif scenario.executor == "ramping-vus":
             length += scenario.graceful_ramp_down
         longest = max(longest, scenario.start_time + length + scenario.graceful_stop)
     return longest
+
+
+def _max_duration(run: RunInfo) -> float:
+    return max_test_duration(run.scenarios)
 
 
 class ConsoleOutput:
@@ -128,7 +136,8 @@ class ConsoleOutput:
 
             with open(run.summary_export, "w", encoding="utf-8") as handle:
                 handle.write(summary_export_json(summary))
-        if run.summary_mode != "disabled":
+        # The script's handle_summary() replaces the text summary (the export is still written).
+        if run.summary_mode != "disabled" and not run.summary_handled:
             from greenws.summary.text import render_summary
 
             color = run.is_tty and not run.options.no_color

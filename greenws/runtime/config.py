@@ -67,6 +67,9 @@ class RunInfo:
     quiet: bool = False
     summary_mode: str = "compact"
     summary_export: str | None = None
+    #: True when the script's ``handle_summary()`` produced the end-of-test output, which then
+    #: replaces the default text summary (k6's ``handleSummary``).
+    summary_handled: bool = False
     exit_code: int = 0
     end_time: float | None = None
     output_names: list[str] = field(default_factory=list)

@@ -6,6 +6,7 @@ greenlets around the VUs: the flusher, the ``vus`` gauges, threshold evaluation,
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import logging
@@ -14,7 +15,7 @@ import signal
 import ssl
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -110,6 +111,9 @@ class Engine:
         self.scenarios_started = gevent.event.Event()
         self.module: ModuleType | None = None
         self.scenarios: list[ScenarioConfig] = []
+        #: Each scenario's ``env`` (k6's ``scenarios.NAME.env``), layered over os.environ in
+        #: ``greenws.env`` for that scenario's VUs.
+        self.scenario_envs: dict[str, Mapping[str, str]] = {}
         self.runners: list[ScenarioRunner] = []
         self.threshold_sets: list[Any] = []
         self.started = time.time()
@@ -119,11 +123,12 @@ class Engine:
         self.abort_reason: str | None = None
         self.threshold_abort = False
         # --no-setup, --no-teardown, --no-thresholds
-        self.no_setup = self.no_teardown = self.no_thresholds = False
+        self.no_setup = self.no_teardown = self.no_thresholds = self.no_summary = False
         self.summary: dict[str, Any] = {}
         self._errors_seen: dict[str, int] = {}
         self._tls: dict[bool, ssl.SSLContext] = {}
         self._setup_data: Any = None
+        self._setup_greenlet: VUGreenlet | None = None
         self.run_info = RunInfo(
             script=script_path,
             options=options,
@@ -174,6 +179,9 @@ class Engine:
         """Derive scenarios, check exec functions, bind thresholds (after the script's import)."""
         self.scenarios = derive_scenarios(self.options)
         self.run_info.scenarios = self.scenarios
+        self.scenario_envs = {
+            scenario.name: dict(scenario.env) for scenario in self.scenarios if scenario.env
+        }
         for scenario in self.scenarios:
             self.script_function(scenario.exec_name)
         self.threshold_sets = parse_thresholds(self.options.thresholds)
@@ -329,6 +337,9 @@ class Engine:
             os._exit(EXIT["interrupted"])
         self.interrupted = True
         print("\nstopping the test (interrupt again to exit now)...", file=sys.stderr, flush=True)
+        setup = self._setup_greenlet
+        if setup is not None and not setup.dead:  # k6 does not wait for setup() to finish
+            setup.kill(IterationInterrupted(), block=False)
         gevent.spawn(self.stop_all)
 
     # -- the run -----------------------------------------------------------------------------
@@ -372,10 +383,13 @@ class Engine:
     def _run_in_vu0(
         self, function: Callable[..., Any], args: tuple[Any, ...], timeout: float, group: str
     ) -> Any:
+        """Run setup/teardown as VU 0: group ``::setup``/``::teardown``, no scenario tag."""
         vu = VirtualUser(0, self, "", {})
         vu.base_tags.pop("scenario", None)
         vu.enter_group(group)
         greenlet = VUGreenlet(vu, lambda *a: function(*a), *args)
+        if group == "::setup":
+            self._setup_greenlet = greenlet
         greenlet.start()
         greenlet.join(timeout)
         if not greenlet.ready():
@@ -399,7 +413,6 @@ class Engine:
             helper.kill()
         self.ended = time.time()
         elapsed = time.monotonic() - self.started_monotonic
-        # A last gauge reading so short tests still report vus/vus_max.
         self.flusher.stop()
         report = self._evaluate_thresholds(final=True)
         summary = self.aggregator.summary_data(
@@ -422,12 +435,95 @@ class Engine:
             exit_code = EXIT["thresholds"]
         self.run_info.exit_code = exit_code
         self.run_info.end_time = self.ended
-        self._call_outputs("greenws_output_stop", summary=summary, run=self.run_info)
         self.summary = summary
+        handled = None if self.no_summary else self._call_handle_summary(summary)
+        self.run_info.summary_handled = handled is not None
+        self._call_outputs("greenws_output_stop", summary=summary, run=self.run_info)
+        if handled is not None:
+            self._write_summary_result(handled)
         for key, count in self._errors_seen.items():
             if count > 1:
                 print(f"  ({count - 1} more of: {key[:160]})", file=sys.stderr)
         return exit_code
+
+    # -- handle_summary -------------------------------------------------------------------------
+
+    def handle_summary_function(self) -> Callable[..., Any] | None:
+        """The script's ``handle_summary`` (k6's ``handleSummary`` spelling is accepted too)."""
+        for name in ("handle_summary", "handleSummary"):
+            function = getattr(self.module, name, None)
+            if callable(function):
+                return function  # type: ignore[no-any-return]
+        return None
+
+    def _call_handle_summary(self, summary: dict[str, Any]) -> dict[str, bytes] | None:
+        """Call the script's ``handle_summary(data)`` after teardown, as k6 calls ``handleSummary``.
+
+        Returns what to write (destination → bytes), or None when the script has no
+        ``handle_summary`` or it failed; then the default text summary is printed (after one error
+        line). The script gets its own copy of the data, so it may change it freely.
+        """
+        function = self.handle_summary_function()
+        if function is None:
+            return None
+        name = getattr(function, "__name__", "handle_summary")
+        try:
+            result = function(copy.deepcopy(summary))
+        except (Exception, AbortTest) as error:  # abort() here has nothing left to stop
+            self.report_error(
+                "handle-summary",
+                f"{name}() failed, printing the default summary instead: "
+                f"{format_script_error(error, self.script_path)}",
+            )
+            return None
+        if result is None:
+            return {}
+        if not isinstance(result, Mapping):
+            self.report_error(
+                "handle-summary",
+                f'{name}() must return a dict of destination to text ("stdout", "stderr" or a '
+                f"file path), not {type(result).__name__}; printing the default summary instead",
+            )
+            return None
+        out: dict[str, bytes] = {}
+        for key, value in result.items():
+            if isinstance(value, str):
+                out[str(key)] = value.encode("utf-8")
+            elif isinstance(value, (bytes, bytearray, memoryview)):
+                out[str(key)] = bytes(value)
+            else:
+                self.report_error(
+                    f"handle-summary:{key}",
+                    f"{name}(): the value for {str(key)!r} must be str or bytes, "
+                    f"not {type(value).__name__}; nothing written there",
+                )
+        return out
+
+    def _write_summary_result(self, result: Mapping[str, bytes]) -> None:
+        """Write ``stdout``/``stderr``/file destinations; a failed file is one error line each.
+
+        As in k6, files are created or truncated but missing directories are not created.
+        """
+        for destination, content in result.items():
+            if destination in ("stdout", "stderr"):
+                stream = sys.stdout if destination == "stdout" else sys.stderr
+                stream.flush()
+                raw = getattr(stream, "buffer", None)
+                if raw is not None:
+                    raw.write(content)
+                    raw.flush()
+                else:  # a replaced text stream
+                    stream.write(content.decode("utf-8", "replace"))
+                    stream.flush()
+                continue
+            try:
+                with open(destination, "wb") as handle:
+                    handle.write(content)
+            except OSError as error:
+                self.report_error(
+                    f"handle-summary-file:{destination}",
+                    f"handle_summary(): could not write {destination!r}: {error.strerror or error}",
+                )
 
     def _run_phases(self) -> int:
         """setup → scenarios → teardown, with k6's exit codes for each way it can end."""

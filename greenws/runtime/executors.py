@@ -78,7 +78,8 @@ class ScenarioRunner:
         if config.start_time:
             gevent.sleep(config.start_time)
         self.started = time.monotonic()
-        gevent.spawn(self.engine.scenarios_started.set)  # after this runner spawned its VUs
+        # Waiters (the vus gauge) run at the next hub turn, after this method spawned its VUs.
+        self.engine.scenarios_started.set()
         executor = config.executor
         if executor == "constant-vus":
             end = self.started + (config.duration or 0)
