@@ -59,13 +59,19 @@ def greenws_output_start(run: RunInfo) -> None:
 
 
 @hookspec
-def greenws_output_samples(samples: Sequence[Sample]) -> None:
+def greenws_output_samples(samples: Sequence[Sample]) -> int | None:
     """A batch of samples, in emission order, called from the flusher greenlet (never from a VU).
 
     Each sample is a tuple ``(metric, time, value, tags)``: ``metric.name``/``.type``/``.contains``,
     ``time`` in epoch seconds, ``value`` a float (Trend times in milliseconds), ``tags`` a read-only
     mapping. Batches arrive through a bounded queue per output: a slow output loses whole batches,
     which are counted and reported in the summary, rather than stalling the virtual users.
+
+    An output that buffers or writes asynchronously (a database over the network) may lose samples
+    on its own: it returns how many it dropped since its previous return (an ``int``; ``None``
+    means none), and the summary counts them. After the last batch the flusher calls this hook
+    once more with an empty ``samples``: the end of the test, time to write out everything held
+    back (the call is awaited, bounded by 30 s) and return the final losses.
     """
 
 

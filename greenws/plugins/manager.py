@@ -19,8 +19,14 @@ __all__ = ["BUILTIN_PLUGINS", "PluginError", "hookimpl", "make_plugin_manager"]
 
 hookimpl = pluggy.HookimplMarker("greenws")
 
-#: Modules registered as plugins in every run, exactly as an entry point would be.
-BUILTIN_PLUGINS = ("greenws.outputs.console", "greenws.outputs.json_lines")
+#: Plugin name → module, registered in every run exactly as an entry point would be
+#: (``-p no:NAME`` blocks one).
+BUILTIN_PLUGINS = {
+    "console": "greenws.outputs.console",
+    "json_lines": "greenws.outputs.json_lines",
+    "csv_output": "greenws.outputs.csv_output",
+    "html_report": "greenws.outputs.html_report.plugin",
+}
 
 
 class PluginError(RuntimeError):
@@ -36,8 +42,7 @@ def make_plugin_manager(
     blocked = {name[3:] for name in extra_modules if name.startswith("no:")}
     for name in blocked:
         manager.set_blocked(name)
-    for module_name in BUILTIN_PLUGINS:
-        short = module_name.rsplit(".", 1)[-1]
+    for short, module_name in BUILTIN_PLUGINS.items():
         if short not in blocked and module_name not in blocked:
             manager.register(importlib.import_module(module_name), name=short)
     if load_entry_points is None:
@@ -61,6 +66,34 @@ def make_plugin_manager(
             module = importlib.import_module(module_name)
         except Exception as error:
             raise PluginError(f"could not import plugin module {module_name!r}: {error}") from error
-        manager.register(module, name=module_name)
-    manager.check_pending()
+        if not manager.is_registered(
+            module
+        ):  # `-p` of a built-in or an entry point: once is enough
+            manager.register(module, name=module_name)
+    try:
+        manager.check_pending()  # a marked implementation with no matching hook
+    except pluggy.PluginValidationError as error:
+        raise PluginError(f"plugin {error.plugin!r}: {error}") from None
+    _check_hook_names(manager)
     return manager
+
+
+def _check_hook_names(manager: pluggy.PluginManager) -> None:
+    """A ``greenws_*`` function that is not a hook (a typo, or the marker forgotten) is an error:
+    pluggy would silently never call it."""
+    known = {name for name in dir(manager.hook) if name.startswith("greenws_")}
+    for name, plugin in manager.list_name_plugin():
+        if plugin is None:
+            continue
+        implemented = {caller.name for caller in manager.get_hookcallers(plugin) or []}
+        for attribute in dir(plugin):
+            if not attribute.startswith("greenws_") or not callable(getattr(plugin, attribute)):
+                continue
+            if attribute not in known:
+                raise PluginError(
+                    f"plugin {name!r}: {attribute} is not a greenws hook (misspelled?)"
+                )
+            if attribute not in implemented:
+                raise PluginError(
+                    f"plugin {name!r}: {attribute} is not marked with @greenws.plugins.hookimpl"
+                )

@@ -72,8 +72,10 @@ class OutputChannel:
                     self.dropped += len(batch)
                     continue
                 try:
-                    self.deliver(batch)
+                    lost = self.deliver(batch)
                     self.delivered += len(batch)
+                    if isinstance(lost, int) and lost > 0:  # the output gave these up itself
+                        self.dropped += lost
                 except Exception as error:  # a broken output is switched off, the test goes on
                     self.dead = f"{type(error).__name__}: {error}"
                     self.dropped += len(batch)
@@ -135,10 +137,17 @@ class Flusher:
             self.flush()
 
     def stop(self, drain_timeout: float = 30.0) -> None:
-        """Final flush, then wait (bounded) for every output to catch up."""
+        """Final flush, then wait (bounded) for every output to catch up.
+
+        Each output then gets an empty batch: the end-of-test signal for outputs that hold samples
+        back (the InfluxDB output's push interval), so they write them out and report what they
+        lost before the summary is built.
+        """
         if self._greenlet is not None:
             self._greenlet.kill()
         self.flush()
+        for channel in self.channels:
+            channel.offer([])
         for channel in self.channels:
             if not channel.wait_idle(drain_timeout):
                 channel.report(

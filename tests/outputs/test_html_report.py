@@ -56,7 +56,7 @@ def default():
 
 def plugin_args() -> list[str]:
     """``-p`` until the report is a built-in plugin; then a plain ``--out html=`` works."""
-    return [] if MODULE in BUILTIN_PLUGINS else ["-p", MODULE]
+    return [] if MODULE in BUILTIN_PLUGINS.values() else ["-p", MODULE]
 
 
 def embedded_data(html: str) -> dict[str, Any]:

@@ -1,0 +1,182 @@
+"""The InfluxDB output: a bounded buffer, a pusher greenlet and a pool of writer greenlets.
+
+Nothing here runs on a VU's path. ``greenws_output_samples`` is called by the core's flusher (in
+the output's own greenlet) and only appends to a buffer; every push interval the pusher cuts the
+buffer into batches and hands each to a writer greenlet, at most ``concurrent_writes`` at a time.
+A writer retries with exponential backoff; a batch that still fails is dropped and counted.
+
+When the server is away the writers are busy retrying, the pusher waits for a free writer and the
+buffer fills; past ``buffer_limit`` the oldest samples are dropped (and counted) so memory stays
+bounded and the newest data is written first once the server is back. One warning line is printed
+per outage, not one per batch.
+
+Every sample ends as exactly one of *written* or *dropped*. Drops are returned from
+``greenws_output_samples`` so the core counts them in the summary. At the end the core sends an
+empty batch: the final flush, awaited for at most ``final_flush_timeout``; whatever is not written
+by then counts as dropped.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import gevent
+import gevent.pool
+
+from greenws.plugins import hookimpl
+from greenws_influxdb.lines import LineSerializer
+from greenws_influxdb.settings import InfluxSettings
+from greenws_influxdb.transport import DatabaseMissing, Transport, make_transport
+
+__all__ = ["InfluxDBOutput"]
+
+_MAX_BACKOFF = 5.0
+
+
+class InfluxDBOutput:
+    """One ``--out influxdb=…`` (or ``influxdb2=…``); registered only when asked for."""
+
+    def __init__(
+        self, name: str, settings: InfluxSettings, transport: Transport | None = None
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.serializer = LineSerializer(settings.tags_as_fields, settings.precision)
+        self.transport = transport
+        self.pending: list[Any] = []
+        self.written = 0
+        self.dropped = 0
+        self.warnings = 0
+        self._reported_drops = 0
+        self._pool = gevent.pool.Pool(settings.concurrent_writes)
+        self._pusher: gevent.Greenlet | None = None
+        self._deadline: float | None = None  # set by the final flush: no retries past it
+        self._down = False
+        self._finished = False
+        self._started = time.time()
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    @hookimpl
+    def greenws_output_start(self, run: Any) -> None:
+        self._started = run.start_time
+        if self.transport is None:
+            self.transport = make_transport(self.settings)
+        try:
+            self.transport.create_database()
+        except Exception as error:  # k6 logs it and goes on: the database may exist already
+            self._failed(error)
+        self._pusher = gevent.spawn(self._push_loop)
+
+    @hookimpl
+    def greenws_output_samples(self, samples: Sequence[Any]) -> int:
+        if not samples:
+            self._finish()
+        elif not self._finished:
+            self.pending.extend(samples)
+            excess = len(self.pending) - self.settings.buffer_limit
+            if excess > 0:  # the oldest go: the newest are what a live dashboard shows
+                del self.pending[:excess]
+                self.dropped += excess
+        else:
+            self.dropped += len(samples)
+        new, self._reported_drops = self.dropped - self._reported_drops, self.dropped
+        return new
+
+    @hookimpl
+    def greenws_output_stop(self) -> None:
+        if not self._finished:  # a core that sends no final empty batch still gets a flush
+            self._finish()
+        if self.transport is not None:
+            self.transport.close()
+
+    # -- pushing and writing ---------------------------------------------------------------
+
+    def _push_loop(self) -> None:
+        while True:
+            gevent.sleep(self.settings.push_interval)
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Cut the buffer into batches and give each to a writer, waiting for a free one."""
+        while self.pending:
+            if self._pool.full():
+                remaining = None if self._deadline is None else self._deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return
+                self._pool.wait_available(timeout=remaining)
+                if self._pool.full():
+                    return
+            chunk = self.pending[: self.settings.batch_size]
+            del self.pending[: len(chunk)]
+            body = "\n".join(self.serializer.lines(chunk))
+            self._pool.spawn(self._write, body, len(chunk))
+
+    def _write(self, body: str, count: int) -> None:
+        settled = False
+        try:
+            attempt = 0
+            while True:
+                try:
+                    assert self.transport is not None
+                    try:
+                        self.transport.write(body)
+                    except DatabaseMissing:  # the server came back empty: k6 creates it at start
+                        self.transport.create_database()
+                        self.transport.write(body)
+                    self.written += count
+                    settled = True
+                    self._recovered()
+                    return
+                except Exception as error:
+                    self._failed(error)
+                delay = min(_MAX_BACKOFF, 0.5 * 2**attempt)
+                attempt += 1
+                if self._deadline is not None:
+                    delay = min(delay, self._deadline - time.monotonic())
+                if attempt > self.settings.retries or delay <= 0:
+                    return
+                if self._deadline is not None and self._down:
+                    return  # the test is over and the server is away: do not hold up the exit
+                gevent.sleep(delay)
+        finally:  # given up, or killed at the final deadline
+            if not settled:
+                self.dropped += count
+
+    def _finish(self) -> None:
+        """The final flush: write what is buffered, wait (bounded), count the rest as dropped."""
+        if self._finished:
+            return
+        self._finished = True
+        if self._pusher is not None:
+            self._pusher.kill()
+        self._deadline = time.monotonic() + self.settings.final_flush_timeout
+        self._dispatch()
+        self.dropped += len(self.pending)
+        self.pending.clear()
+        self._pool.join(timeout=max(0.0, self._deadline - time.monotonic()))
+        self._pool.kill(timeout=5)
+
+    # -- telling the user ------------------------------------------------------------------
+
+    def _say(self, level: str, message: str) -> None:
+        elapsed = max(0, int(time.time() - self._started))
+        print(f"{level}[{elapsed:04d}] output {self.name}: {message}", file=sys.stderr, flush=True)
+
+    def _failed(self, error: BaseException) -> None:
+        if not self._down:
+            self._down = True
+            self.warnings += 1
+            self._say(
+                "WARN",
+                f"cannot write to {self.settings.base_url}: {error}; retrying with backoff, "
+                "samples that cannot be written are dropped and counted in the summary",
+            )
+
+    def _recovered(self) -> None:
+        if self._down:
+            self._down = False
+            self._say("INFO", f"writing to {self.settings.base_url} again")
