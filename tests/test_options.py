@@ -203,3 +203,31 @@ def test_a_higher_layer_shortcut_replaces_lower_scenarios_and_vice_versa() -> No
         )
     )
     assert from_script.name == "a"
+
+
+def test_display_and_limit_options() -> None:
+    defaults = resolve_options()
+    assert (defaults.no_color, defaults.summary_time_unit, defaults.max_message_size) == (
+        False,
+        None,
+        32 * 1024 * 1024,
+    )
+    assert defaults.insecure_skip_tls_verify is False
+    options = resolve_options(
+        (
+            "script",
+            {
+                "noColor": True,
+                "summaryTimeUnit": "ms",
+                "maxMessageSize": 1000,
+                "summaryTrendStats": "avg,p(99.9)",
+                "setupTimeout": "5s",
+                "teardownTimeout": 7000,
+            },
+        ),
+        ("environment", options_from_env({"GREENWS_NO_COLOR": "false"})),
+    )
+    assert options.no_color is False  # the environment wins over the script
+    assert (options.summary_time_unit, options.max_message_size) == ("ms", 1000)
+    assert options.summary_trend_stats == ("avg", "p(99.9)")
+    assert (options.setup_timeout, options.teardown_timeout) == (5.0, 7.0)
