@@ -28,7 +28,14 @@ from greenws.protocol import (
 if TYPE_CHECKING:
     from greenws.runtime.engine import Engine
 
-__all__ = ["ConnectParams", "Dialled", "Response", "dial", "os_error_text"]
+__all__ = [
+    "ConnectParams",
+    "Dialled",
+    "Response",
+    "dial",
+    "error_code_for",
+    "os_error_text",
+]
 
 DEFAULT_HANDSHAKE_TIMEOUT = 60.0
 _PARAM_KEYS = {
@@ -45,7 +52,7 @@ _PARAM_KEYS = {
 class Response:
     """What ``ws.connect`` returns: the handshake's outcome (k6's ``Response``)."""
 
-    __slots__ = ("body", "error", "headers", "status", "url")
+    __slots__ = ("body", "error", "error_code", "headers", "status", "url")
 
     def __init__(
         self,
@@ -54,12 +61,15 @@ class Response:
         headers: Mapping[str, str] | None = None,
         body: bytes | str | None = None,
         error: str = "",
+        error_code: int = 0,
     ) -> None:
         self.url = url
         self.status = status
         self.headers = dict(headers or {})
         self.body = body
         self.error = error
+        #: k6's numeric error code (0 without an error), also the ``error_code`` tag.
+        self.error_code = error_code
 
     def __repr__(self) -> str:
         return f"<Response {self.url} status={self.status}{' error=' + repr(self.error) if self.error else ''}>"
@@ -116,6 +126,7 @@ class Dialled:
         "bytes_sent",
         "connecting_ms",
         "connection",
+        "error_tag",
         "leftover",
         "response",
         "subprotocol",
@@ -129,6 +140,8 @@ class Dialled:
         self.bytes_sent = 0
         self.bytes_received = 0
         self.connecting_ms = 0.0
+        #: The short, k6-style message for the ``error`` tag ("" without an error).
+        self.error_tag = ""
 
 
 def dial(engine: Engine, target: ConnectParams) -> Dialled:
@@ -137,11 +150,13 @@ def dial(engine: Engine, target: ConnectParams) -> Dialled:
     response = result.response
     started = time.perf_counter()
     connection = None
+    connected = False  # the TCP connection is up: later failures are not dial failures
     try:
         with gevent.Timeout(
             target.timeout, TimeoutError(f"handshake timed out after {target.timeout:g}s")
         ):
             connection = gsocket.create_connection((target.host, target.port))
+            connected = True
             connection.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
             if target.secure:
                 context = engine.tls_context(target.insecure)
@@ -181,9 +196,13 @@ def dial(engine: Engine, target: ConnectParams) -> Dialled:
         response.error = str(error)
         if error.status:
             response.status = error.status
+        response.error_code, result.error_tag = _handshake_error_code(error)
     except (OSError, TimeoutError, ValueError) as error:
         reason = os_error_text(error) if isinstance(error, OSError) else str(error)
         response.error = f"dial {target.host}:{target.port} failed: {reason}"
+        response.error_code, result.error_tag = error_code_for(
+            error, "dial" if not connected else "handshake"
+        )
     result.connecting_ms = (time.perf_counter() - started) * 1000.0
     if response.error:
         if connection is not None:
@@ -199,6 +218,65 @@ def os_error_text(error: OSError) -> str:
     name = errno.errorcode.get(error.errno or 0, "")
     text = error.strerror or str(error) or type(error).__name__
     return f"{text} ({name})" if name else text
+
+
+# k6's error codes (lib/netext/httpext/error_codes.go; "Error codes" in the k6 docs) and the
+# short messages k6 tags them with. Errors k6 has no code for get the generic 1000.
+GENERIC_ERROR = 1000
+REQUEST_TIMEOUT = 1050
+DNS_ERROR = 1100
+DNS_NO_SUCH_HOST = 1101
+TCP_ERROR = 1200
+TCP_BROKEN_PIPE = 1201
+TCP_DIAL_ERROR = 1210
+TCP_DIAL_TIMEOUT = 1211
+TCP_DIAL_REFUSED = 1212
+TCP_RESET_BY_PEER = 1220
+TLS_ERROR = 1300
+X509_UNKNOWN_AUTHORITY = 1310
+X509_HOSTNAME = 1311
+
+
+def error_code_for(error: BaseException, operation: str) -> tuple[int, str]:
+    """k6's ``(error_code, error)`` tag values for a network failure during ``operation``.
+
+    ``operation`` is ``"dial"`` (TCP connect), ``"handshake"`` (TLS and HTTP upgrade), or
+    ``"read"``/``"write"`` on an open session, as k6 words its messages (``"read: connection
+    reset by peer"``).
+    """
+    if isinstance(error, ssl.SSLCertVerificationError):
+        if "hostname" in (error.verify_message or "").lower():
+            return X509_HOSTNAME, "x509: certificate doesn't match hostname"
+        return X509_UNKNOWN_AUTHORITY, "x509: unknown authority"
+    if isinstance(error, ssl.SSLError):
+        return TLS_ERROR, f"tls: {error.reason or error}"
+    if isinstance(error, (TimeoutError, gevent.Timeout)):
+        if operation == "dial":
+            return TCP_DIAL_TIMEOUT, "dial: i/o timeout"
+        return REQUEST_TIMEOUT, "request timeout"
+    if isinstance(error, stdlib_socket.gaierror):
+        if error.errno in (stdlib_socket.EAI_NONAME, getattr(stdlib_socket, "EAI_NODATA", -5)):
+            return DNS_NO_SUCH_HOST, "lookup: no such host"
+        return DNS_ERROR, f"lookup: {error.strerror or error}"
+    if isinstance(error, ConnectionResetError):
+        return TCP_RESET_BY_PEER, f"{operation}: connection reset by peer"
+    if isinstance(error, BrokenPipeError):
+        return TCP_BROKEN_PIPE, f"{operation}: broken pipe"
+    if isinstance(error, OSError):
+        if operation == "dial":
+            if isinstance(error, ConnectionRefusedError):
+                return TCP_DIAL_REFUSED, "dial: connection refused"
+            return TCP_DIAL_ERROR, f"dial: {os_error_text(error)}"
+        return TCP_ERROR, f"{operation}: {os_error_text(error)}"
+    return GENERIC_ERROR, str(error) or type(error).__name__
+
+
+def _handshake_error_code(error: HandshakeError) -> tuple[int, str]:
+    # k6 tags an HTTP 4xx/5xx answer with 1000 + status (1400-1599); a malformed or refused
+    # upgrade has no k6 code of its own.
+    if 400 <= error.status <= 599:
+        return GENERIC_ERROR + error.status, str(error).removeprefix("handshake refused: ")
+    return GENERIC_ERROR, str(error)
 
 
 def _parse_url(url: str) -> tuple[str, str, int, str, bool]:

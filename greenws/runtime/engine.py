@@ -6,7 +6,6 @@ greenlets around the VUs: the flusher, the ``vus`` gauges, threshold evaluation,
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 import json
 import logging
@@ -15,7 +14,7 @@ import signal
 import ssl
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -30,9 +29,10 @@ from greenws.metrics.metric import Registry
 from greenws.metrics.sample import Sample
 from greenws.metrics.tags import TagSet
 from greenws.options import Options, ScenarioConfig, derive_scenarios
+from greenws.runtime import output_hooks, summary_handler
 from greenws.runtime.config import Progress, RunInfo
 from greenws.runtime.executors import ScenarioRunner
-from greenws.runtime.flusher import DEFAULT_QUEUE_LIMIT, Flusher, OutputChannel
+from greenws.runtime.flusher import DEFAULT_QUEUE_LIMIT, Flusher
 from greenws.runtime.vu import (
     AbortTest,
     IterationInterrupted,
@@ -71,13 +71,6 @@ def active_engine() -> Engine:
 
 class ScriptError(Exception):
     """The script cannot be loaded or its setup failed (exit 107); one line, file:line included."""
-
-
-def _deliverer(function: Callable[..., Any], argnames: Sequence[str]) -> Callable[[Any], Any]:
-    """Call a ``greenws_output_samples`` implementation with the arguments it declared."""
-    if "samples" in argnames:
-        return lambda batch: function(samples=batch)
-    return lambda batch: function()
 
 
 class Engine:
@@ -345,40 +338,12 @@ class Engine:
     # -- the run -----------------------------------------------------------------------------
 
     def _call_outputs(self, hook: str, **kwargs: Any) -> set[str]:
-        """Call ``hook`` on every output separately so one broken output cannot stop the others.
-
-        Returns the names of the plugins whose implementation raised.
-        """
-        failed = set()
-        caller = getattr(self.pluginmanager.hook, hook)
-        for impl in caller.get_hookimpls():
-            try:
-                impl.function(*[kwargs[name] for name in impl.argnames])
-            except Exception as error:
-                name = self.pluginmanager.get_name(impl.plugin) or repr(impl.plugin)
-                failed.add(name)
-                self.report_error(
-                    f"output:{name}:{hook}",
-                    f"output {name}: {hook} failed, output switched off: "
-                    f"{type(error).__name__}: {error}",
-                )
-        return failed
+        return output_hooks.call_each(self.pluginmanager, hook, self.report_error, **kwargs)
 
     def _start_outputs(self) -> None:
-        """Start every output, then give each a queue; one whose start failed gets a dead one.
-
-        A dead queue still counts what it refuses, so the summary says what that output lost.
-        """
-        failed = self._call_outputs("greenws_output_start", run=self.run_info)
-        for impl in self.pluginmanager.hook.greenws_output_samples.get_hookimpls():
-            name = self.pluginmanager.get_name(impl.plugin) or repr(impl.plugin)
-            self.run_info.output_names.append(name)
-            channel = OutputChannel(
-                name, _deliverer(impl.function, impl.argnames), self.queue_limit, self.report_error
-            )
-            if name in failed:
-                channel.dead = "its start failed"
-            self.flusher.add_channel(channel)
+        output_hooks.start_outputs(
+            self.pluginmanager, self.flusher, self.run_info, self.queue_limit, self.report_error
+        )
 
     def _run_in_vu0(
         self, function: Callable[..., Any], args: tuple[Any, ...], timeout: float, group: str
@@ -450,80 +415,15 @@ class Engine:
 
     def handle_summary_function(self) -> Callable[..., Any] | None:
         """The script's ``handle_summary`` (k6's ``handleSummary`` spelling is accepted too)."""
-        for name in ("handle_summary", "handleSummary"):
-            function = getattr(self.module, name, None)
-            if callable(function):
-                return function  # type: ignore[no-any-return]
-        return None
+        return summary_handler.find(self.module)
 
     def _call_handle_summary(self, summary: dict[str, Any]) -> dict[str, bytes] | None:
-        """Call the script's ``handle_summary(data)`` after teardown, as k6 calls ``handleSummary``.
-
-        Returns what to write (destination → bytes), or None when the script has no
-        ``handle_summary`` or it failed; then the default text summary is printed (after one error
-        line). The script gets its own copy of the data, so it may change it freely.
-        """
-        function = self.handle_summary_function()
-        if function is None:
-            return None
-        name = getattr(function, "__name__", "handle_summary")
-        try:
-            result = function(copy.deepcopy(summary))
-        except (Exception, AbortTest) as error:  # abort() here has nothing left to stop
-            self.report_error(
-                "handle-summary",
-                f"{name}() failed, printing the default summary instead: "
-                f"{format_script_error(error, self.script_path)}",
-            )
-            return None
-        if result is None:
-            return {}
-        if not isinstance(result, Mapping):
-            self.report_error(
-                "handle-summary",
-                f'{name}() must return a dict of destination to text ("stdout", "stderr" or a '
-                f"file path), not {type(result).__name__}; printing the default summary instead",
-            )
-            return None
-        out: dict[str, bytes] = {}
-        for key, value in result.items():
-            if isinstance(value, str):
-                out[str(key)] = value.encode("utf-8")
-            elif isinstance(value, (bytes, bytearray, memoryview)):
-                out[str(key)] = bytes(value)
-            else:
-                self.report_error(
-                    f"handle-summary:{key}",
-                    f"{name}(): the value for {str(key)!r} must be str or bytes, "
-                    f"not {type(value).__name__}; nothing written there",
-                )
-        return out
+        return summary_handler.call(
+            self.handle_summary_function(), summary, self.report_error, self.script_path
+        )
 
     def _write_summary_result(self, result: Mapping[str, bytes]) -> None:
-        """Write ``stdout``/``stderr``/file destinations; a failed file is one error line each.
-
-        As in k6, files are created or truncated but missing directories are not created.
-        """
-        for destination, content in result.items():
-            if destination in ("stdout", "stderr"):
-                stream = sys.stdout if destination == "stdout" else sys.stderr
-                stream.flush()
-                raw = getattr(stream, "buffer", None)
-                if raw is not None:
-                    raw.write(content)
-                    raw.flush()
-                else:  # a replaced text stream
-                    stream.write(content.decode("utf-8", "replace"))
-                    stream.flush()
-                continue
-            try:
-                with open(destination, "wb") as handle:
-                    handle.write(content)
-            except OSError as error:
-                self.report_error(
-                    f"handle-summary-file:{destination}",
-                    f"handle_summary(): could not write {destination!r}: {error.strerror or error}",
-                )
+        summary_handler.write(result, self.report_error)
 
     def _run_phases(self) -> int:
         """setup → scenarios → teardown, with k6's exit codes for each way it can end."""

@@ -27,7 +27,15 @@ from greenws.protocol import (
     State,
     TextMessage,
 )
-from greenws.runtime.dial import ConnectParams, Response, dial, os_error_text
+from greenws.runtime.dial import (
+    GENERIC_ERROR,
+    REQUEST_TIMEOUT,
+    ConnectParams,
+    Response,
+    dial,
+    error_code_for,
+    os_error_text,
+)
 from greenws.runtime.transport import make_transport
 from greenws.runtime.vu import IterationInterrupted, VirtualUser, accepted_arguments
 from greenws.timers import TimerQueue
@@ -41,6 +49,25 @@ EVENTS = ("open", "message", "binaryMessage", "ping", "pong", "close", "error")
 _EVENT_ALIASES = {"binary_message": "binaryMessage", "binarymessage": "binaryMessage"}
 #: How long a closing socket waits for the server's close frame before dropping the connection.
 CLOSE_TIMEOUT = 3.0
+#: How the ``error`` tag names a close code, in gorilla/websocket's words (what k6 users see).
+_CLOSE_NAMES = {
+    1002: "protocol error",
+    1003: "unsupported data",
+    1006: "abnormal closure",
+    1007: "invalid payload data",
+    1008: "policy violation",
+    1009: "message too big",
+    1010: "mandatory extension",
+    1011: "internal server error",
+    1012: "service restart",
+    1013: "try again later",
+    1014: "bad gateway",
+}
+
+
+def _close_tag(code: int) -> str:
+    name = _CLOSE_NAMES.get(code)
+    return f"websocket: close {code} ({name})" if name else f"websocket: close {code}"
 
 
 class SocketError:
@@ -84,6 +111,7 @@ class Socket:
         "_closing_deadline",
         "_done",
         "_engine",
+        "_error",
         "_handlers",
         "_msgs_received",
         "_msgs_sent",
@@ -120,6 +148,7 @@ class Socket:
         self._closing_deadline: float | None = None
         self._done = False
         self._close_code = 1006
+        self._error: tuple[int, str] | None = None  # (error_code, error) tags once failed
         self.bytes_sent = 0
         self.bytes_received = 0
         metrics = engine.metrics
@@ -210,7 +239,9 @@ class Socket:
         try:
             self._transport.write(data)
         except OSError as error:
-            self._fail(f"write failed: {os_error_text(error)}", 1006)
+            self._fail(
+                f"write failed: {os_error_text(error)}", 1006, error_code_for(error, "write")
+            )
             return False
         self.bytes_sent += len(data)
         return True
@@ -244,12 +275,17 @@ class Socket:
 
     # -- the loop ----------------------------------------------------------------------------
 
-    def _fail(self, message: str, code: int) -> None:
-        """A transport or protocol failure: ``error`` then ``close``, and the session ends."""
+    def _fail(self, message: str, code: int, tag: tuple[int, str] | None = None) -> None:
+        """A transport or protocol failure: ``error`` then ``close``, and the session ends.
+
+        ``tag`` is the session's ``(error_code, error)`` tag pair; by default k6's generic code
+        and the close code in gorilla/websocket's words.
+        """
         if self._done:
             return
         self._done = True
         self._close_code = code
+        self._error = tag or (GENERIC_ERROR, _close_tag(code))
         self._fire("error", SocketError(message))
         self._fire("close", code)
 
@@ -283,7 +319,9 @@ class Socket:
             try:
                 data = read(wait)
             except OSError as error:
-                self._fail(f"read failed: {os_error_text(error)}", 1006)
+                self._fail(
+                    f"read failed: {os_error_text(error)}", 1006, error_code_for(error, "read")
+                )
                 break
             if data is None:
                 continue  # the deadline passed: the next turn runs the due timers
@@ -295,7 +333,11 @@ class Socket:
     def _on_deadline(self) -> None:
         now = time.monotonic()
         if self._closing_deadline is not None and now >= self._closing_deadline:
-            self._fail("the server did not answer the close frame in time", 1006)
+            self._fail(
+                "the server did not answer the close frame in time",
+                1006,
+                (REQUEST_TIMEOUT, "websocket: close handshake timed out"),
+            )
             return
         for callback in self._timers.pop_due(now):
             callback()
@@ -340,7 +382,11 @@ class Socket:
     def _receive_eof(self) -> None:
         for event in self._protocol.receive_eof():
             if type(event) is ProtocolFailure:
-                self._fail("connection closed by the server without a close frame", 1006)
+                self._fail(
+                    "connection closed by the server without a close frame",
+                    1006,
+                    (GENERIC_ERROR, "websocket: close 1006 (abnormal closure): unexpected EOF"),
+                )
                 return
         self._finish(self._protocol.close_code or 1006)
 
@@ -391,6 +437,9 @@ def connect(
     tag_values = {**vu.tags.as_dict(), "url": url, **target.tags, "status": str(response.status)}
     if dialled.subprotocol:
         tag_values["subproto"] = dialled.subprotocol
+    if response.error:
+        tag_values["error"] = dialled.error_tag
+        tag_values["error_code"] = str(response.error_code)
     tags = TagSet(tag_values)
     del tag_values, target
     push((metrics.ws_connecting, time.time(), dialled.connecting_ms, tags))
@@ -424,6 +473,10 @@ def connect(
         else:
             bytes_sent = socket_obj.bytes_sent
             bytes_received = handshake_received + socket_obj.bytes_received
+            if socket_obj._error is not None:
+                # The session failed: its closing samples say how, as k6's HTTP samples do.
+                error_code, error = socket_obj._error
+                tags = TagSet({**tags, "error": error, "error_code": str(error_code)})
         duration_ms = (time.perf_counter() - started) * 1000.0
         push((metrics.ws_sessions, ended, 1.0, tags))
         push((metrics.ws_session_duration, ended, duration_ms, tags))
