@@ -7,6 +7,7 @@ connection is up: every byte a suspended VU keeps alive is multiplied by thousan
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket as stdlib_socket
 import ssl
 import time
@@ -144,6 +145,44 @@ class Dialled:
         self.error_tag = ""
 
 
+#: Resolved addresses per (host, port), kept like k6's DNS cache (``dns.ttl`` defaults to 5m).
+_DNS_TTL = 300.0
+_resolved: dict[tuple[str, int], tuple[float, Any]] = {}
+
+
+def _address(host: str, port: int) -> tuple[int, Any]:
+    """Family and address to connect to. IP literals skip the resolver entirely: gevent resolves
+    in a thread pool, which was the biggest cost of a short session (cProfile, connection churn
+    against 127.0.0.1). Names are resolved once per 5 minutes, like k6's DNS cache."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        family = stdlib_socket.AF_INET6 if ip.version == 6 else stdlib_socket.AF_INET
+        return family, (host, port)
+    now = time.monotonic()
+    cached = _resolved.get((host, port))
+    if cached is None or now - cached[0] > _DNS_TTL:
+        infos = gsocket.getaddrinfo(host, port, 0, stdlib_socket.SOCK_STREAM)
+        if not infos:
+            raise OSError(f"no address for {host}")
+        cached = (now, (infos[0][0], infos[0][4]))
+        _resolved[(host, port)] = cached
+    return cached[1]  # type: ignore[no-any-return]
+
+
+def _open_tcp(host: str, port: int) -> Any:
+    family, address = _address(host, port)
+    connection = gsocket.socket(family, stdlib_socket.SOCK_STREAM)
+    try:
+        connection.connect(address)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
 def dial(engine: Engine, target: ConnectParams) -> Dialled:
     """Connect and upgrade; never raises for network or handshake failures (k6 returns them)."""
     result = Dialled(Response(target.url))
@@ -155,7 +194,7 @@ def dial(engine: Engine, target: ConnectParams) -> Dialled:
         with gevent.Timeout(
             target.timeout, TimeoutError(f"handshake timed out after {target.timeout:g}s")
         ):
-            connection = gsocket.create_connection((target.host, target.port))
+            connection = _open_tcp(target.host, target.port)
             connected = True
             connection.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
             if target.secure:
