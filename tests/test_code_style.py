@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PATHS = ["greenws", "tests", "examples", "benchmarks", "plugins"]
+PATHS = ["greenws", "tests", "examples", "benchmarks", "plugins", "fuzzing"]
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:

@@ -335,6 +335,9 @@ class ResponseParser:
                 break
             size_text = bytes(buf[pos:line_end]).split(b";")[0].strip()
             try:
+                # int() alone would take "-5", "+5", "0x5" and "1_0": only hex digits are valid.
+                if not size_text or size_text.strip(b"0123456789abcdefABCDEF"):
+                    raise ValueError(size_text)
                 size = int(size_text, 16)
             except ValueError:
                 response = self._response

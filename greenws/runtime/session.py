@@ -440,7 +440,7 @@ def connect(
     if response.error:
         tag_values["error"] = dialled.error_tag
         tag_values["error_code"] = str(response.error_code)
-    tags = TagSet(tag_values)
+    tags = engine.intern_tags(tag_values)
     del tag_values, target
     push((metrics.ws_connecting, time.time(), dialled.connecting_ms, tags))
     socket_obj: Socket | None = None
@@ -476,7 +476,7 @@ def connect(
             if socket_obj._error is not None:
                 # The session failed: its closing samples say how, as k6's HTTP samples do.
                 error_code, error = socket_obj._error
-                tags = TagSet({**tags, "error": error, "error_code": str(error_code)})
+                tags = engine.intern_tags({**tags, "error": error, "error_code": str(error_code)})
         duration_ms = (time.perf_counter() - started) * 1000.0
         push((metrics.ws_sessions, ended, 1.0, tags))
         push((metrics.ws_session_duration, ended, duration_ms, tags))

@@ -1,0 +1,288 @@
+"""Misbehaving servers end to end: each fault of ``fault_server.py`` against a real ``greenws run``.
+
+Every run has two scenarios: ``fault`` talks to the fault server, ``echo`` keeps a second VU busy
+with short echo sessions against the echo server, so each test also proves that one broken
+session neither hangs the run nor disturbs another VU. Events are appended to a JSON-lines file
+as they happen (a VU cut off at the end of the test still leaves its record).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from greenws_runner import RunResult, run_greenws
+from servers import ROOT, ScriptServer, free_port
+
+ECHO_ITERATIONS = 20
+
+SCRIPT = """
+import json, os
+from greenws import ws
+
+FAULT = os.environ["FAULT_URL"]
+ECHO = os.environ["ECHO_URL"]
+
+def record(*item):
+    with open(os.environ["EVENTS_FILE"], "a") as handle:
+        handle.write(json.dumps(list(item)) + "\\n")
+
+def listen(socket):
+    socket.on("open", lambda: record("open"))
+    socket.on("error", lambda e: record("error", e.error()))
+    socket.on("close", lambda code: record("close", code))
+    socket.on("pong", lambda: record("pong"))
+
+def echo():
+    def session(socket):
+        socket.on("open", lambda: socket.send("hi"))
+        socket.on("message", lambda m: socket.close(1000))
+    ws.connect(ECHO, None, session)
+
+FAULT_SCENARIO = {OPTIONS} or {
+    "executor": "per-vu-iterations", "vus": 1, "iterations": 1, "maxDuration": "30s"
+}
+options = {
+    "maxMessageSize": 1000,
+    "scenarios": {
+        "fault": {"exec": "fault", **FAULT_SCENARIO},
+        "echo": {"executor": "per-vu-iterations", "vus": 1, "iterations": ECHO_ITERATIONS,
+                 "exec": "echo", "maxDuration": "30s"},
+    },
+}
+
+def fault():
+{BODY}
+"""
+
+CONNECT = """\
+    res = ws.connect(FAULT + {path!r}, {params}, listen)
+    record("response", res.status, res.error, res.error_code, res.body)
+"""
+
+
+@pytest.fixture(scope="module")
+def fault_server() -> Iterator[ScriptServer]:
+    server = ScriptServer(ROOT / "tests" / "faults" / "fault_server.py")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def run_fault(
+    tmp_path: Path,
+    base_url: str,
+    echo_url: str,
+    body: str,
+    options: dict[str, Any] | None = None,
+) -> tuple[RunResult, list[list[Any]]]:
+    script = (
+        SCRIPT.replace("{OPTIONS}", repr(options or {}))
+        .replace("ECHO_ITERATIONS", str(ECHO_ITERATIONS))
+        .replace("{BODY}", body)
+    )
+    events_file = tmp_path / "events.ndjson"
+    env = {"FAULT_URL": base_url, "ECHO_URL": echo_url, "EVENTS_FILE": str(events_file)}
+    started = time.monotonic()
+    result = run_greenws(tmp_path, script, env=env, timeout=60)
+    assert time.monotonic() - started < 45, "the run should end long before its bounds"
+    assert result.returncode == 0, result.stderr
+    lines = events_file.read_text().splitlines() if events_file.exists() else []
+    # The other VU is unaffected: every echo iteration completed, with no error tags.
+    echo_iterations = [
+        p for p in result.points_of("iterations") if p["data"]["tags"].get("scenario") == "echo"
+    ]
+    assert len(echo_iterations) == ECHO_ITERATIONS
+    echo_sessions = [
+        p for p in result.points_of("ws_sessions") if p["data"]["tags"]["url"] == echo_url
+    ]
+    assert len(echo_sessions) == ECHO_ITERATIONS
+    assert not [p for p in echo_sessions if "error" in p["data"]["tags"]]
+    return result, [json.loads(line) for line in lines]
+
+
+def fault_tags(result: RunResult, metric: str, url_prefix: str) -> list[dict[str, str]]:
+    return [
+        p["data"]["tags"]
+        for p in result.points_of(metric)
+        if p["data"]["tags"]["url"].startswith(url_prefix)
+    ]
+
+
+def assert_tagged(
+    result: RunResult, url_prefix: str, status: str, error: str, error_code: int
+) -> None:
+    """ws_sessions and ws_session_duration (and ws_connecting for a failed dial) carry the tags."""
+    for metric in ("ws_sessions", "ws_session_duration"):
+        [tags] = fault_tags(result, metric, url_prefix)
+        assert tags["status"] == status
+        assert tags["error"] == error
+        assert tags["error_code"] == str(error_code)
+
+
+@pytest.fixture
+def echo_url(echo_server) -> str:
+    return echo_server.url + "/"
+
+
+# -- before the WebSocket is up: the Response carries the error ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "error_code", "error_tag", "message"),
+    [
+        ("/stall-handshake", {"timeout": "1s"}, 0, 1050, "request timeout", "timed out"),
+        ("/reject?status=403&body=nope", None, 403, 1403, "HTTP 403 Fault", "HTTP 403"),
+        ("/reject?status=503&body=later", None, 503, 1503, "HTTP 503 Fault", "HTTP 503"),
+        ("/bad-accept", None, 101, 1000, None, "Sec-WebSocket-Accept mismatch"),
+    ],
+)
+def test_failed_handshake_is_a_tagged_error_response(
+    tmp_path: Path,
+    fault_server: ScriptServer,
+    echo_url: str,
+    path: str,
+    params: Any,
+    status: int,
+    error_code: int,
+    error_tag: str | None,
+    message: str,
+) -> None:
+    body = CONNECT.format(path=path, params=params)
+    result, log = run_fault(tmp_path, fault_server.url, echo_url, body)
+    [[kind, got_status, error, got_code, response_body]] = log  # the handler never ran
+    assert kind == "response" and got_status == status and got_code == error_code
+    assert message in error
+    if status >= 400:
+        assert response_body == path.rsplit("=", 1)[1]
+    tag = error_tag or error
+    assert_tagged(result, fault_server.url + path.split("?")[0], str(status), tag, error_code)
+    [connecting] = fault_tags(result, "ws_connecting", fault_server.url)
+    assert connecting["error_code"] == str(error_code)
+
+
+def test_refused_port_is_tagged_1212(tmp_path: Path, echo_url: str) -> None:
+    body = CONNECT.format(path="/", params=None)
+    dead = f"ws://127.0.0.1:{free_port()}"
+    result, log = run_fault(tmp_path, dead, echo_url, body)
+    [[_, status, error, code, _]] = log
+    assert (status, code) == (0, 1212) and "refused" in error.lower()
+    assert_tagged(result, dead, "0", "dial: connection refused", 1212)
+
+
+# -- after the WebSocket is up: error and close events, tags on the session's end ------------
+
+
+@pytest.mark.parametrize(
+    ("path", "message", "close_code", "error_tag", "error_code"),
+    [
+        ("/bad-utf8", "invalid UTF-8", 1007, "websocket: close 1007 (invalid payload data)", 1000),
+        (
+            "/too-big?size=5000",
+            "protocol error",
+            1009,
+            "websocket: close 1009 (message too big)",
+            1000,
+        ),
+        (
+            "/bad-close?code=1005",
+            "invalid close code 1005",
+            1002,
+            "websocket: close 1002 (protocol error)",
+            1000,
+        ),
+        (
+            "/bad-close?code=999",
+            "invalid close code 999",
+            1002,
+            "websocket: close 1002 (protocol error)",
+            1000,
+        ),
+        ("/reset", "connection reset", 1006, "read: connection reset by peer", 1220),
+    ],
+)
+def test_session_failure_fires_error_then_close_and_tags_the_session(
+    tmp_path: Path,
+    fault_server: ScriptServer,
+    echo_url: str,
+    path: str,
+    message: str,
+    close_code: int,
+    error_tag: str,
+    error_code: int,
+) -> None:
+    body = CONNECT.format(path=path, params=None)
+    result, log = run_fault(tmp_path, fault_server.url, echo_url, body)
+    assert log[0] == ["open"]
+    assert log[1][0] == "error" and message.lower() in log[1][1].lower(), log
+    assert log[2] == ["close", close_code]
+    assert log[3][:4] == ["response", 101, "", 0]  # the handshake itself succeeded
+    assert len(log) == 4
+    assert_tagged(result, fault_server.url + path.split("?")[0], "101", error_tag, error_code)
+    [connecting] = fault_tags(result, "ws_connecting", fault_server.url)
+    assert "error" not in connecting  # the dial was fine
+
+
+def test_silent_server_is_ended_by_a_timer_and_the_close_timeout(
+    tmp_path: Path, fault_server: ScriptServer, echo_url: str
+) -> None:
+    body = """\
+    def session(socket):
+        listen(socket)
+        socket.set_timeout(lambda: socket.close(), 300)
+    res = ws.connect(FAULT + "/stall", None, session)
+    record("response", res.status, res.error, res.error_code, res.body)
+"""
+    result, log = run_fault(tmp_path, fault_server.url, echo_url, body)
+    assert log[0] == ["open"]
+    assert log[1][0] == "error" and "did not answer the close frame" in log[1][1]
+    assert log[2] == ["close", 1006]
+    assert_tagged(
+        result, fault_server.url + "/stall", "101", "websocket: close handshake timed out", 1050
+    )
+
+
+def test_unanswered_ping_records_no_ping_time_and_the_session_closes_normally(
+    tmp_path: Path, fault_server: ScriptServer, echo_url: str
+) -> None:
+    body = """\
+    def session(socket):
+        listen(socket)
+        socket.on("open", socket.ping)
+        socket.set_timeout(lambda: socket.close(), 300)
+    res = ws.connect(FAULT + "/no-pong", None, session)
+    record("response", res.status, res.error, res.error_code, res.body)
+"""
+    result, log = run_fault(tmp_path, fault_server.url, echo_url, body)
+    assert log[:2] == [["open"], ["close", 1001]]
+    assert "ws_ping" not in result.summary["metrics"]
+    for metric in ("ws_sessions", "ws_session_duration"):
+        [tags] = fault_tags(result, metric, fault_server.url)
+        assert "error" not in tags and "error_code" not in tags
+
+
+def test_server_that_stops_reading_blocks_send_until_the_test_ends(
+    tmp_path: Path, fault_server: ScriptServer, echo_url: str
+) -> None:
+    body = """\
+    def session(socket):
+        listen(socket)
+        def flood():
+            for i in range(2000):  # bounded: 2000 x 256 KiB; the buffers fill long before
+                socket.send_binary(bytes(256 * 1024))
+                record("sent", i)
+        socket.on("open", flood)
+    ws.connect(FAULT + "/no-read", None, session)
+    record("returned")
+"""
+    options = {"executor": "constant-vus", "vus": 1, "duration": "2s", "gracefulStop": "0s"}
+    _, log = run_fault(tmp_path, fault_server.url, echo_url, body, options)
+    sent = [item for item in log if item[0] == "sent"]
+    assert log[0] == ["open"]
+    assert 0 < len(sent) < 2000  # the send blocked once the buffers were full
+    assert ["returned"] not in log  # the iteration was interrupted, not finished
