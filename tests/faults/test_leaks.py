@@ -1,4 +1,4 @@
-"""No leak per session: 20,000 short sessions in one run leave fds and memory where they were.
+"""No leak per session: 100,000 short sessions in one run leave fds and memory where they were.
 
 One ``greenws run`` (shared-iterations, 50 VUs) against the echo server: connect, one echo,
 close. setup() and teardown() record the process's open file descriptors; VU 1 records RSS once
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from greenws_runner import run_greenws
 
-SESSIONS = 20_000
+SESSIONS = 100_000
 VUS = 50
 
 SCRIPT = """
@@ -22,7 +22,7 @@ from greenws import ws, vu
 options = {
     "scenarios": {
         "churn": {"executor": "shared-iterations", "vus": VUS, "iterations": SESSIONS,
-                  "maxDuration": "90s"},
+                  "maxDuration": "150s"},
     },
 }
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -63,8 +63,15 @@ def test_twenty_thousand_sessions_leak_neither_fds_nor_memory(tmp_path: Path, ec
     script = SCRIPT.replace("SESSIONS", str(SESSIONS)).replace("VUS", str(VUS))
     env = {"TARGET": echo_server.url, "LEAK_FILE": str(leak_file)}
     # No JSON output: 20,000 sessions x 6 samples would only measure the output's cost.
-    result = run_greenws(tmp_path, script, env=env, timeout=120, outputs=False)
+    export = tmp_path / "leak-summary.json"
+    result = run_greenws(
+        tmp_path, script, "--summary-export", str(export), env=env, timeout=200, outputs=False
+    )
     assert result.returncode == 0, result.stderr
+    metrics = json.loads(export.read_text())["metrics"]
+    assert (
+        metrics["ws_sessions"]["count"] == SESSIONS
+    )  # every session ran (none cut by maxDuration)
     records = [json.loads(line) for line in leak_file.read_text().splitlines()]
     values = dict(records)
     assert "error" not in values, [r for r in records if r[0] == "error"][:5]
