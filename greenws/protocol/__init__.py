@@ -6,6 +6,7 @@ plain values and reused by any I/O layer.
 
 - :mod:`~greenws.protocol.handshake`: build the upgrade request, parse and check the reply.
 - :mod:`~greenws.protocol.client`: :class:`ClientProtocol`, the open connection's state machine.
+- :mod:`~greenws.protocol.compression`: ``permessage-deflate`` (RFC 7692).
 - :mod:`~greenws.protocol.frames`: framing, masking and the incremental frame parser.
 - :mod:`~greenws.protocol.errors`: the exceptions.
 """
@@ -21,14 +22,17 @@ from .client import (
     State,
     TextMessage,
 )
+from .compression import DeflateParams, PerMessageDeflate
 from .errors import HandshakeError, InvalidStateError, ProtocolError
 from .frames import Frame, FrameParser, Opcode, apply_mask, serialize_frame
 from .handshake import (
     HandshakeResponse,
+    Negotiated,
     ResponseParser,
     accept_key,
     build_request,
     generate_key,
+    negotiate,
     validate_response,
 )
 
@@ -36,13 +40,16 @@ __all__ = [
     "BinaryMessage",
     "ClientProtocol",
     "CloseReceived",
+    "DeflateParams",
     "Event",
     "Frame",
     "FrameParser",
     "HandshakeError",
     "HandshakeResponse",
     "InvalidStateError",
+    "Negotiated",
     "Opcode",
+    "PerMessageDeflate",
     "PingReceived",
     "PongReceived",
     "ProtocolError",
@@ -54,6 +61,7 @@ __all__ = [
     "apply_mask",
     "build_request",
     "generate_key",
+    "negotiate",
     "serialize_frame",
     "validate_response",
 ]

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import codecs
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from enum import IntEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from .compression import PerMessageDeflate
 from .errors import InvalidStateError, ProtocolError
 from .frames import Buffer, FrameParser, Opcode, RawFrame, apply_mask, serialize_frame
 
@@ -167,6 +168,10 @@ class ClientProtocol:
             fails the connection with 1009. None for no limit.
         mask_source: Random bytes for the masking keys, called with a byte count (a
             multiple of 4) and returning that many bytes. Masks are drawn in batches.
+        compression: The connection's ``permessage-deflate`` state when the handshake
+            negotiated it: every message sent is compressed and RSV1 marks a received
+            compressed message. The constructor then returns an instance of a subclass that
+            does this, so a connection without compression runs exactly the plain code.
 
     Attributes:
         state: The :class:`State`.
@@ -196,11 +201,19 @@ class ClientProtocol:
         "state",
     )
 
+    def __new__(
+        cls, *args: Any, compression: PerMessageDeflate | None = None, **kwargs: Any
+    ) -> Any:
+        if compression is not None and cls is ClientProtocol:
+            cls = _DeflateClientProtocol  # branch once, here, not per message
+        return object.__new__(cls)
+
     def __init__(
         self,
         *,
         max_message_size: int | None = 10 * 1024 * 1024,
         mask_source: Callable[[int], bytes] = os.urandom,
+        compression: PerMessageDeflate | None = None,
     ) -> None:
         self.state: State = _OPEN
         self.outgoing = bytearray()
@@ -287,7 +300,7 @@ class ClientProtocol:
         self.outgoing.clear()
         return data
 
-    def _handle_frames(self, frames: list[RawFrame], events: list[Event]) -> None:
+    def _handle_frames(self, frames: Iterable[RawFrame], events: list[Event]) -> None:
         for opcode, payload, fin, _rsv1 in frames:
             if not self._reading:
                 return  # closed or failed by an earlier frame of this chunk
@@ -494,3 +507,78 @@ class ClientProtocol:
         self.state = _CLOSING
         self.close_sent = True
         return serialize_frame(_CLOSE, code.to_bytes(2, "big") + encoded, mask=self._mask())
+
+
+class _DeflateClientProtocol(ClientProtocol):
+    """:class:`ClientProtocol` with ``permessage-deflate`` (RFC 7692) negotiated.
+
+    ``ClientProtocol(compression=...)`` builds one. RSV1 on the first frame of a data message
+    marks it compressed: its frames are inflated (within ``max_message_size``) before the
+    plain machinery reassembles and decodes them. RSV1 on a control or continuation frame is a
+    protocol error (1002). Every message sent is compressed, RSV1 set.
+    """
+
+    __slots__ = ("_compression", "_inflating")
+
+    def __init__(
+        self,
+        *,
+        max_message_size: int | None = 10 * 1024 * 1024,
+        mask_source: Callable[[int], bytes] = os.urandom,
+        compression: PerMessageDeflate | None = None,
+    ) -> None:
+        super().__init__(max_message_size=max_message_size, mask_source=mask_source)
+        assert compression is not None
+        self._compression = compression
+        self._inflating = False  # a compressed fragmented message is being received
+        self._parser.allow_rsv1 = True
+
+    def _handle_frames(self, frames: Iterable[RawFrame], events: list[Event]) -> None:
+        super()._handle_frames(self._inflate(frames, events), events)
+
+    def _inflate(self, frames: Iterable[RawFrame], events: list[Event]) -> Iterator[RawFrame]:
+        """Yield ``frames`` with compressed payloads inflated; stop at the first failure."""
+        compression = self._compression
+        limit = self.max_message_size
+        for opcode, payload, fin, rsv1 in frames:
+            if not self._reading:
+                return  # closed or failed by an earlier frame
+            try:
+                if opcode >= _CLOSE:
+                    if rsv1:
+                        raise ProtocolError("RSV1 set on a control frame")
+                elif opcode == _CONT:
+                    if rsv1:
+                        raise ProtocolError("RSV1 set on a continuation frame")
+                    if self._inflating:
+                        payload = compression.decompress(payload, fin, limit)
+                        self._inflating = not fin
+                elif rsv1 and not self._fragment_opcode:  # else the plain code reports it
+                    payload = compression.decompress(payload, fin, limit)
+                    self._inflating = not fin
+            except ProtocolError as exc:
+                events.append(self.fail(exc.code, exc.message))
+                return
+            yield opcode, payload, fin, rsv1
+
+    def send_text(self, text: str) -> bytes:
+        """Return the masked frame carrying ``text``, compressed.
+
+        Raises:
+            InvalidStateError: Unless the connection is OPEN.
+        """
+        if self.state is not _OPEN:
+            raise self._closed_error()
+        payload = self._compression.compress(text.encode())
+        return serialize_frame(_TEXT, payload, mask=self._mask(), rsv1=True)
+
+    def send_binary(self, data: bytes | bytearray | memoryview) -> bytes:
+        """Return the masked frame carrying ``data``, compressed.
+
+        Raises:
+            InvalidStateError: Unless the connection is OPEN.
+        """
+        if self.state is not _OPEN:
+            raise self._closed_error()
+        payload = self._compression.compress(data)
+        return serialize_frame(_BINARY, payload, mask=self._mask(), rsv1=True)

@@ -19,15 +19,18 @@ from collections.abc import Sequence
 from functools import cache
 from http import HTTPStatus
 
+from .compression import DEFLATE_OFFER, EXTENSION_NAME, DeflateParams, parse_deflate_params
 from .errors import HandshakeError
 
 __all__ = [
     "HandshakeResponse",
+    "Negotiated",
     "ResponseParser",
     "accept_key",
     "build_request",
     "canonical_header_name",
     "generate_key",
+    "negotiate",
     "validate_response",
 ]
 
@@ -102,6 +105,7 @@ def build_request(
     headers: Sequence[tuple[str, str]] = (),
     subprotocols: Sequence[str] = (),
     user_agent: str | None = None,
+    extensions: Sequence[str] = (),
 ) -> bytes:
     """Build the HTTP/1.1 upgrade request.
 
@@ -115,6 +119,8 @@ def build_request(
             ``User-Agent``, ``Sec-WebSocket-Protocol``) replaces it in place.
         subprotocols: Offered subprotocols, sent as ``Sec-WebSocket-Protocol``.
         user_agent: ``User-Agent`` unless ``headers`` has one; defaults to ``greenws/<version>``.
+        extensions: Extensions to offer; the only one known is ``"permessage-deflate"``,
+            offered as ``permessage-deflate; client_max_window_bits``.
 
     Returns:
         The request bytes, header block terminator included.
@@ -122,8 +128,12 @@ def build_request(
     Raises:
         ValueError: A header name or value, the host or the resource contains CR, LF or NUL
             (header injection); a reserved handshake header is in ``headers``; or both
-            ``subprotocols`` and a ``Sec-WebSocket-Protocol`` header are given.
+            ``subprotocols`` and a ``Sec-WebSocket-Protocol`` header are given; or an
+            extension other than ``permessage-deflate`` is asked for.
     """
+    for extension in extensions:
+        if extension != EXTENSION_NAME:
+            raise ValueError(f"unsupported extension {extension!r} (supported: {EXTENSION_NAME})")
     if any(c in _FORBIDDEN_CHARS or c == " " for c in resource) or not resource.startswith("/"):
         raise ValueError(f"invalid resource {resource!r}")
     if any(c in _FORBIDDEN_CHARS or c in " /" for c in host):
@@ -138,6 +148,8 @@ def build_request(
         "sec-websocket-key": ("Sec-WebSocket-Key", key),
         "sec-websocket-version": ("Sec-WebSocket-Version", "13"),
     }
+    if extensions:
+        ordered["sec-websocket-extensions"] = ("Sec-WebSocket-Extensions", DEFLATE_OFFER)
     if subprotocols:
         for token in subprotocols:
             _check_header("Sec-WebSocket-Protocol", token)
@@ -365,24 +377,71 @@ def _tokens(value: str | None) -> list[str]:
     return [token.strip().lower() for token in value.split(",") if token.strip()]
 
 
+class Negotiated:
+    """What a valid 101 settled, as returned by :func:`negotiate`.
+
+    Attributes:
+        subprotocol: The subprotocol the server selected, or None.
+        deflate: The ``permessage-deflate`` parameters the server accepted, or None when it
+            declined (or it was not offered): the connection is then uncompressed.
+    """
+
+    __slots__ = ("deflate", "subprotocol")
+
+    def __init__(self, subprotocol: str | None, deflate: DeflateParams | None = None) -> None:
+        self.subprotocol: str | None = subprotocol
+        self.deflate: DeflateParams | None = deflate
+
+    def __repr__(self) -> str:
+        return f"Negotiated(subprotocol={self.subprotocol!r}, deflate={self.deflate!r})"
+
+
 def validate_response(
-    response: HandshakeResponse, *, key: str, subprotocols: Sequence[str]
+    response: HandshakeResponse,
+    *,
+    key: str,
+    subprotocols: Sequence[str],
+    extensions: Sequence[str] = (),
 ) -> str | None:
     """Check that ``response`` accepts the upgrade requested with ``key``.
+
+    The same checks as :func:`negotiate`, returning only the subprotocol.
+
+    Returns:
+        The subprotocol the server selected, or None.
+
+    Raises:
+        HandshakeError: As :func:`negotiate`.
+    """
+    return negotiate(
+        response, key=key, subprotocols=subprotocols, extensions=extensions
+    ).subprotocol
+
+
+def negotiate(
+    response: HandshakeResponse,
+    *,
+    key: str,
+    subprotocols: Sequence[str],
+    extensions: Sequence[str] = (),
+) -> Negotiated:
+    """Check that ``response`` accepts the upgrade requested with ``key``; say what it settled.
 
     Args:
         response: The parsed response.
         key: The ``Sec-WebSocket-Key`` that was sent.
         subprotocols: The subprotocols offered (those of a user ``Sec-WebSocket-Protocol``
             header too), to check the server's choice against.
+        extensions: The extensions offered to :func:`build_request`.
 
     Returns:
-        The subprotocol the server selected, or None.
+        The selected subprotocol and the accepted ``permessage-deflate`` parameters.
 
     Raises:
         HandshakeError: A status other than 101, a missing or wrong ``Upgrade``,
-            ``Connection`` or ``Sec-WebSocket-Accept``, an extension (none is offered), or
-            a subprotocol that was not offered.
+            ``Connection`` or ``Sec-WebSocket-Accept``, an extension that was not offered
+            (or offered once and accepted twice), invalid ``permessage-deflate`` parameters,
+            or a subprotocol that was not offered.
     """
     status = response.status
 
@@ -407,14 +466,28 @@ def validate_response(
         raise fail("missing Sec-WebSocket-Accept")
     if accept.strip() != accept_key(key):
         raise fail("Sec-WebSocket-Accept mismatch")
-    extensions = response.header("Sec-WebSocket-Extensions")
-    if extensions is not None:
-        raise fail(f"server selected extensions that were not offered: {extensions[:80]}")
+    deflate: DeflateParams | None = None
+    accepted = response.header("Sec-WebSocket-Extensions")
+    if accepted is not None:
+        if EXTENSION_NAME not in extensions:
+            raise fail(f"server selected extensions that were not offered: {accepted[:80]}")
+        for item in accepted.split(","):
+            name, _, parameters = item.partition(";")
+            name = name.strip().lower()
+            if not name and not parameters.strip():
+                continue  # an empty list element, allowed by the #rule
+            if name != EXTENSION_NAME:
+                raise fail(f"server selected extension {name[:40]!r}, offered: {EXTENSION_NAME}")
+            if deflate is not None:
+                raise fail(f"server accepted {EXTENSION_NAME} twice")
+            try:
+                deflate = parse_deflate_params(parameters)
+            except ValueError as exc:
+                raise fail(f"invalid {EXTENSION_NAME} response: {exc}") from None
     selected = response.header("Sec-WebSocket-Protocol")
-    if selected is None:
-        return None
-    selected = selected.strip()
-    if selected not in subprotocols:
-        offered = ", ".join(subprotocols) or "none"
-        raise fail(f"server selected subprotocol {selected!r}, offered: {offered}")
-    return selected
+    if selected is not None:
+        selected = selected.strip()
+        if selected not in subprotocols:
+            offered = ", ".join(subprotocols) or "none"
+            raise fail(f"server selected subprotocol {selected!r}, offered: {offered}")
+    return Negotiated(selected, deflate)

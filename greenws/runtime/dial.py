@@ -19,12 +19,14 @@ import gevent
 from gevent import socket as gsocket
 
 from greenws.protocol import (
+    DeflateParams,
     HandshakeError,
     ResponseParser,
     build_request,
     generate_key,
-    validate_response,
+    negotiate,
 )
+from greenws.protocol.compression import EXTENSION_NAME
 
 if TYPE_CHECKING:
     from greenws.runtime.engine import Engine
@@ -80,6 +82,7 @@ class ConnectParams:
     """``ws.connect``'s url and params, checked once with clear errors."""
 
     __slots__ = (
+        "extensions",
         "headers",
         "host",
         "insecure",
@@ -117,6 +120,8 @@ class ConnectParams:
             params.get("insecureSkipTLSVerify", params.get("insecure_skip_tls_verify"))
             or insecure_default
         )
+        # k6's only compression, "deflate", offers permessage-deflate (RFC 7692).
+        self.extensions: tuple[str, ...] = (EXTENSION_NAME,) if params.get("compression") else ()
 
 
 class Dialled:
@@ -127,6 +132,7 @@ class Dialled:
         "bytes_sent",
         "connecting_ms",
         "connection",
+        "deflate",
         "error_tag",
         "leftover",
         "response",
@@ -137,6 +143,8 @@ class Dialled:
         self.response = response
         self.connection: Any = None
         self.subprotocol: str | None = None
+        #: The permessage-deflate parameters the server accepted; None for no compression.
+        self.deflate: DeflateParams | None = None
         self.leftover = b""
         self.bytes_sent = 0
         self.bytes_received = 0
@@ -209,6 +217,7 @@ def dial(engine: Engine, target: ConnectParams) -> Dialled:
                 key=key,
                 headers=target.headers,
                 subprotocols=target.subprotocols,
+                extensions=target.extensions,
             )
             connection.sendall(request)
             result.bytes_sent += len(request)
@@ -224,9 +233,13 @@ def dial(engine: Engine, target: ConnectParams) -> Dialled:
             response.status = handshake.status
             response.headers = handshake.headers
             response.body = handshake.body.decode("utf-8", "replace") if handshake.body else None
-            result.subprotocol = validate_response(
-                handshake, key=key, subprotocols=target.subprotocols
+            negotiated = negotiate(
+                handshake,
+                key=key,
+                subprotocols=target.subprotocols,
+                extensions=target.extensions,
             )
+            result.subprotocol, result.deflate = negotiated.subprotocol, negotiated.deflate
             result.leftover = parser.leftover
             result.bytes_received -= len(
                 result.leftover
@@ -344,8 +357,11 @@ def _check_params(params: Mapping[str, Any] | None) -> Mapping[str, Any]:
     if unknown:
         raise ValueError(
             f"ws.connect: unknown param {sorted(unknown)[0]!r} "
-            f"(known: headers, tags, subprotocols, timeout, insecureSkipTLSVerify)"
+            f"(known: headers, tags, subprotocols, timeout, insecureSkipTLSVerify, compression)"
         )
-    if params.get("compression"):
-        raise ValueError("ws.connect: compression is not supported yet")
+    compression = params.get("compression")
+    if compression and compression != "deflate":
+        raise ValueError(
+            f"ws.connect: unsupported compression {compression!r} (the only one is 'deflate')"
+        )
     return params

@@ -21,6 +21,7 @@ from greenws.protocol import (
     ClientProtocol,
     CloseReceived,
     InvalidStateError,
+    PerMessageDeflate,
     PingReceived,
     PongReceived,
     ProtocolFailure,
@@ -448,7 +449,10 @@ def connect(
         if response.error:
             engine.report_connect_error(vu, url, response.error)
             return response
-        protocol = ClientProtocol(max_message_size=engine.options.max_message_size)
+        protocol = ClientProtocol(
+            max_message_size=engine.options.max_message_size,
+            compression=None if dialled.deflate is None else PerMessageDeflate(dialled.deflate),
+        )
         initial = dialled.leftover
         socket_obj = Socket(vu, engine, dialled.connection, protocol, tags)
         socket_obj.bytes_sent = handshake_sent
