@@ -152,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the embedded WebSocket echo server.",
     )
     echo.add_argument("--host", default="127.0.0.1")
-    echo.add_argument("--port", type=int, default=8765)
+    echo.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    echo.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
+    echo.add_argument("--watch", action="store_true", help=argparse.SUPPRESS)  # exit with parent
 
     plugins = commands.add_parser(
         "plugins",
@@ -449,10 +451,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(plugin_listing(pluginmanager))
         return 0
     if args.command == "echo":
-        from greenws.echo_server import serve
+        from greenws import echo_server
 
-        serve(args.host, args.port)
-        return 0
+        flags = ["--host", args.host, "--port", str(args.port)]
+        flags += ["-v"] * args.verbose + ["--watch"] * args.watch
+        return echo_server.main(flags)
     parser.print_help()
     return 0
 

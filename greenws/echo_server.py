@@ -246,7 +246,7 @@ class EchoServerProcess:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         args = ["--host", host, "--port", str(port), "--watch"]
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "greenws.echo_server", *args],
+            [sys.executable, "-m", "greenws", "echo", *args],  # the CLI monkey-patches
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -322,7 +322,7 @@ def _exit_with_parent() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m greenws.echo_server [--host H] [--port P]``."""
+    """``greenws echo [--host H] [--port P]`` (the CLI has monkey-patched before calling this)."""
     parser = argparse.ArgumentParser(prog="greenws echo", description="greenws's echo target")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
@@ -336,10 +336,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"greenws echo: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    from gevent import monkey
-
-    monkey.patch_all()  # the child process only; importing this module never patches
-    sys.exit(main())

@@ -192,7 +192,7 @@ def test_survives_a_client_that_vanishes(echo_server: EchoServerProcess) -> None
 def _start_child() -> tuple[subprocess.Popen[bytes], str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "greenws.echo_server", "--port", "0"],
+        [sys.executable, "-m", "greenws", "echo", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
