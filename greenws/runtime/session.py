@@ -457,7 +457,6 @@ def connect(
         socket_obj = Socket(vu, engine, dialled.connection, protocol, tags)
         socket_obj.bytes_sent = handshake_sent
         del dialled  # nothing of the handshake stays alive while the session runs
-        engine.open_sockets.add(socket_obj)
         try:
             if handler is not None:
                 handler(socket_obj)
@@ -466,7 +465,6 @@ def connect(
             socket_obj.shutdown(1001)
             raise
         finally:
-            engine.open_sockets.discard(socket_obj)
             with contextlib.suppress(OSError):
                 socket_obj.close_transport()
         return response

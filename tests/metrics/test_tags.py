@@ -99,3 +99,15 @@ def test_empty_tags() -> None:
     assert TagSet() == EMPTY_TAGS
     assert hash(EMPTY_TAGS) == hash(TagSet({}))
     assert repr(EMPTY_TAGS) == "TagSet({})"
+
+
+def test_tag_interner_shares_equal_tag_sets_and_stays_bounded() -> None:
+    from greenws.metrics.tags import TagInterner
+
+    interner = TagInterner(limit=2)
+    first = interner.intern({"url": "a", "status": "101"})
+    assert interner.intern({"url": "a", "status": "101"}) is first
+    assert interner.intern({"url": "b", "status": "101"}) is not first
+    interner.intern({"url": "c"})  # the third distinct set clears the table
+    again = interner.intern({"url": "a", "status": "101"})
+    assert again == first and again is not first
