@@ -23,7 +23,7 @@ from typing import Any
 
 from greenws.metrics.metric import Metric, MetricError, Registry
 from greenws.metrics.sample import Sample
-from greenws.metrics.sinks import DEFAULT_TREND_STATS, Sink, sink_for
+from greenws.metrics.sinks import DEFAULT_TREND_STATS, GaugeSink, Sink, sink_for
 from greenws.metrics.tags import TagSet
 
 __all__ = ["Aggregator", "Submetric", "parse_metric_name"]
@@ -234,7 +234,10 @@ class Aggregator:
             try:
                 values = list(map(_VALUE, pending))
                 entry.samples += len(values)
-                entry.sink.add_many(values)
+                sink = entry.sink
+                sink.add_many(values)
+                if isinstance(sink, GaugeSink):  # its merge rule needs the last value's time
+                    sink.time = pending[-1][1]
                 if entry.subs:
                     self._feed_submetrics(entry, pending, values)
                 if entry.metric.name == _CHECKS:
@@ -279,8 +282,13 @@ class Aggregator:
             hits = sum(flags.values())
             if hits == len(flags):
                 sub.sink.add_many(values)
+                if isinstance(sub.sink, GaugeSink):
+                    sub.sink.time = pending[-1][1]
             elif hits:
-                sub.sink.add_many(list(compress(values, map(flags.__getitem__, ids))))
+                selected = list(map(flags.__getitem__, ids))
+                sub.sink.add_many(list(compress(values, selected)))
+                if isinstance(sub.sink, GaugeSink):
+                    sub.sink.time = list(compress(pending, selected))[-1][1]
 
     def _count_checks(self, pending: list[Sample]) -> None:
         column = list(map(_TAGS, pending))
@@ -306,7 +314,11 @@ class Aggregator:
         name = tags.get("check")
         if name is None:
             return None
-        group = self._group(tags.get("group") or "")
+        return self._check_at(tags.get("group") or "", name)
+
+    def _check_at(self, group_path: str, name: str) -> _Check:
+        """The check ``name`` of the group at ``group_path``, created with its groups."""
+        group = self._group(group_path)
         check = group.checks.get(name)
         if check is None:
             check = group.checks[name] = _Check(name, group.path)
@@ -357,6 +369,34 @@ class Aggregator:
     def root_group(self) -> dict[str, Any]:
         """The group tree with its checks, in k6's ``root_group`` shape."""
         return self._root.export()
+
+    # -- mergeable state (the code lives in greenws.metrics.state) ---------------------------------
+    def to_state(self) -> dict[str, Any]:
+        """A JSON-able snapshot of every metric, submetric, group and check; see ``merge_state``."""
+        from greenws.metrics.state import export_aggregator  # that module builds on this one
+
+        return export_aggregator(self)
+
+    def merge_state(self, state: Mapping[str, Any]) -> None:
+        """Add another aggregator's ``to_state()`` (another process's, say) to this one.
+
+        Unknown metrics are registered from the definitions in ``state``. Nothing changes if
+        ``state`` is bad.
+
+        Raises:
+            greenws.metrics.state.StateError: another version, a malformed state, or a metric
+                whose type differs from this registry's.
+        """
+        from greenws.metrics.state import merge_into_aggregator
+
+        merge_into_aggregator(self, state)
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Aggregator:
+        """A new aggregator, with its own registry, holding exactly ``state``."""
+        aggregator = cls(Registry())
+        aggregator.merge_state(state)
+        return aggregator
 
     def summary_data(
         self,

@@ -128,9 +128,14 @@ class CounterSink:
 
 
 class GaugeSink:
-    """Last value wins (k6 Gauge), plus the min and max ever seen."""
+    """Last value wins (k6 Gauge), plus the min and max ever seen.
 
-    __slots__ = ("max", "min", "samples", "value")
+    ``time`` is the timestamp of the last value when the aggregator knows it (it sets it from the
+    samples): merging two gauges keeps the value that was set *later*, so merging the states of
+    several processes gives the same answer whichever order they arrive in.
+    """
+
+    __slots__ = ("max", "min", "samples", "time", "value")
     type = MetricType.GAUGE
 
     def __init__(self) -> None:
@@ -138,6 +143,7 @@ class GaugeSink:
         self.min = 0.0
         self.max = 0.0
         self.samples = 0
+        self.time: float | None = None
 
     def add(self, value: float) -> None:
         if not self.samples or value < self.min:
@@ -159,15 +165,30 @@ class GaugeSink:
         self.samples += len(values)
 
     def merge(self, other: GaugeSink) -> None:
-        """Fold in ``other``, taken to be the later of the two (its last value wins)."""
+        """Fold in ``other``; which last value wins is decided by :meth:`_other_is_later`."""
         if not other.samples:
             return
         if not self.samples:
             self.min, self.max = other.min, other.max
+            self.value, self.time = other.value, other.time
         else:
             self.min, self.max = min(self.min, other.min), max(self.max, other.max)
-        self.value = other.value
+            if self._other_is_later(other):
+                self.value, self.time = other.value, other.time
         self.samples += other.samples
+
+    def _other_is_later(self, other: GaugeSink) -> bool:
+        """The merge rule for the last value.
+
+        With both timestamps known, the later one wins and a tie goes to the larger value (so
+        the rule does not depend on the order of the merge). A known timestamp beats an unknown
+        one. With neither known, ``other`` is taken to be the later of the two.
+        """
+        if other.time is None:
+            return self.time is None
+        if self.time is None:
+            return True
+        return (other.time, other.value) > (self.time, self.value)
 
     @property
     def is_empty(self) -> bool:
@@ -190,6 +211,7 @@ class GaugeSink:
             "min": self.min,
             "max": self.max,
             "samples": self.samples,
+            "time": self.time,
         }
 
     @classmethod
@@ -199,6 +221,8 @@ class GaugeSink:
         sink.min = float(state["min"])
         sink.max = float(state["max"])
         sink.samples = int(state["samples"])
+        time = state.get("time")
+        sink.time = None if time is None else float(time)
         return sink
 
 
@@ -348,9 +372,9 @@ def sink_from_state(state: dict[str, Any]) -> Sink:
     """Rebuild any sink from its ``to_state()`` dict (the ``type`` key picks the class)."""
     try:
         cls = _SINK_CLASSES[MetricType(state["type"])]
-    except (KeyError, ValueError, TypeError) as exc:
-        raise AggregationError(f"malformed sink state: {state!r:.200}") from exc
-    return cls.from_state(state)
+        return cls.from_state(state)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:  # HistogramStateError too
+        raise AggregationError(f"malformed sink state: {exc}: {state!r:.200}") from exc
 
 
 def _unsupported(aggregation: str, metric_type: MetricType) -> AggregationError:

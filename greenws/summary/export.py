@@ -11,6 +11,11 @@ k6 derives this file from the handleSummary data in ``internal/js/summary-wrappe
 - A metric with thresholds gets ``"thresholds": {source: failed}``. The boolean is **true when
   the threshold failed** (k6 writes ``!threshold.ok``), the opposite of the handleSummary ``ok``.
 - In ``root_group`` (recursively) the ``groups`` and ``checks`` lists become dicts keyed by name.
+
+greenws adds one top-level key, ``greenws_state``: the run's mergeable state
+(:class:`greenws.metrics.state.RunState`), which the runtime puts in ``data["state"]["greenwsState"]``.
+Tools that read k6's export ignore a key they do not know; ``greenws merge`` reads it to combine
+several runs' files into one summary and evaluate the thresholds on the combined data.
 """
 
 from __future__ import annotations
@@ -21,7 +26,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["summary_export_json", "to_summary_export"]
+__all__ = ["DATA_STATE_KEY", "EXPORT_STATE_KEY", "summary_export_json", "to_summary_export"]
+
+DATA_STATE_KEY = "greenwsState"
+"""Where the handleSummary data carries the mergeable run state: ``data["state"][DATA_STATE_KEY]``."""
+EXPORT_STATE_KEY = "greenws_state"
+"""The top-level key of the export file that holds the same state."""
 
 
 def _export_metric(metric: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,6 +74,9 @@ def to_summary_export(data: Mapping[str, Any]) -> dict[str, Any]:
     root = result.get("root_group")
     if isinstance(root, Mapping):
         result["root_group"] = _export_group(root)
+    state = data.get("state")
+    if isinstance(state, Mapping) and isinstance(state.get(DATA_STATE_KEY), Mapping):
+        result[EXPORT_STATE_KEY] = copy.deepcopy(state[DATA_STATE_KEY])
     return result
 
 
@@ -83,5 +96,16 @@ def _js_json_value(value: Any) -> Any:
 
 
 def summary_export_json(data: Mapping[str, Any]) -> str:
-    """The export file's text, indented by four spaces as k6 writes it."""
-    return json.dumps(_js_json_value(to_summary_export(data)), indent=4, ensure_ascii=False)
+    """The export file's text, indented by four spaces as k6 writes it.
+
+    ``greenws_state`` comes last and on one line: it is for machines, and indenting it would
+    spend a line on every histogram bucket. Its numbers are written as they are (not
+    ``JSON.stringify``-style), so they read back exactly.
+    """
+    exported = to_summary_export(data)
+    state = exported.pop(EXPORT_STATE_KEY, None)
+    text = json.dumps(_js_json_value(exported), indent=4, ensure_ascii=False)
+    if state is None:
+        return text
+    line = f'    "{EXPORT_STATE_KEY}": {json.dumps(state, ensure_ascii=False)}\n}}'
+    return "{\n" + line if text == "{}" else text[: -len("\n}")] + ",\n" + line

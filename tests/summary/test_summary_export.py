@@ -96,3 +96,53 @@ def test_json_text_looks_like_javascripts(data: dict[str, Any]) -> None:
     assert '"value": 2,' in text
     assert '"value": null' in text
     assert json.loads(text)["metrics"]["iterations"] == {"count": 4, "rate": 0.798}
+
+
+# -- greenws_state: the mergeable state greenws adds -----------------------------------------------
+def _run_state() -> dict[str, Any]:
+    from greenws.metrics.aggregator import Aggregator
+    from greenws.metrics.builtin import register_builtin
+    from greenws.metrics.metric import Registry
+    from greenws.metrics.state import RunState
+    from greenws.metrics.tags import TagSet
+
+    registry = Registry()
+    metrics = register_builtin(registry)
+    aggregator = Aggregator(registry)
+    tags = TagSet({"group": ""})
+    aggregator.add_batch(
+        [(metrics.ws_ping, 1.0, value, tags) for value in (0.1, 0.30000000000000004, 7.0, 1e-7)]
+    )
+    return RunState(aggregator, duration_s=2.5, thresholds={"ws_ping": ["p(95)<5"]}).to_state()
+
+
+def test_greenws_state_is_one_extra_top_level_key(data: dict[str, Any]) -> None:
+    plain = to_summary_export(data)
+    data["state"]["greenwsState"] = _run_state()
+    exported = to_summary_export(data)
+    assert list(exported) == [*plain, "greenws_state"]
+    assert exported["greenws_state"] == data["state"]["greenwsState"]
+    assert {k: v for k, v in exported.items() if k != "greenws_state"} == plain  # k6's part
+
+
+def test_greenws_state_survives_the_json_text_exactly(data: dict[str, Any]) -> None:
+    from greenws.metrics.state import RunState
+
+    state = _run_state()
+    data["state"]["greenwsState"] = state
+    text = summary_export_json(data)
+    document = json.loads(text)
+    assert list(document)[-1] == "greenws_state"
+    assert document["greenws_state"] == state  # floats as they are, not JSON.stringify-style
+    rebuilt = RunState.from_state(document["greenws_state"])
+    assert rebuilt.to_state() == state
+    # k6's part is still indented as k6 writes it, and unchanged by the extra key.
+    del data["state"]["greenwsState"]
+    assert text.startswith(summary_export_json(data)[:-2] + ',\n    "greenws_state": {')
+    assert text.count("\n") == summary_export_json(data).count("\n") + 1
+
+
+def test_greenws_state_alone(data: dict[str, Any]) -> None:
+    document = json.loads(summary_export_json({"state": {"greenwsState": {"version": 1}}}))
+    assert document == {"greenws_state": {"version": 1}}
+    assert "greenws_state" not in to_summary_export(data)  # only when the runtime put it there
