@@ -3,6 +3,7 @@
 A script imports what it needs::
 
     from greenws import ws, check, group, sleep, Counter, Gauge, Rate, Trend, vu, env
+    from greenws import set_timeout, set_interval, clear_timeout, clear_interval
 
 ``greenws.env`` is k6's ``__ENV``: a read-only mapping of the environment (``-e KEY=VALUE``
 included) with the running scenario's ``env`` on top. ``text_summary`` renders the default
@@ -33,6 +34,15 @@ _SCRIPT_API = {
     "env",
     "text_summary",
     "textSummary",
+    # k6/timers: global timers on the VU's loop (several sockets per VU, greenws.websockets)
+    "set_timeout",
+    "set_interval",
+    "clear_timeout",
+    "clear_interval",
+    "setTimeout",
+    "setInterval",
+    "clearTimeout",
+    "clearInterval",
 }
 
 __all__ = ["__version__", *sorted(_SCRIPT_API)]

@@ -1,14 +1,14 @@
 """A VU's timers: ``set_timeout`` / ``set_interval`` as a heap driven by an injected clock.
 
 Pure on purpose: the VU event loop asks :meth:`TimerQueue.next_deadline` how long it may wait on its
-socket, and after waking calls :meth:`TimerQueue.pop_due` with the current time. Timers that fall due
+socket, and after waking calls :meth:`TimerQueue.due` with the current time. Timers that fall due
 at the same instant run in the order they were set, as in JavaScript.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 __all__ = ["Timer", "TimerQueue"]
@@ -76,19 +76,23 @@ class TimerQueue:
             heapq.heappop(heap)
         return heap[0].deadline if heap else None
 
-    def pop_due(self, now: float) -> list[Callable[[], object]]:
-        """Remove and return the callbacks due at ``now``, re-arming intervals.
+    def due(self, now: float) -> Iterator[Callable[[], object]]:
+        """The callbacks due at ``now``, popped one at a time as the caller runs them.
 
+        Lazily, so that a callback cancelling another timer due at the same instant stops it
+        (as ``clearTimeout`` does in JavaScript). Timers set by those callbacks wait for the next
+        call, even with a zero delay: a callback re-arming itself cannot starve the socket.
         An interval is re-armed from its previous deadline (no drift), but never into the past: a
         VU that fell behind runs a late interval once, not once per missed period.
         """
-        due: list[Callable[[], object]] = []
         heap = self._heap
+        last = self._sequence
         while heap and (heap[0].cancelled or heap[0].deadline <= now):
+            if heap[0].sequence > last and not heap[0].cancelled:
+                return
             timer = heapq.heappop(heap)
             if timer.cancelled:
                 continue
-            due.append(timer.callback)
             if timer.interval is None:
                 del self._by_id[timer.sequence]
             else:
@@ -99,4 +103,8 @@ class TimerQueue:
                 rearmed = Timer(next_deadline, timer.sequence, timer.callback, timer.interval)
                 heapq.heappush(heap, rearmed)
                 self._by_id[timer.sequence] = rearmed
-        return due
+            yield timer.callback
+
+    def pop_due(self, now: float) -> list[Callable[[], object]]:
+        """Every callback due at ``now`` at once (see :meth:`due`, which callers should prefer)."""
+        return list(self.due(now))

@@ -16,6 +16,8 @@ from greenws.metrics.metric import Metric, MetricType, ValueType
 from greenws.metrics.tags import TagSet
 from greenws.runtime import session
 from greenws.runtime.engine import active_engine
+from greenws.runtime.event_loop import loop_of
+from greenws.runtime.sequential import SequentialSocket, open_socket
 from greenws.runtime.vu import AbortTest, current_vu
 
 __all__ = [
@@ -27,9 +29,17 @@ __all__ = [
     "VUInfo",
     "abort",
     "check",
+    "clearInterval",
+    "clearTimeout",
+    "clear_interval",
+    "clear_timeout",
     "env",
     "fail",
     "group",
+    "setInterval",
+    "setTimeout",
+    "set_interval",
+    "set_timeout",
     "sleep",
     "textSummary",
     "text_summary",
@@ -58,8 +68,41 @@ class _WebSocketModule:
         vu = current_vu()
         return session.connect(vu.engine, vu, url, params, handler)
 
+    def open(self, url: str, params: Mapping[str, Any] | None = None) -> SequentialSocket:
+        """Connect now and return a socket to ``send``/``recv``/``request`` on, in sequence.
+
+        Use it as ``with ws.open(url) as sock:``; see :mod:`greenws.websockets`.
+        """
+        vu = current_vu()
+        return open_socket(vu.engine, vu, url, params)
+
 
 ws = _WebSocketModule()
+
+
+def set_timeout(callback: Callable[..., Any], delay_ms: float = 0, *args: Any) -> int:
+    """Run ``callback(*args)`` after ``delay_ms`` milliseconds on this VU's loop (k6/timers).
+
+    The iteration waits for pending timers, as k6 does; returns an id for ``clear_timeout``.
+    """
+    return loop_of().set_timeout(callback, delay_ms, *args)
+
+
+def set_interval(callback: Callable[..., Any], interval_ms: float = 0, *args: Any) -> int:
+    """Run ``callback(*args)`` every ``interval_ms`` milliseconds until ``clear_interval``."""
+    return loop_of().set_interval(callback, interval_ms, *args)
+
+
+def clear_timeout(timer_id: int | None) -> None:
+    """Cancel a ``set_timeout`` (or ``set_interval``) timer; unknown ids are ignored."""
+    loop_of().clear(timer_id)
+
+
+clear_interval = clear_timeout
+setTimeout = set_timeout
+setInterval = set_interval
+clearTimeout = clear_timeout
+clearInterval = clear_interval
 
 
 def check(value: T, checks: Mapping[str, Any], tags: Mapping[str, str] | None = None) -> bool:

@@ -55,6 +55,8 @@ _BUILTINS: tuple[tuple[str, str, MetricType, ValueType, str], ...] = (
     ("ws_ping", "ws_ping", _T, _TIME, SECTION_WEBSOCKET),
     ("ws_session_duration", "ws_session_duration", _T, _TIME, SECTION_WEBSOCKET),
     ("ws_connecting", "ws_connecting", _T, _TIME, SECTION_WEBSOCKET),
+    # Not in k6: send-to-reply time of ``ws.open(...).request`` (greenws.websockets).
+    ("ws_request_duration", "ws_request_duration", _T, _TIME, SECTION_WEBSOCKET),
     ("data_sent", "data_sent", _C, _DATA, SECTION_NETWORK),
     ("data_received", "data_received", _C, _DATA, SECTION_NETWORK),
 )
@@ -102,6 +104,7 @@ class BuiltinMetrics:
     ws_ping: Metric
     ws_session_duration: Metric
     ws_connecting: Metric
+    ws_request_duration: Metric
     data_sent: Metric
     data_received: Metric
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.event
@@ -27,10 +27,12 @@ from greenws.metrics.aggregator import Aggregator
 from greenws.metrics.builtin import BuiltinMetrics, register_builtin
 from greenws.metrics.metric import Registry
 from greenws.metrics.sample import Sample
+from greenws.metrics.state import RunState
 from greenws.metrics.tags import TagInterner, TagSet
 from greenws.options import Options, ScenarioConfig, derive_scenarios
 from greenws.runtime import output_hooks, summary_handler
 from greenws.runtime.config import Progress, RunInfo
+from greenws.runtime.event_loop import call_and_drain
 from greenws.runtime.executors import ScenarioRunner
 from greenws.runtime.flusher import DEFAULT_QUEUE_LIMIT, Flusher
 from greenws.runtime.vu import (
@@ -41,7 +43,11 @@ from greenws.runtime.vu import (
     accepted_arguments,
     format_script_error,
 )
+from greenws.summary.export import DATA_STATE_KEY
 from greenws.thresholds import ThresholdError, evaluate_all, parse_thresholds
+
+if TYPE_CHECKING:
+    from greenws.runtime.workers import Coordinator, WorkerLink
 
 __all__ = ["EXIT", "Engine", "ScriptError"]
 
@@ -123,13 +129,17 @@ class Engine:
         self._tls: dict[bool, ssl.SSLContext] = {}
         self._setup_data: Any = None
         self._setup_greenlet: VUGreenlet | None = None
+        #: ``--workers``: the coordinator of the worker processes (this process runs no VUs).
+        self.workers: Coordinator | None = None
+        #: This process is one of those workers: its channel to the coordinator.
+        self.worker_link: WorkerLink | None = None
         self.run_info = RunInfo(
             script=script_path,
             options=options,
             scenarios=[],
             start_time=self.started,
             progress=self.progress,
-            dropped_samples=self.flusher.dropped,
+            dropped_samples=self.dropped_samples,
             is_tty=is_tty,
             quiet=quiet,
             summary_mode=summary_mode,
@@ -231,10 +241,11 @@ class Engine:
         vu.enter_group("")
         started = time.perf_counter()
         try:
+            # The iteration lasts until its WebSockets are closed and its timers done (k6).
             if accepted_arguments(function, 1):
-                function(self._vu_data(vu))
+                call_and_drain(vu, function, self._vu_data(vu))
             else:
-                function()
+                call_and_drain(vu, function)
         except IterationInterrupted:
             runner.interrupted += 1
             return False
@@ -263,6 +274,8 @@ class Engine:
 
     def progress(self) -> Progress:
         """What a live display shows."""
+        if self.workers is not None:
+            return self.workers.progress(time.monotonic() - self.started_monotonic)
         scenarios = []
         for runner in self.runners:
             fraction, right = runner.progress()
@@ -292,11 +305,20 @@ class Engine:
         # During the run a metric without samples yet is skipped, as in k6; at the end it counts.
         return evaluate_all(
             self.threshold_sets,
-            self.aggregator,
+            self.current_aggregator(),
             max(elapsed, 1e-9),
             elapsed_s=elapsed,
             ignore_empty=not final,
         )
+
+    def dropped_samples(self) -> dict[str, int]:
+        """Samples each output lost (the workers' losses on the way here included)."""
+        dropped = self.flusher.dropped()
+        return dropped if self.workers is None else {**dropped, **self.workers.dropped()}
+
+    def current_aggregator(self) -> Aggregator:
+        """This process's aggregator, merged with the workers' latest states under ``--workers``."""
+        return self.aggregator if self.workers is None else self.workers.merged(self.aggregator)
 
     def _watch_thresholds(self) -> None:
         while True:
@@ -316,6 +338,8 @@ class Engine:
         """Interrupt every scenario now."""
         for runner in self.runners:
             runner.stop()
+        if self.workers is not None:
+            self.workers.stop()
 
     def abort(self, reason: str) -> None:
         """The script called ``abort()``."""
@@ -353,7 +377,7 @@ class Engine:
         vu = VirtualUser(0, self, "", {})
         vu.base_tags.pop("scenario", None)
         vu.enter_group(group)
-        greenlet = VUGreenlet(vu, lambda *a: function(*a), *args)
+        greenlet = VUGreenlet(vu, lambda *a: call_and_drain(vu, function, *a), *args)
         if group == "::setup":
             self._setup_greenlet = greenlet
         greenlet.start()
@@ -371,9 +395,12 @@ class Engine:
         gevent.signal_handler(signal.SIGTERM, self._on_signal)
         self._start_outputs()
         self.flusher.start()
-        helpers = [gevent.spawn(self._emit_vu_gauges)]
-        if self.threshold_sets:
-            helpers.append(gevent.spawn(self._watch_thresholds))
+        if self.worker_link is not None:  # the coordinator emits ``vus`` and checks thresholds
+            helpers = [gevent.spawn(self.worker_link.report_loop, self)]
+        else:
+            helpers = [gevent.spawn(self._emit_vu_gauges)]
+            if self.threshold_sets:
+                helpers.append(gevent.spawn(self._watch_thresholds))
         exit_code = self._run_phases()
         for helper in helpers:
             helper.kill()
@@ -381,7 +408,8 @@ class Engine:
         elapsed = time.monotonic() - self.started_monotonic
         self.flusher.stop()
         report = self._evaluate_thresholds(final=True)
-        summary = self.aggregator.summary_data(
+        aggregator = self.current_aggregator()
+        summary = aggregator.summary_data(
             duration_s=max(elapsed, 1e-9),
             trend_stats=self.options.summary_trend_stats,
             thresholds=report.summary_thresholds(),
@@ -389,12 +417,20 @@ class Engine:
         summary.setdefault("state", {})["testRunDurationMs"] = elapsed * 1000.0
         summary["state"]["isStdOutTTY"] = self.run_info.is_tty
         summary["state"]["isStdErrTTY"] = self.run_info.is_tty
-        summary["state"]["droppedSamples"] = self.flusher.dropped()
+        summary["state"]["droppedSamples"] = self.run_info.dropped_samples()
         summary["options"] = {
             "summaryTrendStats": list(self.options.summary_trend_stats),
             "summaryTimeUnit": self.options.summary_time_unit,
             "noColor": self.options.no_color,
         }
+        # What `greenws merge` needs; --summary-export writes it as "greenws_state".
+        summary["state"][DATA_STATE_KEY] = RunState(
+            aggregator,
+            duration_s=elapsed,
+            thresholds={name: list(items) for name, items in self.options.thresholds.items()},
+            trend_stats=tuple(self.options.summary_trend_stats),
+            time_unit=self.options.summary_time_unit,
+        ).to_state()
         if exit_code == 0 and report.failed and not self.no_thresholds:
             exit_code = EXIT["thresholds"]
         if self.threshold_abort and not self.no_thresholds:
@@ -459,13 +495,18 @@ class Engine:
                     )
                     return EXIT["script"]
         vu_id = 0
-        for scenario in self.scenarios:
+        for scenario in self.scenarios if self.workers is None else ():
             vus = []
             for _ in range(scenario.max_vus):
                 vu_id += 1
                 vus.append(VirtualUser(vu_id, self, scenario.name, dict(scenario.tags)))
             self.runners.append(ScenarioRunner(self, scenario, vus))
-        if not self.interrupted and self.abort_reason is None:
+        worker_failure = 0
+        if self.interrupted or self.abort_reason is not None:
+            pass
+        elif self.workers is not None:
+            worker_failure = self.workers.run(self, self._setup_data)
+        else:
             gevent.joinall([gevent.spawn(runner.run) for runner in self.runners])
         if callable(teardown) and not self.no_teardown:
             teardown_data = json.loads(self._setup_data) if self._setup_data is not None else None
@@ -488,7 +529,7 @@ class Engine:
             return EXIT["aborted"]
         if self.interrupted:
             return EXIT["interrupted"]
-        return EXIT["ok"]
+        return worker_failure or EXIT["ok"]
 
 
 __all__ += ["ThresholdError", "active_engine"]

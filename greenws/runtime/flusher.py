@@ -127,6 +127,12 @@ class Flusher:
         self.total += len(batch)
         return len(batch)
 
+    def offer_outputs(self, batch: list[Sample]) -> None:
+        """Give the outputs a batch aggregated elsewhere (a ``--workers`` worker's samples)."""
+        for channel in self.channels:
+            channel.offer(batch)
+        self.total += len(batch)
+
     def start(self) -> None:
         """Flush every ``interval`` seconds in a greenlet until :meth:`stop`."""
         self._greenlet = gevent.spawn(self._loop)

@@ -340,7 +340,7 @@ class Socket:
                 (REQUEST_TIMEOUT, "websocket: close handshake timed out"),
             )
             return
-        for callback in self._timers.pop_due(now):
+        for callback in self._timers.due(now):
             callback()
             if self._done:
                 return

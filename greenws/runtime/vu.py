@@ -58,6 +58,7 @@ class VirtualUser:
         "_check_tags",
         "base_tags",
         "engine",
+        "event_loop",
         "group",
         "id",
         "iteration",
@@ -76,6 +77,8 @@ class VirtualUser:
         self.base_tags = {**engine.run_tags, **scenario_tags, "scenario": scenario}
         self.tags = TagSet({**self.base_tags, "group": ""})
         self._check_tags: dict[tuple[TagSet, str], TagSet] = {}
+        #: The iteration's multi-socket loop (greenws.runtime.event_loop), made on first use.
+        self.event_loop: Any = None
 
     def enter_group(self, path: str) -> str:
         """Switch to group ``path``; returns the previous path to restore."""
