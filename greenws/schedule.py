@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 
-from greenws.options import ScenarioConfig, Stage
+from greenws.option_values import Stage
+from greenws.scenarios import ScenarioConfig
 
 __all__ = [
     "arrival_offsets",
@@ -17,6 +18,7 @@ __all__ = [
     "ramping_target",
     "scenario_arrivals",
     "scenario_length",
+    "scenario_vus_at",
 ]
 
 
@@ -37,6 +39,16 @@ def ramping_target(start_vus: int, stages: Sequence[Stage], elapsed: float) -> i
     return int(current)
 
 
+def scenario_vus_at(scenario: ScenarioConfig, elapsed: float) -> int:
+    """VUs a ramping-vus scenario wants ``elapsed`` seconds in: its segment's share, if cut to one.
+
+    The share is taken of the whole test's count at that instant (k6 does the same), so the
+    segments of a sequence add up to the whole test's VUs at every moment of the ramp.
+    """
+    wanted = ramping_target(scenario.start_vus, scenario.stages, elapsed)
+    return wanted if scenario.segment is None else scenario.segment.scale(wanted)
+
+
 def scenario_length(scenario: ScenarioConfig) -> float | None:
     """Planned seconds of the scenario without its graceful stop; None when bounded by iterations."""
     if scenario.executor == "constant-vus":
@@ -49,11 +61,20 @@ def scenario_length(scenario: ScenarioConfig) -> float | None:
 
 
 def scenario_arrivals(scenario: ScenarioConfig) -> Iterator[float]:
-    """Start offsets of an arrival-rate scenario's iterations (see :func:`arrival_offsets`)."""
+    """Start offsets of an arrival-rate scenario's iterations (see :func:`arrival_offsets`).
+
+    Cut to an execution segment, only the arrivals that segment owns, at the whole schedule's
+    times: the segments of a sequence start every arrival exactly once between them.
+    """
     if scenario.executor == "constant-arrival-rate":
         stages = constant_arrival_stages(scenario.rate, scenario.duration or 0.0)
-        return arrival_offsets(scenario.rate, stages, scenario.time_unit)
-    return arrival_offsets(scenario.start_rate, scenario.stages, scenario.time_unit)
+        offsets = arrival_offsets(scenario.rate, stages, scenario.time_unit)
+    else:
+        offsets = arrival_offsets(scenario.start_rate, scenario.stages, scenario.time_unit)
+    segment = scenario.segment
+    if segment is None:
+        return offsets
+    return (offset for index, offset in enumerate(offsets) if segment.owns(index))
 
 
 def arrival_offsets(

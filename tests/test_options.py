@@ -231,3 +231,73 @@ def test_display_and_limit_options() -> None:
     assert (options.summary_time_unit, options.max_message_size) == ("ms", 1000)
     assert options.summary_trend_stats == ("avg", "p(99.9)")
     assert (options.setup_timeout, options.teardown_timeout) == (5.0, 7.0)
+
+
+def test_execution_segment_options_are_checked_and_kept_as_k6_writes_them() -> None:
+    options = resolve_options(
+        ("script", {"executionSegment": "50%:0.75", "executionSegmentSequence": [0, 0.5, "3/4", 1]})
+    )
+    assert options.execution_segment == "1/2:3/4"
+    assert options.execution_segment_sequence == "0,1/2,3/4,1"
+    defaults = resolve_options()
+    assert (defaults.execution_segment, defaults.execution_segment_sequence) == (None, None)
+
+
+def test_execution_segment_from_the_environment_and_the_command_line_wins() -> None:
+    env = options_from_env(
+        {"K6_EXECUTION_SEGMENT": "0:1/2", "GREENWS_EXECUTION_SEGMENT_SEQUENCE": "0,1/2,1"}
+    )
+    assert env == {"executionSegment": "0:1/2", "executionSegmentSequence": "0,1/2,1"}
+    options = resolve_options(
+        ("script", {"executionSegment": "0:1/3", "executionSegmentSequence": "0,1/3,2/3,1"}),
+        ("environment", env),
+        ("command line", {"executionSegment": "1/2:1"}),
+    )
+    assert (options.execution_segment, options.execution_segment_sequence) == ("1/2:1", "0,1/2,1")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"executionSegment": "2/3:1/3"}, "must be less than its end"),
+        ({"executionSegment": "0:2"}, "not be more than 1"),
+        ({"executionSegment": "half"}, "'half' is not a valid"),
+        ({"executionSegmentSequence": "0,2/3,1/3,1"}, "executionSegmentSequence"),
+        ({"executionSegmentSequence": "1"}, "at least 2 points"),
+    ],
+)
+def test_bad_execution_segments_name_the_option(options: dict[str, object], message: str) -> None:
+    with pytest.raises(OptionsError) as raised:
+        resolve_options(("script", options))
+    assert message in str(raised.value)
+    assert "(in script)" in str(raised.value)
+
+
+def test_a_segment_outside_its_sequence_is_an_options_error() -> None:
+    options = resolve_options(
+        ("command line", {"executionSegment": "0:1/2", "executionSegmentSequence": "0,1/3,1"})
+    )
+    with pytest.raises(OptionsError, match="0:1/2 is not one of the segments of sequence 0,1/3,1"):
+        derive_scenarios(options)
+
+
+def test_derived_scenarios_are_the_segments_share() -> None:
+    layer = {"vus": 10, "duration": "5s", "executionSegmentSequence": "0,1/3,2/3,1"}
+    shares = []
+    for segment in ("0:1/3", "1/3:2/3", "2/3:1"):
+        [scenario] = derive_scenarios(
+            resolve_options(("script", layer), ("command line", {"executionSegment": segment}))
+        )
+        shares.append(scenario.vus)
+    assert shares == [4, 3, 3]
+    [whole] = shape(vus=10, duration="5s")
+    assert whole.vus == 10 and whole.segment is None
+    # one VU cut in three: two segments have no work and run no scenario at all
+    assert shape(vus=1, duration="1s", executionSegment="1/3:2/3") == []
+
+
+def test_scenario_names_still_import_from_options() -> None:
+    from greenws import options, scenarios
+
+    assert options.ScenarioConfig is scenarios.ScenarioConfig
+    assert options.derive_scenarios is scenarios.derive_scenarios

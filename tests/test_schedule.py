@@ -96,3 +96,25 @@ def test_scenario_helpers() -> None:
     assert steady.max_vus == 3 and steady.initial_vus == 1
     shared = ScenarioConfig("s", "shared-iterations", vus=2, iterations=5)
     assert scenario_length(shared) is None
+
+
+def test_segments_follow_the_whole_ramp_and_own_their_arrivals() -> None:
+    from greenws.scenarios import segment_scenario
+    from greenws.schedule import scenario_vus_at
+    from greenws.segments import execution_tuple
+
+    ramp = ScenarioConfig("r", "ramping-vus", start_vus=0, stages=(Stage(10.0, 10),))
+    first, second = (
+        segment_scenario(ramp, execution_tuple(part, "0,1/2,1")) for part in ("0:1/2", "1/2:1")
+    )
+    assert first is not None and second is not None
+    # the first half takes VUs 1, 3, 5…, the second 2, 4, 6…: together always the whole count
+    assert [scenario_vus_at(first, t) for t in (0.0, 1.0, 2.0, 3.0, 10.0)] == [0, 1, 1, 2, 5]
+    assert [scenario_vus_at(second, t) for t in (0.0, 1.0, 2.0, 3.0, 10.0)] == [0, 0, 1, 1, 5]
+    assert scenario_vus_at(ramp, 3.0) == ramping_target(0, ramp.stages, 3.0) == 3
+    steady = ScenarioConfig(
+        "s", "constant-arrival-rate", rate=4, duration=1.0, pre_allocated_vus=2, max_vus_limit=2
+    )
+    half = segment_scenario(steady, execution_tuple("0:1/2", "0,1/2,1"))
+    assert half is not None
+    assert list(scenario_arrivals(half)) == pytest.approx([0.0, 0.5])  # arrivals 0 and 2 of 4

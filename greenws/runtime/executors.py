@@ -15,9 +15,9 @@ import gevent
 import gevent.event
 
 from greenws.metrics.tags import TagSet
-from greenws.options import ScenarioConfig
 from greenws.runtime.vu import IterationInterrupted, VirtualUser, VUGreenlet
-from greenws.schedule import ramping_target, scenario_arrivals, scenario_length
+from greenws.scenarios import ScenarioConfig
+from greenws.schedule import scenario_arrivals, scenario_length, scenario_vus_at
 
 if TYPE_CHECKING:
     from greenws.runtime.engine import Engine
@@ -97,7 +97,7 @@ class ScenarioRunner:
             self._run_arrivals()
         elif executor == "ramping-vus":
             end = self.started + (scenario_length(config) or 0)
-            self._ramp_limit = config.start_vus
+            self._ramp_limit = scenario_vus_at(config, 0.0)
             self._spawn_all(lambda vu: self._loop_ramping(vu, end))
             controller = gevent.spawn(self._control_ramp, end)
             self._stop_at(end)
@@ -230,9 +230,7 @@ class ScenarioRunner:
         over_since: dict[int, float] = {}
         while time.monotonic() < end:
             now = time.monotonic()
-            self._ramp_limit = ramping_target(
-                config.start_vus, config.stages, now - (self.started or now)
-            )
+            self._ramp_limit = scenario_vus_at(config, now - (self.started or now))
             for index, greenlet in enumerate(self._greenlets):
                 if index >= self._ramp_limit and self._iterating.get(index):
                     since = over_since.setdefault(index, now)
