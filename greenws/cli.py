@@ -121,6 +121,25 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         help="do not verify TLS certificates",
     )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    run.add_argument(
+        "--workers",
+        metavar="N|auto",
+        help="run the VUs in N processes (auto: one per core), each a slice of every scenario; "
+        "one progress, summary and exit code",
+    )
+    run.add_argument("--worker-link", help=argparse.SUPPRESS)  # set by the coordinator only
+    segments = run.add_argument_group("execution segments (split one test between processes)")
+    segments.add_argument(
+        "--execution-segment",
+        metavar="A:B",
+        help="run only this part of the test, e.g. 0:1/3, 1/3:2/3, 50%%:100%%",
+    )
+    segments.add_argument(
+        "--execution-segment-sequence",
+        metavar="POINTS",
+        help="all the parts, e.g. 0,1/3,2/3,1: VUs, iterations and arrivals are striped so "
+        "the parts add up exactly to the whole test",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,6 +175,19 @@ def build_parser() -> argparse.ArgumentParser:
     echo.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
     echo.add_argument("--watch", action="store_true", help=argparse.SUPPRESS)  # exit with parent
 
+    merge = commands.add_parser(
+        "merge",
+        help="merge runs' --summary-export files: one summary, thresholds on the merged data",
+        description=(
+            "Merge the --summary-export files of several runs (e.g. one per load generator) "
+            "into one summary, and evaluate every file's thresholds on the merged data: exit 99 "
+            "if one fails, 104 for a bad file."
+        ),
+    )
+    from greenws.merge import add_merge_arguments
+
+    add_merge_arguments(merge)
+
     plugins = commands.add_parser(
         "plugins",
         help="list the loaded plugins, their versions and hooks",
@@ -180,6 +212,8 @@ def _cli_options(args: argparse.Namespace) -> dict[str, Any]:
         ("summaryTrendStats", args.summary_trend_stats),
         ("summaryTimeUnit", args.summary_time_unit),
         ("insecureSkipTLSVerify", args.insecure_skip_tls_verify),
+        ("executionSegment", getattr(args, "execution_segment", None)),
+        ("executionSegmentSequence", getattr(args, "execution_segment_sequence", None)),
     ):
         if value is not None:
             layer[key] = value
@@ -276,6 +310,9 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
             EXIT["config"],
             f"unknown output {unknown[0]!r} in --out (available: json, or a plugin's)",
         )
+    link_error = _attach_workers(engine, args, pluginmanager)
+    if link_error:
+        return _fail(EXIT["config"], link_error)
     echo = None
     if args.echo_server:
         from greenws.echo_server import EchoServerProcess
@@ -285,10 +322,41 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
         except Exception as error:
             return _fail(EXIT["config"], f"--echo-server: {error}")
     try:
-        return engine.run()
+        code = engine.run()
+        if engine.worker_link is not None:
+            engine.worker_link.status(engine, final=True, exit_code=code)
+        return code
     finally:
         if echo is not None:
             echo.stop()
+
+
+def _attach_workers(engine: Engine, args: argparse.Namespace, pluginmanager: Any) -> str:
+    """``--workers``: make this process the coordinator; ``--worker-link``: one of its workers.
+
+    Returns an error message, or "" when all is well.
+    """
+    from greenws.runtime.workers import Coordinator, WorkerLink, resolve_worker_count
+
+    if args.worker_link:
+        link = json.loads(args.worker_link)
+        engine.worker_link = WorkerLink(int(link["fd"]), bool(link["forward"]))
+        if link["forward"]:
+            pluginmanager.register(engine.worker_link, "worker-link")
+        if link.get("setup_data"):
+            with open(link["setup_data"], encoding="utf-8") as handle:
+                engine._setup_data = handle.read()
+        return ""
+    if args.workers is None:
+        return ""
+    if getattr(args, "execution_segment", None):
+        return "--workers and --execution-segment cannot be combined: a worker is a segment"
+    try:
+        engine.workers = Coordinator(resolve_worker_count(args.workers), args)
+        engine.run_info.workers = engine.workers.count
+    except ValueError as error:
+        return str(error)
+    return ""
 
 
 # -- greenws inspect ------------------------------------------------------------------------------
@@ -359,10 +427,10 @@ def _options_document(options: Options) -> dict[str, Any]:
 
 def _scenario_document(scenario: ScenarioConfig) -> dict[str, Any]:
     """One scenario as k6 writes it in ``options.scenarios``: its executor's keys, then common ones."""
-    from greenws import options as options_module
+    from greenws.scenarios import COMMON_KEYS, EXECUTOR_KEYS
 
-    executor_keys: dict[str, set[str]] = getattr(options_module, "_EXECUTOR_KEYS", {})
-    common_keys: set[str] = getattr(options_module, "_COMMON_KEYS", set())
+    executor_keys: dict[str, set[str]] = EXECUTOR_KEYS
+    common_keys: set[str] = COMMON_KEYS
     own = executor_keys.get(scenario.executor)
     pairs: list[tuple[str, str]]  # (k6 key, ScenarioConfig attribute)
     if own is None:  # an executor whose keys options.py does not list: show every field
@@ -445,6 +513,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_command(args, pluginmanager)
     if args.command == "inspect":
         return inspect_command(args, pluginmanager)
+    if args.command == "merge":
+        from greenws.merge import merge_command
+
+        return merge_command(args)
     if args.command == "plugins":
         from greenws.plugins.listing import plugin_listing
 

@@ -18,6 +18,7 @@ import gevent
 
 from greenws import __version__
 from greenws.options import ScenarioConfig
+from greenws.scenarios import options_tuple
 from greenws.plugins import hookimpl
 from greenws.runtime.config import RunInfo
 from greenws.summary.progress import (
@@ -68,12 +69,20 @@ class ConsoleOutput:
             for s in run.scenarios
         ]
         max_vus = sum(s.max_vus for s in run.scenarios)
+        execution = "local" + (f", {run.workers} worker processes" if run.workers else "")
+        # Under --execution-segment, this process runs a share of the test: k6 shows it as a %.
+        fraction = float(options_tuple(run.options).segment.length)
         header = (
             f"\n  greenws {__version__}\n\n"
-            f"     execution: local\n"
+            f"     execution: {execution}\n"
             f"        script: {run.script}\n"
             f"        output: {', '.join(run.output_names) or '-'}\n\n"
-            + render_scenarios_header(scenarios, max_vus=max_vus, max_duration_s=_max_duration(run))
+            + render_scenarios_header(
+                scenarios,
+                max_vus=max_vus,
+                max_duration_s=_max_duration(run),
+                segment_fraction=fraction,
+            )
         )
         self.err.write(header + "\n")
         self.err.flush()

@@ -73,3 +73,5 @@ class RunInfo:
     exit_code: int = 0
     end_time: float | None = None
     output_names: list[str] = field(default_factory=list)
+    #: ``--workers N``: this process coordinates N worker processes (0: it runs the VUs itself).
+    workers: int = 0

@@ -49,10 +49,12 @@ def start_outputs(
 
     A dead queue still counts what it refuses, so the summary says what that output lost.
     """
+    impls = manager.hook.greenws_output_samples.get_hookimpls()
+    # Named before they start, so the console's header can list them.
+    names = [manager.get_name(impl.plugin) or repr(impl.plugin) for impl in impls]
+    run.output_names.extend(name for name in names if name != "worker-link")
     failed = call_each(manager, "greenws_output_start", report_error, run=run)
-    for impl in manager.hook.greenws_output_samples.get_hookimpls():
-        name = manager.get_name(impl.plugin) or repr(impl.plugin)
-        run.output_names.append(name)
+    for impl, name in zip(impls, names, strict=True):
         channel = OutputChannel(
             name, _deliverer(impl.function, impl.argnames), queue_limit, report_error
         )
