@@ -6,7 +6,6 @@ greenlets around the VUs: the flusher, the ``vus`` gauges, threshold evaluation,
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -27,7 +26,6 @@ from greenws.metrics.aggregator import Aggregator
 from greenws.metrics.builtin import BuiltinMetrics, register_builtin
 from greenws.metrics.metric import Registry
 from greenws.metrics.sample import Sample
-from greenws.metrics.state import RunState
 from greenws.metrics.tags import TagInterner, TagSet
 from greenws.options import Options, ScenarioConfig, derive_scenarios
 from greenws.runtime import output_hooks, summary_handler
@@ -35,6 +33,7 @@ from greenws.runtime.config import Progress, RunInfo
 from greenws.runtime.event_loop import call_and_drain
 from greenws.runtime.executors import ScenarioRunner
 from greenws.runtime.flusher import DEFAULT_QUEUE_LIMIT, Flusher
+from greenws.runtime.script_module import ScriptError, load_script_module
 from greenws.runtime.vu import (
     AbortTest,
     IterationInterrupted,
@@ -43,7 +42,6 @@ from greenws.runtime.vu import (
     accepted_arguments,
     format_script_error,
 )
-from greenws.summary.export import DATA_STATE_KEY
 from greenws.thresholds import ThresholdError, evaluate_all, parse_thresholds
 
 if TYPE_CHECKING:
@@ -73,10 +71,6 @@ def active_engine() -> Engine:
     if _ACTIVE is None:
         raise RuntimeError("no greenws run is in progress: run the script with `greenws run`")
     return _ACTIVE
-
-
-class ScriptError(Exception):
-    """The script cannot be loaded or its setup failed (exit 107); one line, file:line included."""
 
 
 class Engine:
@@ -151,27 +145,8 @@ class Engine:
 
     def load_script(self) -> ModuleType:
         """Import the script as a module; errors become one-line :class:`ScriptError`s."""
-        path = Path(self.script_path)
-        if not path.is_file():
-            raise ScriptError(f"script not found: {path}")
-        spec = importlib.util.spec_from_file_location("greenws_user_script", path)
-        if spec is None or spec.loader is None:
-            raise ScriptError(f"cannot load {path}: not a Python file")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["greenws_user_script"] = module
-        sys.path.insert(0, str(path.parent))
-        try:
-            spec.loader.exec_module(module)
-        except SyntaxError as error:
-            raise ScriptError(
-                f"syntax error in {error.filename}:{error.lineno}: {error.msg}"
-            ) from None
-        except Exception as error:
-            raise ScriptError(
-                f"error loading {path.name}: {format_script_error(error, self.script_path)}"
-            ) from None
-        self.module = module
-        return module
+        self.module = load_script_module(self.script_path)
+        return self.module
 
     def set_options(self, options: Options, run_tags: dict[str, str] | None = None) -> None:
         """Options are final only after the script's own ``options`` were read: set them here."""
@@ -408,29 +383,7 @@ class Engine:
         elapsed = time.monotonic() - self.started_monotonic
         self.flusher.stop()
         report = self._evaluate_thresholds(final=True)
-        aggregator = self.current_aggregator()
-        summary = aggregator.summary_data(
-            duration_s=max(elapsed, 1e-9),
-            trend_stats=self.options.summary_trend_stats,
-            thresholds=report.summary_thresholds(),
-        )
-        summary.setdefault("state", {})["testRunDurationMs"] = elapsed * 1000.0
-        summary["state"]["isStdOutTTY"] = self.run_info.is_tty
-        summary["state"]["isStdErrTTY"] = self.run_info.is_tty
-        summary["state"]["droppedSamples"] = self.run_info.dropped_samples()
-        summary["options"] = {
-            "summaryTrendStats": list(self.options.summary_trend_stats),
-            "summaryTimeUnit": self.options.summary_time_unit,
-            "noColor": self.options.no_color,
-        }
-        # What `greenws merge` needs; --summary-export writes it as "greenws_state".
-        summary["state"][DATA_STATE_KEY] = RunState(
-            aggregator,
-            duration_s=elapsed,
-            thresholds={name: list(items) for name, items in self.options.thresholds.items()},
-            trend_stats=tuple(self.options.summary_trend_stats),
-            time_unit=self.options.summary_time_unit,
-        ).to_state()
+        summary = summary_handler.end_of_test_data(self, elapsed, report)
         if exit_code == 0 and report.failed and not self.no_thresholds:
             exit_code = EXIT["thresholds"]
         if self.threshold_abort and not self.no_thresholds:

@@ -11,11 +11,17 @@ import copy
 import sys
 from collections.abc import Callable, Mapping
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from greenws.metrics.state import RunState
 from greenws.runtime.vu import AbortTest, format_script_error
+from greenws.summary.export import DATA_STATE_KEY
 
-__all__ = ["call", "find", "write"]
+if TYPE_CHECKING:
+    from greenws.runtime.engine import Engine
+    from greenws.thresholds import ThresholdReport
+
+__all__ = ["call", "end_of_test_data", "find", "write"]
 
 Report = Callable[[str, str], None]
 
@@ -102,3 +108,36 @@ def write(result: Mapping[str, bytes], report_error: Report) -> None:
                 f"handle-summary-file:{destination}",
                 f"handle_summary(): could not write {destination!r}: {error.strerror or error}",
             )
+
+
+def end_of_test_data(engine: Engine, elapsed: float, report: ThresholdReport) -> dict[str, Any]:
+    """The ``data`` of ``handle_summary`` (k6's shape), from the whole run's aggregates.
+
+    Under ``--workers`` that is the coordinator's aggregator merged with every worker's final
+    state. The mergeable state itself goes in too: ``--summary-export`` writes it for
+    ``greenws merge``.
+    """
+    options = engine.options
+    aggregator = engine.current_aggregator()
+    summary = aggregator.summary_data(
+        duration_s=max(elapsed, 1e-9),
+        trend_stats=options.summary_trend_stats,
+        thresholds=report.summary_thresholds(),
+    )
+    state = summary.setdefault("state", {})
+    state["testRunDurationMs"] = elapsed * 1000.0
+    state["isStdOutTTY"] = state["isStdErrTTY"] = engine.run_info.is_tty
+    state["droppedSamples"] = engine.run_info.dropped_samples()
+    summary["options"] = {
+        "summaryTrendStats": list(options.summary_trend_stats),
+        "summaryTimeUnit": options.summary_time_unit,
+        "noColor": options.no_color,
+    }
+    state[DATA_STATE_KEY] = RunState(
+        aggregator,
+        duration_s=elapsed,
+        thresholds={name: list(items) for name, items in options.thresholds.items()},
+        trend_stats=tuple(options.summary_trend_stats),
+        time_unit=options.summary_time_unit,
+    ).to_state()
+    return summary
