@@ -329,7 +329,10 @@ class Engine:
             sys.stderr.flush()
             os._exit(EXIT["interrupted"])
         self.interrupted = True
-        print("\nstopping the test (interrupt again to exit now)...", file=sys.stderr, flush=True)
+        if self.worker_link is None:  # a worker is stopped by its coordinator, which says so
+            print(
+                "\nstopping the test (interrupt again to exit now)...", file=sys.stderr, flush=True
+            )
         setup = self._setup_greenlet
         if setup is not None and not setup.dead:  # k6 does not wait for setup() to finish
             setup.kill(IterationInterrupted(), block=False)
