@@ -18,9 +18,9 @@ import gevent
 
 from greenws import __version__
 from greenws.options import ScenarioConfig
-from greenws.scenarios import options_tuple
 from greenws.plugins import hookimpl
 from greenws.runtime.config import RunInfo
+from greenws.scenarios import options_tuple
 from greenws.summary.progress import (
     ScenarioProgress,
     render_progress,
