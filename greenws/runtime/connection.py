@@ -117,6 +117,7 @@ class SessionRecord:
     """One session's tags, byte counts and end-of-session samples (emitted exactly once)."""
 
     __slots__ = (
+        "api",
         "bytes_received",
         "bytes_sent",
         "engine",
@@ -127,8 +128,11 @@ class SessionRecord:
         "tags",
     )
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, api: str | None) -> None:
         self.engine = engine
+        #: How the script opened the session, for the one-line log of a failed dial; None when
+        #: the script learns of the failure by an exception instead (``ws.open``).
+        self.api = api
         self.push = engine.samples.append
         self.started = time.perf_counter()
         self.tags: TagSet | None = None
@@ -161,8 +165,8 @@ class SessionRecord:
         self.bytes_sent = dialled.bytes_sent
         self.bytes_received = dialled.bytes_received
         self.push((self.engine.metrics.ws_connecting, time.time(), dialled.connecting_ms, tags))
-        if response.error:
-            self.engine.report_connect_error(vu, url, response.error)
+        if response.error and self.api is not None:
+            self.engine.report_connect_error(vu, url, response.error, self.api)
         return tags
 
     def fail(self, code: int, tag: tuple[int, str] | None = None) -> None:

@@ -204,9 +204,11 @@ class Engine:
         text = format_script_error(error, self.script_path)
         self.report_error(text, f"{text} vu={vu.id} iter={vu.iteration}")
 
-    def report_connect_error(self, vu: VirtualUser, url: str, message: str) -> None:
-        """A failed dial or handshake; the script also sees it in ``Response.error``."""
-        self.report_error(f"connect:{url}:{message}", f"ws.connect {url}: {message} vu={vu.id}")
+    def report_connect_error(
+        self, vu: VirtualUser, url: str, message: str, api: str = "ws.connect"
+    ) -> None:
+        """A failed dial or handshake (``api`` names the call); the script sees it too."""
+        self.report_error(f"connect:{url}:{message}", f"{api} {url}: {message} vu={vu.id}")
 
     def run_iteration(
         self, vu: VirtualUser, function: Callable[..., Any], runner: ScenarioRunner

@@ -370,7 +370,7 @@ def open_socket(
     """Dial now (the VU waits) and return the open socket; raise :class:`ConnectError` if the
     dial or handshake failed (its samples are emitted all the same, as ``ws.connect`` does)."""
     target = check_target("ws.open", engine, url, params, _PARAMS)
-    record = SessionRecord(engine)
+    record = SessionRecord(engine, None)  # ConnectError tells the script
     dialled = dial(engine, target)
     record.connected(vu, target, dialled, vu.tags)
     if dialled.response.error:

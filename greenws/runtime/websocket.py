@@ -137,7 +137,7 @@ class WebSocket:
         self._vu = vu
         self._vu_tags = vu.tags  # the group the socket was made in, as k6 tags it
         self._metrics = engine.metrics
-        self._record = SessionRecord(engine)
+        self._record = SessionRecord(engine, "WebSocket")
         self._protocol: Any = None
         self._transport: Any = None
         self._read: Callable[[], bytes | None] | None = None
