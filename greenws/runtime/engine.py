@@ -252,7 +252,7 @@ class Engine:
     def progress(self) -> Progress:
         """What a live display shows."""
         if self.workers is not None:
-            return self.workers.progress(time.monotonic() - self.started_monotonic)
+            return self.workers.progress(time.monotonic() - self.started_monotonic, self.scenarios)
         scenarios = []
         for runner in self.runners:
             fraction, right = runner.progress()

@@ -22,9 +22,35 @@ from greenws.schedule import scenario_arrivals, scenario_length, scenario_vus_at
 if TYPE_CHECKING:
     from greenws.runtime.engine import Engine
 
-__all__ = ["ScenarioRunner"]
+__all__ = ["ScenarioRunner", "progress_line"]
 
 _RAMP_TICK = 0.1
+
+
+def progress_line(
+    config: ScenarioConfig, active: int, done: int, elapsed: float | None
+) -> tuple[float, str]:
+    """A scenario's fraction done and k6's right-hand progress text.
+
+    A function of plain numbers, so that ``--workers``' coordinator can write the whole test's
+    line from its workers' added-up counts.
+    """
+    from greenws.summary.progress import go_duration
+
+    vus = f"{active} VUs" if active != 1 else "1 VU"
+    if elapsed is None:
+        return 0.0, "waiting"
+    length = scenario_length(config)
+    if length:
+        shown = min(elapsed, length)
+        return min(1.0, elapsed / length), f"{vus}  {go_duration(shown)}/{go_duration(length)}"
+    if config.executor == "per-vu-iterations":
+        total = (config.iterations or 0) * config.vus
+        return (
+            done / total if total else 1.0
+        ), f"{vus}  {done}/{total} iters, {config.iterations} per VU"
+    total = config.iterations or 0
+    return (done / total if total else 1.0), f"{vus}  {done}/{total} shared iters"
 
 
 class ScenarioRunner:
@@ -51,24 +77,16 @@ class ScenarioRunner:
 
     def progress(self) -> tuple[float, str]:
         """Fraction done and k6's right-hand text, e.g. ``2 VUs  2.5s/5s`` or ``3/10 shared iters``."""
-        from greenws.summary.progress import go_duration
+        return progress_line(self.config, self.active, self.done, self.elapsed())
 
-        vus = f"{self.active} VUs" if self.active != 1 else "1 VU"
-        if self.started is None:
-            return 0.0, "waiting"
-        elapsed = time.monotonic() - self.started
-        length = scenario_length(self.config)
-        if length:
-            shown = min(elapsed, length)
-            return min(1.0, elapsed / length), f"{vus}  {go_duration(shown)}/{go_duration(length)}"
-        done = self.complete + self.interrupted
-        if self.config.executor == "per-vu-iterations":
-            total = (self.config.iterations or 0) * self.config.vus
-            return (
-                done / total if total else 1.0
-            ), f"{vus}  {done}/{total} iters, {self.config.iterations} per VU"
-        total = self.config.iterations or 0
-        return (done / total if total else 1.0), f"{vus}  {done}/{total} shared iters"
+    @property
+    def done(self) -> int:
+        """Iterations finished, completely or not."""
+        return self.complete + self.interrupted
+
+    def elapsed(self) -> float | None:
+        """Seconds since the scenario started (None before it starts)."""
+        return None if self.started is None else time.monotonic() - self.started
 
     # -- running -----------------------------------------------------------------------------
 

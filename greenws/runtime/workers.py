@@ -42,8 +42,10 @@ import gevent.os
 from greenws.metrics.aggregator import Aggregator
 from greenws.metrics.metric import MetricType, ValueType
 from greenws.metrics.tags import TagSet
+from greenws.options import ScenarioConfig
 from greenws.plugins import hookimpl
 from greenws.runtime.config import Progress
+from greenws.runtime.executors import progress_line
 from greenws.segments import even_sequence
 
 if TYPE_CHECKING:
@@ -138,7 +140,10 @@ class WorkerLink:
                 "max_vus": progress.max_vus,
                 "complete": progress.complete,
                 "interrupted": progress.interrupted,
-                "scenarios": progress.scenarios,
+                # counts, not text: the coordinator writes the whole test's progress line
+                "scenarios": [
+                    [r.config.name, r.active, r.done, r.elapsed()] for r in engine.runners
+                ],
             },
             "state": engine.aggregator.to_state(),
             "dropped": engine.flusher.dropped(),
@@ -316,25 +321,29 @@ class Coordinator:
         for worker in self.workers:
             worker.stop()
 
-    def progress(self, elapsed: float) -> Progress:
-        """The workers' progress added up; a scenario's fraction is the mean of its slices'."""
+    def progress(self, elapsed: float, configs: Sequence[ScenarioConfig]) -> Progress:
+        """The workers' progress added up, each scenario's line written for the whole test."""
         statuses = [w.status["progress"] for w in self.workers if w.status is not None]
-        scenarios: dict[str, list[Any]] = {}
+        counts: dict[str, list[Any]] = {}  # name -> [active, done, elapsed or None]
         for status in statuses:
-            for name, description, fraction, right in status["scenarios"]:
-                entry = scenarios.setdefault(name, [description, 0.0, right, 0])
-                entry[1] += fraction
-                entry[3] += 1
+            for name, active, done, started_for in status["scenarios"]:
+                entry = counts.setdefault(name, [0, 0, None])
+                entry[0] += active
+                entry[1] += done
+                if started_for is not None:
+                    entry[2] = max(entry[2] or 0.0, started_for)
+        lines = []
+        for config in configs:
+            active, done, started_for = counts.get(config.name, (0, 0, None))
+            fraction, right = progress_line(config, active, done, started_for)
+            lines.append((config.name, config.describe(), fraction, right))
         return Progress(
             elapsed=elapsed,
             vus=sum(s["vus"] for s in statuses),
             max_vus=sum(s["max_vus"] for s in statuses),
             complete=sum(s["complete"] for s in statuses),
             interrupted=sum(s["interrupted"] for s in statuses),
-            scenarios=[
-                (name, description, total / max(self.count, seen), right)
-                for name, (description, total, right, seen) in scenarios.items()
-            ],
+            scenarios=lines,
         )
 
     def merged(self, own: Aggregator) -> Aggregator:
