@@ -1,7 +1,11 @@
 """A misbehaving WebSocket server for the fault tests: one fault per path, plain sockets + threads.
 
-Run: ``python tests/faults/fault_server.py [PORT]`` (0, the default, picks a free port); the first
-stdout line is ``listening on 127.0.0.1:PORT``. It listens on 127.0.0.1 only. Routes:
+Run: ``python tests/faults/fault_server.py [PORT] [--cert CERT.pem --key KEY.pem]`` (0, the
+default, picks a free port). It listens on 127.0.0.1 only. Its stdout lines are
+``listening on 127.0.0.1:PORT`` (the routes below, plain TCP), ``tls-stall on 127.0.0.1:PORT``
+(accepts TCP, then never answers the TLS handshake) and, with a certificate, ``tls on
+127.0.0.1:PORT`` (the same routes behind TLS). A TLS ClientHello sent to the plain port is
+answered like a plain HTTP server would: ``400 Bad Request``. Routes:
 
 - ``/stall-handshake``   read the request, never answer
 - ``/stall``             complete the handshake, then send nothing (not even a close answer)
@@ -13,17 +17,21 @@ stdout line is ``listening on 127.0.0.1:PORT``. It listens on 127.0.0.1 only. Ro
 - ``/bad-utf8``          handshake, then a text frame with invalid UTF-8
 - ``/bad-close?code=N``  handshake, then a close frame carrying code N (1005, 999...)
 - ``/no-pong``           handshake, ignore pings, answer a close with a close
+- ``/huge-headers``      a 101 status line, then header lines without end
+- ``/huge-body?status=403``   that status with ``Content-Length: 10 GiB`` and a body without end
+- ``/huge-chunk?status=403``  that status, chunked, one chunk of 2**63-1 bytes without end
 
 Every connection thread lives at most ``LIFETIME`` seconds, every read is bounded by it.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import socket
+import ssl
 import struct
-import sys
 import threading
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -113,9 +121,28 @@ class Connection:
         )
 
 
-def serve(sock: socket.socket) -> None:
+def stream(sock: socket.socket, head: bytes, filler: bytes) -> None:
+    """Send ``head``, then ``filler`` again and again until the client leaves (or LIFETIME)."""
+    sock.settimeout(5.0)  # a client that stops reading without closing ends it too
+    deadline = time.monotonic() + LIFETIME
+    sock.sendall(head)
+    while time.monotonic() < deadline:
+        sock.sendall(filler)
+
+
+def serve(sock: socket.socket, context: ssl.SSLContext | None = None) -> None:
     conn = Connection(sock)
     try:
+        if context is not None:
+            sock.settimeout(LIFETIME)
+            sock = conn.sock = context.wrap_socket(sock, server_side=True)
+        elif not conn._fill():
+            return
+        elif conn.buffer[:1] == b"\x16":  # a TLS ClientHello: not HTTP
+            sock.sendall(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            return
         request = conn.read_request()
         if request is None:
             return
@@ -126,14 +153,26 @@ def serve(sock: socket.socket) -> None:
         if route == "/stall-handshake":
             conn.drain()
             return
+        status = int(query.get("status", "403"))
         if route == "/reject":
-            status = int(query.get("status", "403"))
             body = query.get("body", "").encode()
             sock.sendall(
                 f"HTTP/1.1 {status} Fault\r\nContent-Length: {len(body)}\r\n"
                 "Connection: close\r\n\r\n".encode()
                 + body
             )
+            return
+        if route == "/huge-headers":
+            filler = b"X-Filler: " + b"x" * 1000 + b"\r\n"
+            stream(sock, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n", filler)
+            return
+        if route == "/huge-body":
+            head = f"HTTP/1.1 {status} Fault\r\nContent-Length: {10 << 30}\r\n\r\n"
+            stream(sock, head.encode(), b"y" * 65536)
+            return
+        if route == "/huge-chunk":
+            head = f"HTTP/1.1 {status} Fault\r\nTransfer-Encoding: chunked\r\n\r\n"
+            stream(sock, head.encode() + b"7fffffffffffffff\r\n", b"z" * 65536)
             return
         if route == "/bad-accept":
             conn.upgrade(headers, accept=accept_key("not the key"))
@@ -174,16 +213,44 @@ def serve(sock: socket.socket) -> None:
         sock.close()
 
 
-def main() -> None:
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+def listen(port: int = 0) -> socket.socket:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((HOST, port))
     listener.listen(128)
-    print(f"listening on {HOST}:{listener.getsockname()[1]}", flush=True)
+    return listener
+
+
+def accept_forever(listener: socket.socket, context: ssl.SSLContext | None) -> None:
     while True:
         sock, _ = listener.accept()
-        threading.Thread(target=serve, args=(sock,), daemon=True).start()
+        threading.Thread(target=serve, args=(sock, context), daemon=True).start()
+
+
+def hold_forever(listener: socket.socket) -> None:
+    """Accept, read and drop the ClientHello, answer nothing: a TLS handshake that stalls."""
+    while True:
+        sock, _ = listener.accept()
+        threading.Thread(target=Connection(sock).drain, daemon=True).start()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("port", type=int, nargs="?", default=0, help="0 picks a free port")
+    parser.add_argument("--cert", help="PEM certificate for the TLS listener")
+    parser.add_argument("--key", help="PEM private key for the TLS listener")
+    args = parser.parse_args()
+    plain, stall = listen(args.port), listen()
+    print(f"listening on {HOST}:{plain.getsockname()[1]}", flush=True)
+    print(f"tls-stall on {HOST}:{stall.getsockname()[1]}", flush=True)
+    threading.Thread(target=hold_forever, args=(stall,), daemon=True).start()
+    if args.cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.cert, args.key)
+        secure = listen()
+        print(f"tls on {HOST}:{secure.getsockname()[1]}", flush=True)
+        threading.Thread(target=accept_forever, args=(secure, context), daemon=True).start()
+    accept_forever(plain, None)
 
 
 if __name__ == "__main__":

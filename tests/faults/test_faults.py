@@ -8,6 +8,8 @@ as they happen (a VU cut off at the end of the test still leaves its record).
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import json
 import time
 from collections.abc import Iterator
@@ -65,9 +67,61 @@ CONNECT = """\
 """
 
 
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that names it correctly but that no trusted CA signed."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+class FaultServer(ScriptServer):
+    """The fault server with its extra listeners: ``tls_url`` (untrusted certificate) and
+    ``tls_stall_url`` (a TLS handshake that never completes), both ``wss://``."""
+
+    def __init__(self, cert: Path, key: Path) -> None:
+        script = ROOT / "tests" / "faults" / "fault_server.py"
+        super().__init__(script, "--cert", str(cert), "--key", str(key))
+        assert self.proc.stdout is not None
+        addresses = {}
+        for _ in range(2):  # printed right after the first line, before serving
+            kind, _, address = self.proc.stdout.readline().decode().strip().partition(" on ")
+            addresses[kind] = address
+        self.tls_url = f"wss://{addresses['tls']}"
+        self.tls_stall_url = f"wss://{addresses['tls-stall']}"
+
+
 @pytest.fixture(scope="module")
-def fault_server() -> Iterator[ScriptServer]:
-    server = ScriptServer(ROOT / "tests" / "faults" / "fault_server.py")
+def fault_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultServer]:
+    server = FaultServer(*_self_signed(tmp_path_factory.mktemp("fault-tls")))
     try:
         yield server
     finally:
@@ -286,3 +340,97 @@ def test_server_that_stops_reading_blocks_send_until_the_test_ends(
     assert log[0] == ["open"]
     assert 0 < len(sent) < 2000  # the send blocked once the buffers were full
     assert ["returned"] not in log  # the iteration was interrupted, not finished
+
+
+# -- TLS that fails: before the WebSocket is up, a tagged error and nothing that hangs --------
+
+
+def test_untrusted_certificate_is_tagged_1310(
+    tmp_path: Path, fault_server: FaultServer, echo_url: str
+) -> None:
+    body = """\
+    res = ws.connect(FAULT + "/reject?status=403&body=tls", None, listen)
+    record("response", res.status, res.error, res.error_code, res.body)
+    res = ws.connect(FAULT + "/reject?status=403&body=tls", {"insecureSkipTLSVerify": True}, listen)
+    record("response", res.status, res.error, res.error_code, res.body)
+"""
+    result, log = run_fault(tmp_path, fault_server.tls_url, echo_url, body)
+    [refused, skipped] = log  # the handler never ran
+    assert refused[:2] == ["response", 0] and refused[3:] == [1310, None]
+    assert "CERTIFICATE_VERIFY_FAILED" in refused[2] and "\n" not in refused[2]
+    # The same server without verification: TLS works, the route answers; the refusal above
+    # was the certificate's doing.
+    assert skipped == ["response", 403, "handshake refused: HTTP 403 Fault", 1403, "tls"]
+    tags = fault_tags(result, "ws_sessions", fault_server.tls_url)
+    assert [(t["error_code"], t["error"]) for t in tags] == [
+        ("1310", "x509: unknown authority"),
+        ("1403", "HTTP 403 Fault"),
+    ]
+
+
+def test_plaintext_server_addressed_with_wss_is_a_tls_error(
+    tmp_path: Path, fault_server: FaultServer, echo_url: str
+) -> None:
+    # The plain port answers the ClientHello with an HTTP 400, as a plain HTTP server does.
+    plain_as_tls = fault_server.url.replace("ws://", "wss://")
+    body = CONNECT.format(path="/", params={"timeout": "5s"})
+    result, log = run_fault(tmp_path, plain_as_tls, echo_url, body)
+    [[kind, status, error, code, response_body]] = log
+    assert (kind, status, code, response_body) == ("response", 0, 1300, None)
+    assert error.startswith(f"dial 127.0.0.1:{fault_server.port} failed: TLS error: "), error
+    [tags] = fault_tags(result, "ws_sessions", plain_as_tls)
+    assert tags["error_code"] == "1300" and tags["error"].startswith("tls: ")
+
+
+def test_stalled_tls_handshake_ends_at_the_timeout(
+    tmp_path: Path, fault_server: FaultServer, echo_url: str
+) -> None:
+    body = CONNECT.format(path="/", params={"timeout": "1s"})
+    result, log = run_fault(tmp_path, fault_server.tls_stall_url, echo_url, body)
+    address = fault_server.tls_stall_url.removeprefix("wss://")
+    expected = f"dial {address} failed: handshake timed out after 1s"
+    assert log == [["response", 0, expected, 1050, None]]
+    assert_tagged(result, fault_server.tls_stall_url, "0", "request timeout", 1050)
+
+
+# -- a handshake response without end: bounded reads, a clear error --------------------------
+
+
+def test_endless_response_headers_stop_at_64_kib(
+    tmp_path: Path, fault_server: FaultServer, echo_url: str
+) -> None:
+    body = CONNECT.format(path="/huge-headers", params=None)
+    result, log = run_fault(tmp_path, fault_server.url, echo_url, body)
+    expected = "handshake failed: response header block over 64 KiB"
+    assert log == [["response", 0, expected, 1000, None]]
+    assert_tagged(result, fault_server.url + "/huge-headers", "0", expected, 1000)
+    # It stopped reading at the cap (one 64 KiB read past it at most), not at the server's end.
+    [received] = fault_tags_values(result, "data_received", fault_server.url)
+    assert 64 * 1024 < received <= 3 * 64 * 1024
+
+
+@pytest.mark.parametrize("route", ["/huge-body", "/huge-chunk"])
+def test_endless_refusal_body_is_kept_up_to_1_mib(
+    tmp_path: Path, fault_server: FaultServer, echo_url: str, route: str
+) -> None:
+    body = f"""\
+    res = ws.connect(FAULT + "{route}?status=403", None, listen)
+    record("response", res.status, res.error, res.error_code, len(res.body), sorted(set(res.body)))
+"""
+    result, log = run_fault(tmp_path, fault_server.url, echo_url, body)
+    filler = "y" if route == "/huge-body" else "z"
+    assert log == [
+        ["response", 403, "handshake refused: HTTP 403 Fault", 1403, 1024 * 1024, [filler]]
+    ]
+    assert_tagged(result, fault_server.url + route, "403", "HTTP 403 Fault", 1403)
+    [received] = fault_tags_values(result, "data_received", fault_server.url)
+    assert 1024 * 1024 < received <= 1024 * 1024 + 3 * 64 * 1024
+
+
+def fault_tags_values(result: RunResult, metric: str, url_prefix: str) -> list[float]:
+    """The values of ``metric``'s points for the fault server's URLs."""
+    return [
+        p["data"]["value"]
+        for p in result.points_of(metric)
+        if p["data"]["tags"].get("url", "").startswith(url_prefix)
+    ]

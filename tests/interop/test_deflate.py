@@ -56,7 +56,9 @@ def deflate_server() -> Iterator[ScriptServer]:
         server.stop()
 
 
-def _run(tmp_path: Path, url: str, params: dict[str, str]) -> tuple[RunResult, list[list[object]]]:
+def _run(
+    tmp_path: Path, url: str, params: dict[str, object]
+) -> tuple[RunResult, list[list[object]]]:
     env = {
         "EVENTS_FILE": str(tmp_path / "events.json"),
         "TARGET": url,
@@ -117,11 +119,61 @@ def test_server_declining_compression_is_fine(
 
 @pytest.mark.parametrize("value", ["gzip", "Deflate", 1])
 def test_unknown_compression_is_refused_by_name(value: object) -> None:
-    with pytest.raises(ValueError, match=f"unsupported compression {value!r}"):
+    with pytest.raises(ValueError, match=f"ws.connect: unsupported compression {value!r}"):
         ConnectParams("ws://127.0.0.1:1/", {"compression": value}, insecure_default=False)
 
 
-@pytest.mark.parametrize(("value", "offered"), [("deflate", ("permessage-deflate",)), ("", ())])
-def test_compression_param(value: str, offered: tuple[str, ...]) -> None:
+def test_invalid_parameter_is_refused_on_one_line() -> None:
+    with pytest.raises(ValueError) as info:
+        ConnectParams(
+            "ws://127.0.0.1:1/", {"compression": "deflate; window=9"}, insecure_default=False
+        )
+    assert str(info.value).startswith(
+        "ws.connect: invalid compression 'deflate; window=9': unknown parameter 'window'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "offered"),
+    [
+        ("deflate", ["permessage-deflate; client_max_window_bits"]),
+        ("", []),
+        (
+            {"server_no_context_takeover": True},
+            ["permessage-deflate; server_no_context_takeover; client_max_window_bits"],
+        ),
+    ],
+)
+def test_compression_param(value: object, offered: list[str]) -> None:
     target = ConnectParams("ws://127.0.0.1:1/", {"compression": value}, insecure_default=False)
-    assert target.extensions == offered
+    assert [offer.header() for offer in target.extensions] == offered
+
+
+@pytest.mark.parametrize(
+    ("compression", "answered"),
+    [
+        (
+            "deflate; server_no_context_takeover; client_no_context_takeover",
+            # websockets adds its memory-saving windows (12 bits) to whatever it accepts.
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+            "server_max_window_bits=12; client_max_window_bits=12",
+        ),
+        (
+            {"server_max_window_bits": 10, "client_max_window_bits": 9},
+            "permessage-deflate; server_max_window_bits=10; client_max_window_bits=9",
+        ),
+    ],
+)
+def test_offer_parameters_are_negotiated_and_honoured(
+    tmp_path: Path, deflate_server: ScriptServer, compression: object, answered: str
+) -> None:
+    # websockets' server honours what greenws asks for: the answer shows it, and the
+    # 100 KiB messages still round-trip with the negotiated windows and resets.
+    result, log = _run(tmp_path, deflate_server.url + "/extensions", {"compression": compression})
+    assert log[0] == ["extensions", answered], log
+    assert log[1:] == [
+        ["text", PAYLOAD_SIZE, True],
+        ["binary", PAYLOAD_SIZE, True],
+        ["close", 1000],
+    ]
+    assert result.metric("data_sent")["count"] < 20_000

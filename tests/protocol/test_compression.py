@@ -22,7 +22,12 @@ from greenws.protocol import (
     negotiate,
     validate_response,
 )
-from greenws.protocol.compression import parse_deflate_params
+from greenws.protocol.compression import (
+    DeflateOffer,
+    accept_response,
+    parse_deflate_params,
+    parse_offers,
+)
 from greenws.protocol.frames import Frame, FrameParser, Opcode, serialize_frame
 
 HELLO = bytes.fromhex("f2 48 cd c9 c9 07 00")  # RFC 7692 section 7.2.3.1
@@ -215,6 +220,202 @@ def test_parse_deflate_params_alone() -> None:
         parse_deflate_params("; mux")
     with pytest.raises(ValueError, match=r"8\.\.15"):
         DeflateParams(client_max_window_bits=20)
+
+
+# -- offers: what a script asks for, and what the server may answer to it ------------------
+
+AUTOBAHN = "permessage-deflate; client_no_context_takeover; client_max_window_bits"
+
+
+@pytest.mark.parametrize(
+    ("value", "headers"),
+    [
+        (None, []),
+        ("", []),
+        (False, []),
+        ("deflate", ["permessage-deflate; client_max_window_bits"]),
+        ("permessage-deflate", ["permessage-deflate; client_max_window_bits"]),
+        (
+            "deflate; server_no_context_takeover; client_max_window_bits=9",
+            ["permessage-deflate; server_no_context_takeover; client_max_window_bits=9"],
+        ),
+        (
+            " deflate ;Client_No_Context_Takeover; SERVER_MAX_WINDOW_BITS=10 ",
+            [
+                "permessage-deflate; client_no_context_takeover; server_max_window_bits=10; "
+                "client_max_window_bits"
+            ],
+        ),
+        (
+            "deflate; server_max_window_bits=9, deflate",
+            [
+                "permessage-deflate; server_max_window_bits=9; client_max_window_bits",
+                "permessage-deflate; client_max_window_bits",
+            ],
+        ),
+        (
+            {"server_no_context_takeover": True, "client_max_window_bits": False},
+            ["permessage-deflate; server_no_context_takeover"],
+        ),
+        (
+            {"client_no_context_takeover": True, "server_max_window_bits": 12},
+            [
+                "permessage-deflate; client_no_context_takeover; server_max_window_bits=12; "
+                "client_max_window_bits"
+            ],
+        ),
+        (
+            ["deflate; server_no_context_takeover", {"client_max_window_bits": 8}],
+            [
+                "permessage-deflate; server_no_context_takeover; client_max_window_bits",
+                "permessage-deflate; client_max_window_bits=8",
+            ],
+        ),
+    ],
+)
+def test_parse_offers(value: object, headers: list[str]) -> None:
+    assert [offer.header() for offer in parse_offers(value)] == headers
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("gzip", "unsupported compression 'gzip' (the only one is 'deflate')"),
+        ("Deflate", "unsupported compression 'Deflate'"),
+        (1, "unsupported compression 1"),
+        ("deflate, gzip", "unsupported compression 'gzip'"),
+        (["deflate", 3], "unsupported compression 3"),
+        ("deflate; foo", "invalid compression 'deflate; foo': unknown parameter 'foo' (known: "),
+        ("deflate; server_max_window_bits", "server_max_window_bits needs a value 8..15"),
+        ("deflate; client_max_window_bits=16", "client_max_window_bits must be 8..15, not 16"),
+        ("deflate; server_no_context_takeover=1", "takes no value"),
+        ("deflate; client_no_context_takeover; client_no_context_takeover", "duplicate"),
+        ({"server_max_window_bits": True}, "server_max_window_bits must be 8..15, not True"),
+        ({"server_max_window_bits": 7}, "server_max_window_bits must be 8..15, not 7"),
+        ({"server_no_context_takeover": "yes"}, "must be True or False, not 'yes'"),
+        ({"client_max_window_bits": "9"}, "must be True, False or 8..15, not '9'"),
+        ({"serverNoContextTakeover": True}, "unknown parameter 'serverNoContextTakeover'"),
+    ],
+)
+def test_invalid_offers_are_refused_on_one_line(value: object, problem: str) -> None:
+    with pytest.raises(ValueError) as info:
+        parse_offers(value)
+    assert problem in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_several_offers_are_sent_in_order() -> None:
+    common = {"host": "h", "port": 80, "resource": "/", "secure": False, "key": KEY}
+    offers = parse_offers(["deflate; server_no_context_takeover", "deflate"])
+    request = build_request(**common, extensions=offers)  # type: ignore[arg-type]
+    assert (
+        b"\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
+        b"client_max_window_bits, permessage-deflate; client_max_window_bits\r\n" in request
+    )
+
+
+@pytest.mark.parametrize(
+    ("offer", "answer", "expected"),
+    [
+        # 13.2: the server resets its compressor, and asks us to reset ours.
+        (
+            f"{AUTOBAHN}; server_no_context_takeover",
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+            DeflateParams(server_no_context_takeover=True, client_no_context_takeover=True),
+        ),
+        # 13.1: offering client_no_context_takeover is a promise kept even when not answered.
+        (AUTOBAHN, "permessage-deflate", DeflateParams(client_no_context_takeover=True)),
+        # 13.3: both windows limited to 9 bits.
+        (
+            f"{AUTOBAHN}; server_max_window_bits=9",
+            "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9",
+            DeflateParams(
+                client_no_context_takeover=True, server_max_window_bits=9, client_max_window_bits=9
+            ),
+        ),
+        # A server may limit its own window unasked, and a smaller window than offered.
+        (
+            "deflate",
+            "permessage-deflate; server_max_window_bits=10",
+            DeflateParams(server_max_window_bits=10),
+        ),
+        (
+            "deflate; server_max_window_bits=12",
+            "permessage-deflate; server_max_window_bits=11",
+            DeflateParams(server_max_window_bits=11),
+        ),
+        # Our own limit holds when the server does not repeat it.
+        (
+            "deflate; client_max_window_bits=10",
+            "permessage-deflate",
+            DeflateParams(client_max_window_bits=10),
+        ),
+        # Several offers: the answer may fit any (13.7's fallback to the plain offer).
+        (
+            "deflate; server_no_context_takeover; server_max_window_bits=9, deflate",
+            "permessage-deflate",
+            DeflateParams(),
+        ),
+    ],
+)
+def test_answer_settles_the_offer(offer: str, answer: str, expected: DeflateParams) -> None:
+    assert accept_response(answer, parse_offers(offer)) == expected
+    negotiated = negotiate(
+        response(answer), key=KEY, subprotocols=[], extensions=parse_offers(offer)
+    )
+    assert negotiated.deflate == expected
+
+
+@pytest.mark.parametrize(
+    ("offer", "answer", "problem"),
+    [
+        (
+            "deflate; server_no_context_takeover",
+            "permessage-deflate",
+            "server_no_context_takeover was offered but not accepted",
+        ),
+        (
+            "deflate; server_max_window_bits=10",
+            "permessage-deflate",
+            "server_max_window_bits was offered but not accepted",
+        ),
+        (
+            "deflate; server_max_window_bits=10",
+            "permessage-deflate; server_max_window_bits=11",
+            "server_max_window_bits=11 exceeds the offered 10",
+        ),
+        (
+            {"client_max_window_bits": False},
+            "permessage-deflate; client_max_window_bits=10",
+            "client_max_window_bits was not offered",
+        ),
+        (
+            "deflate; client_max_window_bits=9",
+            "permessage-deflate; client_max_window_bits=10",
+            "client_max_window_bits=10 exceeds the offered 9",
+        ),
+    ],
+)
+def test_answer_that_fits_no_offer_fails_the_handshake(
+    offer: object, answer: str, problem: str
+) -> None:
+    with pytest.raises(HandshakeError, match=problem) as info:
+        negotiate(response(answer), key=KEY, subprotocols=[], extensions=parse_offers(offer))
+    assert str(info.value).startswith("handshake failed: invalid permessage-deflate response: ")
+
+
+def test_empty_answer_means_declined() -> None:
+    assert accept_response(" , ", parse_offers("deflate")) is None
+    assert DeflateOffer() == parse_offers("deflate")[0]
+    assert repr(DeflateOffer()) == "DeflateOffer('permessage-deflate; client_max_window_bits')"
+    with pytest.raises(ValueError, match=r"8\.\.15"):
+        DeflateOffer(server_max_window_bits=16)
+
+
+def test_kept_promise_resets_the_compressor() -> None:
+    params = accept_response("permessage-deflate", parse_offers(AUTOBAHN))
+    codec = PerMessageDeflate(params)
+    assert [codec.compress(b"Hello") for _ in range(2)] == [HELLO, HELLO]
 
 
 # -- the client ----------------------------------------------------------------------------

@@ -330,6 +330,27 @@ def test_chunked_body_capped_at_1_mib() -> None:
     assert len(response.body) == MAX_BODY_BYTES
 
 
+def test_one_endless_chunk_is_cut_at_1_mib() -> None:
+    # A declared size of 2**63-1 must not make the parser buffer the chunk until it ends.
+    parser = ResponseParser()
+    head = b"HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n7fffffffffffffff\r\n"
+    assert parser.feed(head + b"a" * 0x10000) is None
+    response = None
+    for _ in range(16):
+        response = response or parser.feed(b"a" * 0x10000)
+    assert response is not None
+    assert response.body == b"a" * MAX_BODY_BYTES
+
+
+def test_endless_chunk_size_line_fails() -> None:
+    parser = ResponseParser()
+    parser.feed(b"HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n")
+    with pytest.raises(HandshakeError, match="invalid chunk size b'fffff") as info:
+        for _ in range(10):
+            parser.feed(b"f" * 1000)
+    assert info.value.status == 403
+
+
 @pytest.mark.parametrize(
     "status_line",
     [b"HTTP/2 101 Switching", b"ICY 200 OK", b"HTTP/1.1 1O1 Switching", b"HTTP/1.1", b"garbage"],
