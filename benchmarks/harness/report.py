@@ -50,12 +50,6 @@ def _rss_per_vu_kib(run: Run, baseline: Run | None) -> float | None:
     return float(full - base) / int(run["vus"]) / 1024
 
 
-def _baseline_rss_mib(run: Run, baseline: Run | None) -> float | None:
-    if baseline is None or baseline["derived"]["rss_steady_bytes"] is None:
-        return None
-    return float(baseline["derived"]["rss_steady_bytes"]) / 2**20
-
-
 def _pings_per_vu(run: Run, _baseline: Run | None) -> float | None:
     """A sanity check that every VU really pinged: about duration / 5 s (k6's set_interval
     first fires after one interval; Locust's first task runs at once, so it shows one more)."""
@@ -63,7 +57,7 @@ def _pings_per_vu(run: Run, _baseline: Run | None) -> float | None:
 
 
 MIB = 1 / 2**20
-METRICS = [
+PINGPONG = [
     Metric("cpu_us_per_rt", "pingpong", "client CPU per round trip (µs)",
            _derived("cpu_us_per_rt"), "{:.1f}", "lower"),
     Metric("rt_per_s", "pingpong", "round trips/s (server-counted)",
@@ -80,12 +74,32 @@ METRICS = [
            _derived("tool_count_vs_server"), "{:.3f}", "≈1"),
     Metric("pingpong_peak_rss_mib", "pingpong", "peak RSS (MiB)",
            _peak_rss_mib, "{:.1f}", "lower"),
+]  # fmt: skip
+CHURN = [
+    Metric("sessions_per_core_s", "churn", "sessions/s per core (÷ client CPU s)",
+           _derived("sessions_per_core_s"), "{:,.0f}", "higher"),
+    Metric("cpu_us_per_session", "churn", "client CPU per session (µs)",
+           _derived("cpu_us_per_session"), "{:.0f}", "lower"),
+    Metric("sessions_per_s", "churn", "sessions/s (server-counted close handshakes)",
+           _derived("sessions_per_s"), "{:,.0f}", "higher"),
+    Metric("churn_client_cpu_pct", "churn", "client CPU, % of core 0",
+           _derived("client_cpu_share", 100), "{:.0f}", "info"),
+    Metric("server_cpu_us_per_session", "churn", "server CPU per session (µs)",
+           _derived("server_cpu_us_per_session"), "{:.0f}", "info"),
+    Metric("churn_server_cpu_pct", "churn", "server CPU, % of core 1",
+           _derived("server_cpu_share", 100), "{:.0f}", "info"),
+    Metric("churn_other_cpu_pct", "churn", "anything else's CPU, % of a core",
+           _derived("other_cpu_share", 100), "{:.1f}", "info", ratio=False),
+    Metric("gross_cpu_us_per_session", "churn", "whole-process CPU per session (µs, rusage)",
+           _derived("gross_cpu_us_per_session"), "{:.0f}", "lower"),
+    Metric("tool_sessions_vs_server", "churn", "tool's count ÷ server's count",
+           _derived("tool_sessions_vs_server"), "{:.3f}", "≈1"),
+]  # fmt: skip
+IDLE = [
     Metric("rss_per_vu_kib", "idle", "RSS per idle VU (KiB)",
            _rss_per_vu_kib, "{:.1f}", "lower"),
     Metric("idle_rss_mib", "idle", "steady RSS with all VUs (MiB)",
            _derived("rss_steady_bytes", MIB), "{:.1f}", "lower"),
-    Metric("baseline_rss_mib", "idle", "steady RSS with 1 VU (MiB)",
-           _baseline_rss_mib, "{:.1f}", "lower"),
     Metric("connect_s", "idle", "from process start to all VUs connected (s)",
            _derived("connect_s"), "{:.1f}", "lower"),
     Metric("idle_client_cpu_pct", "idle", "client CPU while idle, % of core 0",
@@ -97,12 +111,30 @@ METRICS = [
     Metric("pings_per_vu", "idle", "pings answered per VU (whole run)",
            _pings_per_vu, "{:.1f}", "info"),
 ]  # fmt: skip
+BASELINE = Metric("baseline_rss_mib", "idle-baseline", "steady RSS with 1 VU (MiB)",
+                  _derived("rss_steady_bytes", MIB), "{:.1f}", "lower")  # fmt: skip
 
 
-def summarize(runs: list[Run], tools: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+def metrics_for(idle_sizes: list[int]) -> list[Metric]:
+    """Every row, with the idle rows repeated for each idle size (label ``idle-<N>``)."""
+    rows = PINGPONG + CHURN
+    for n in idle_sizes:
+        rows += [
+            Metric(f"{m.key}@{n}", f"idle-{n}", f"{m.title}, {n:,} VUs", m.value, m.fmt,
+                   m.better, m.ratio)
+            for m in IDLE
+        ]  # fmt: skip
+    if idle_sizes:
+        rows.append(BASELINE)
+    return rows
+
+
+def summarize(
+    runs: list[Run], tools: list[str], metrics: list[Metric]
+) -> dict[str, dict[str, dict[str, Any]]]:
     """{metric key: {tool: {"values": [...], "median", "min", "max"}}} over all repeats."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    for metric in METRICS:
+    for metric in metrics:
         per_tool: dict[str, dict[str, Any]] = {}
         for tool in tools:
             values = []
@@ -143,7 +175,9 @@ def _cell(stats: dict[str, Any], fmt: str) -> str:
     return f"{median} ({fmt.format(stats['min'])}–{fmt.format(stats['max'])})"
 
 
-def markdown(summary: dict[str, Any], tools: list[str], meta: dict[str, Any]) -> str:
+def markdown(
+    summary: dict[str, Any], tools: list[str], meta: dict[str, Any], metrics: list[Metric]
+) -> str:
     """The table for RESULTS.md: medians (min–max) per tool and the greenws/Locust ratio."""
     machine, versions = meta["machine"], meta["versions"]
     lines = [
@@ -159,8 +193,9 @@ def markdown(summary: dict[str, Any], tools: list[str], meta: dict[str, Any]) ->
         f"{meta['repeat']} run(s) each; median (min–max).",
         "",
     ]
-    for label, heading in (("pingpong", meta["pingpong_title"]), ("idle", meta["idle_title"])):
-        if label not in meta["workloads"]:
+    for family, heading in meta["titles"]:
+        rows = [m for m in metrics if m.label.split("-")[0] == family]
+        if not rows or family not in meta["workloads"]:
             continue
         lines += [f"**{heading}**", ""]
         header = "| metric | better | " + " | ".join(tools)
@@ -169,9 +204,7 @@ def markdown(summary: dict[str, Any], tools: list[str], meta: dict[str, Any]) ->
             header += " | greenws / Locust"
             rule += "---|"
         lines += [header + " |", rule]
-        for metric in METRICS:
-            if metric.label != label:
-                continue
+        for metric in rows:
             cells = [_cell(summary[metric.key][tool], metric.fmt) for tool in tools]
             row = f"| {metric.title} | {metric.better} | " + " | ".join(cells)
             if "greenws" in tools and "locust" in tools:

@@ -13,6 +13,7 @@ Two kinds of numbers come out of one run:
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import statistics
@@ -42,6 +43,7 @@ class Sample:
     messages: int
     pings: int
     machine_busy: float
+    closes: int = 0
 
 
 def run_client(
@@ -106,13 +108,18 @@ def run_client(
         "wall_s": wall,
         "gross_cpu_s": usage.ru_utime + usage.ru_stime,
         "peak_rss_bytes": usage.ru_maxrss * 1024,  # Linux reports KiB
-        "server_total": {k: after[k] - before[k] for k in ("accepted", "messages", "pings")},
+        "server_total": {
+            k: after[k] - before[k] for k in ("accepted", "messages", "pings", "closes")
+        },
         "server_cpu_s": server_cpu_after - server_cpu_before,
         "tool_totals": totals,
         "log": str(log),
         "samples": [asdict(s) for s in samples],
     }
-    result["window"] = steady_window(samples, workload.vus)
+    if workload.name == "churn":
+        result["window"] = churn_window(samples)
+    else:
+        result["window"] = steady_window(samples, workload.vus)
     result["derived"] = derive(result, workload)
     if proc.returncode != 0 or stopped_by_harness:
         result["log_tail"] = log.read_text(errors="replace").splitlines()[-25:]
@@ -131,7 +138,15 @@ def _sample(pid: int, server: EchoServer, t: float) -> Sample | None:
         return None
     busy = machine_busy_seconds()
     return Sample(
-        t, cpu, mem[0], server_cpu, stats["open"], stats["messages"], stats["pings"], busy
+        t,
+        cpu,
+        mem[0],
+        server_cpu,
+        stats["open"],
+        stats["messages"],
+        stats["pings"],
+        busy,
+        stats.get("closes", 0),
     )
 
 
@@ -161,6 +176,36 @@ def steady_window(samples: list[Sample], vus: int) -> dict[str, Any]:
     }
 
 
+def churn_window(samples: list[Sample]) -> dict[str, Any]:
+    """Deltas between the 2nd and the next-to-last sample during which sessions completed.
+
+    Churn never holds all VUs open at once, so the window is where the server's count of
+    completed close handshakes grows: that leaves out start-up and shutdown just as
+    `steady_window` does.
+    """
+    busy = [b for a, b in itertools.pairwise(samples) if b.closes > a.closes]
+    if len(busy) < 2:
+        return {"error": "fewer than two samples saw sessions complete"}
+    a, b = (busy[1], busy[-2]) if len(busy) >= 4 else (busy[0], busy[-1])
+    inside = [s for s in samples if a.t <= s.t <= b.t]
+    return {
+        "start_s": a.t,
+        "end_s": b.t,
+        "wall_s": b.t - a.t,
+        "all_connected_at_s": None,
+        "client_cpu_s": b.client_cpu - a.client_cpu,
+        "server_cpu_s": b.server_cpu - a.server_cpu,
+        "other_cpu_s": (b.machine_busy - a.machine_busy)
+        - (b.client_cpu - a.client_cpu)
+        - (b.server_cpu - a.server_cpu),
+        "messages": b.messages - a.messages,
+        "pings": b.pings - a.pings,
+        "sessions": b.closes - a.closes,
+        "rss_median_bytes": statistics.median(s.rss for s in inside),
+        "rss_max_bytes": max(s.rss for s in inside),
+    }
+
+
 def derive(result: dict[str, Any], workload: Workload) -> dict[str, float | None]:
     """The figures the table shows, from one run's raw numbers (None where not measurable)."""
     window = result["window"]
@@ -173,6 +218,12 @@ def derive(result: dict[str, Any], workload: Workload) -> dict[str, float | None
         "rss_steady_bytes": None,
         "connect_s": None,
     }
+    sessions = result["tool_totals"].get("sessions")
+    out["gross_cpu_us_per_session"] = result["gross_cpu_s"] / sessions * 1e6 if sessions else None
+    server_closes = result["server_total"]["closes"]
+    out["tool_sessions_vs_server"] = (
+        sessions / server_closes if sessions and server_closes else None
+    )
     rts = result["tool_totals"].get("round_trips")
     out["tool_rt_per_s"] = rts / workload.duration_s if rts else None
     out["gross_cpu_us_per_rt"] = result["gross_cpu_s"] / rts * 1e6 if rts else None
@@ -187,6 +238,13 @@ def derive(result: dict[str, Any], workload: Workload) -> dict[str, float | None
     out["rss_steady_bytes"] = window["rss_median_bytes"]
     out["connect_s"] = window["all_connected_at_s"]
     out["hold_s"] = wall
+    if workload.name == "churn" and window["sessions"] > 0 and window["client_cpu_s"] > 0:
+        out["sessions_per_s"] = window["sessions"] / wall
+        # per core: sessions over the client's own CPU seconds (utime + stime, the rusage
+        # accounting), so a client that is not CPU-bound is not penalised for waiting
+        out["sessions_per_core_s"] = window["sessions"] / window["client_cpu_s"]
+        out["cpu_us_per_session"] = window["client_cpu_s"] / window["sessions"] * 1e6
+        out["server_cpu_us_per_session"] = window["server_cpu_s"] / window["sessions"] * 1e6
     if workload.name == "pingpong" and window["messages"] > 0:
         out["cpu_us_per_rt"] = window["client_cpu_s"] / window["messages"] * 1e6
         out["rt_per_s"] = window["messages"] / wall

@@ -27,7 +27,7 @@ REPO_ROOT = BENCH_DIR.parent
 class Workload:
     """One benchmark shape. ``duration_s`` is what the tool is told; the harness measures inside."""
 
-    name: str  # "pingpong" or "idle"
+    name: str  # "pingpong", "idle" or "churn"
     vus: int
     duration_s: int
     ping_ms: int = 5000
@@ -78,6 +78,7 @@ def _summary_export_totals(path: Path) -> dict[str, Any]:
         if isinstance(metrics.get(name), dict) and "count" in metrics[name]:
             totals[name] = metrics[name]["count"]
     totals["round_trips"] = totals.get("ws_msgs_received")
+    totals["sessions"] = totals.get("ws_sessions")
     return totals
 
 
@@ -108,8 +109,14 @@ class Greenws:
         return ["-c", "import sys; from greenws.cli import main; sys.exit(main())"]
 
     def env(self) -> dict[str, str]:
-        """Put ``source`` first on the path, so the code measured is the code chosen."""
+        """Put ``source`` first on the path, so the code measured is the code chosen.
+
+        Entry-point plugins are switched off: third-party plugins installed in this interpreter
+        are not greenws (a half-installed one would even stop every run). The built-in outputs
+        and metrics are registered all the same.
+        """
         env = dict(os.environ)
+        env["GREENWS_DISABLE_PLUGIN_AUTOLOAD"] = "1"
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.source), env.get("PYTHONPATH")]))
         return env
 
@@ -135,7 +142,9 @@ class Greenws:
         summary.unlink(missing_ok=True)
         script = BENCH_DIR / "scripts" / f"{workload.name}.py"
         env = _bench_env(workload, url)
-        env["PYTHONPATH"] = self.env()["PYTHONPATH"]
+        mine = self.env()
+        env["PYTHONPATH"] = mine["PYTHONPATH"]
+        env["GREENWS_DISABLE_PLUGIN_AUTOLOAD"] = mine["GREENWS_DISABLE_PLUGIN_AUTOLOAD"]
         return ClientCommand(
             tool=self.name,
             argv=[self.python, *self.entry(), "run", *RUN_FLAGS, str(summary), str(script)],
