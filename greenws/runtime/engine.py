@@ -6,6 +6,7 @@ greenlets around the VUs: the flusher, the ``vus`` gauges, threshold evaluation,
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -369,6 +370,11 @@ class Engine:
 
     def run(self) -> int:
         """Run the whole test; returns the exit code."""
+        # The script, greenws and gevent live until exit: frozen out of the collector's view, a
+        # full collection walks only what the VUs made since. Measured (3 runs each, medians):
+        # ping-pong 13.4 -> 12.7 us of client CPU a round trip; churn 146 -> 144 us a session.
+        gc.collect()
+        gc.freeze()
         self.started = self.run_info.start_time = time.time()
         self.started_monotonic = time.monotonic()
         gevent.signal_handler(signal.SIGINT, self._on_signal)
