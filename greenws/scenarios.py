@@ -30,6 +30,7 @@ __all__ = [
     "EXECUTOR_KEYS",
     "ScenarioConfig",
     "derive_scenarios",
+    "global_vu_ids",
     "options_tuple",
     "parse_scenarios",
     "segment_scenario",
@@ -247,6 +248,24 @@ def derive_scenarios(options: Options) -> list[ScenarioConfig]:
         return scenarios
     shares = (segment_scenario(scenario, segment) for scenario in scenarios)
     return [share for share in shares if share is not None]
+
+
+def global_vu_ids(options: Options) -> dict[str, list[int]]:
+    """Each scenario's VU ids in the whole test, unique across segments (k6's ``idInTest``).
+
+    One process numbers its VUs 1, 2, … scenario after scenario. A segment's VUs are the ones
+    its striping owns among those, so processes running the segments of one sequence (pods, or
+    ``--workers``) never share an id: a script that picks a user account by ``vu.id`` does not
+    log two VUs in as the same user.
+    """
+    segment = options_tuple(options)
+    ids: dict[str, list[int]] = {}
+    offset = 0
+    for scenario in _whole_test_scenarios(options):
+        whole = scenario.max_vus
+        ids[scenario.name] = [offset + i + 1 for i in range(whole) if segment.owns(i)]
+        offset += whole
+    return ids
 
 
 def options_tuple(options: Options) -> ExecutionTuple:

@@ -326,3 +326,31 @@ def test_the_segment_maths_and_scenarios_import_no_io() -> None:
         [sys.executable, "-c", probe, str(root)], capture_output=True, text=True, check=True
     )
     assert json.loads(result.stdout) == []
+
+
+def test_vu_ids_of_the_segments_of_a_sequence_are_the_whole_tests_ids_once_each() -> None:
+    from greenws.options import resolve_options
+    from greenws.scenarios import global_vu_ids
+
+    scenarios = {
+        "a": {"executor": "constant-vus", "vus": 5, "duration": "1s"},
+        "b": {"executor": "per-vu-iterations", "vus": 3, "iterations": 1},
+        "c": {
+            "executor": "constant-arrival-rate",
+            "rate": 5,
+            "duration": "1s",
+            "preAllocatedVUs": 2,
+            "maxVUs": 7,
+        },
+    }
+    whole = global_vu_ids(resolve_options(("script", {"scenarios": scenarios})))
+    assert whole == {"a": [1, 2, 3, 4, 5], "b": [6, 7, 8], "c": list(range(9, 16))}
+    for sequence in ("0,1/2,1", "0,1/3,2/3,1", "0,1/4,1/2,3/4,1", "0,1/2,3/4,1"):
+        points = sequence.split(",")
+        seen: list[int] = []
+        for start, end in itertools.pairwise(points):
+            layer = {"scenarios": scenarios, "executionSegment": f"{start}:{end}"}
+            layer["executionSegmentSequence"] = sequence
+            ids = global_vu_ids(resolve_options(("script", layer)))
+            seen += [vu_id for scenario_ids in ids.values() for vu_id in scenario_ids]
+        assert sorted(seen) == list(range(1, 16)), sequence

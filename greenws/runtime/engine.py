@@ -43,6 +43,7 @@ from greenws.runtime.vu import (
     accepted_arguments,
     format_script_error,
 )
+from greenws.scenarios import global_vu_ids
 from greenws.thresholds import ThresholdError, evaluate_all, parse_thresholds
 
 if TYPE_CHECKING:
@@ -459,11 +460,13 @@ class Engine:
                     )
                     return EXIT["script"]
         vu_id = 0
+        whole_test_ids = global_vu_ids(self.options)
         for scenario in self.scenarios if self.workers is None else ():
             vus = []
+            ids = iter(whole_test_ids.get(scenario.name, ()))
             for _ in range(scenario.max_vus):
                 vu_id += 1
-                vus.append(VirtualUser(vu_id, self, scenario.name, dict(scenario.tags)))
+                vus.append(VirtualUser(next(ids, vu_id), self, scenario.name, dict(scenario.tags)))
             self.runners.append(ScenarioRunner(self, scenario, vus))
         worker_failure = 0
         if self.interrupted or self.abort_reason is not None:

@@ -154,3 +154,24 @@ def test_bad_worker_count_is_a_config_error(tmp_path: Path, echo_server, value: 
     assert result.returncode == 104
     assert "--workers" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_vu_ids_are_unique_across_workers(tmp_path: Path, echo_server) -> None:
+    """As k6's idInTest: the workers' VUs are numbered as one process would number them."""
+    script = """
+from greenws import Counter, vu
+
+ran = Counter("ran")
+
+def default():
+    ran.add(1, {"id": str(vu.id)})
+
+options = {"scenarios": {
+    "a": {"executor": "per-vu-iterations", "vus": 5, "iterations": 1},
+    "b": {"executor": "per-vu-iterations", "vus": 3, "iterations": 1},
+}}
+"""
+    result = run(tmp_path, echo_server, script, "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    ids = sorted(int(point["data"]["tags"]["id"]) for point in result.points_of("ran"))
+    assert ids == list(range(1, 9))
