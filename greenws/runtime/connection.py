@@ -24,7 +24,7 @@ from greenws.runtime.vu import VirtualUser
 if TYPE_CHECKING:
     from greenws.runtime.engine import Engine
 
-__all__ = ["SessionRecord", "check_target", "close_tag", "nonblocking_reader"]
+__all__ = ["UNEXPECTED_EOF", "SessionRecord", "check_target", "close_tag", "nonblocking_reader"]
 
 #: gorilla/websocket's names of close codes, as the callback Socket tags its errors.
 _CLOSE_NAMES = {
@@ -40,6 +40,10 @@ _CLOSE_NAMES = {
     1013: "try again later",
     1014: "bad gateway",
 }
+
+
+#: The ``(error_code, error)`` tags of a connection the server dropped without a close frame.
+UNEXPECTED_EOF = (GENERIC_ERROR, "websocket: close 1006 (abnormal closure): unexpected EOF")
 
 
 def close_tag(code: int) -> str:

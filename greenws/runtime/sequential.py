@@ -28,9 +28,8 @@ from greenws.protocol import (
     ProtocolFailure,
     TextMessage,
 )
-from greenws.runtime.connection import SessionRecord, check_target
+from greenws.runtime.connection import UNEXPECTED_EOF, SessionRecord, check_target
 from greenws.runtime.dial import (
-    GENERIC_ERROR,
     REQUEST_TIMEOUT,
     Response,
     dial,
@@ -283,7 +282,7 @@ class SequentialSocket:
             if type(event) is ProtocolFailure:
                 self._fail(
                     "connection closed by the server without a close frame",
-                    (GENERIC_ERROR, "websocket: close 1006 (abnormal closure): unexpected EOF"),
+                    UNEXPECTED_EOF,
                 )
                 return
         self._release(self._protocol.close_code or 1006, self._protocol.close_reason)

@@ -28,6 +28,7 @@ from greenws.protocol import (
     State,
     TextMessage,
 )
+from greenws.runtime.connection import UNEXPECTED_EOF, close_tag
 from greenws.runtime.dial import (
     GENERIC_ERROR,
     REQUEST_TIMEOUT,
@@ -50,25 +51,6 @@ EVENTS = ("open", "message", "binaryMessage", "ping", "pong", "close", "error")
 _EVENT_ALIASES = {"binary_message": "binaryMessage", "binarymessage": "binaryMessage"}
 #: How long a closing socket waits for the server's close frame before dropping the connection.
 CLOSE_TIMEOUT = 3.0
-#: How the ``error`` tag names a close code, in gorilla/websocket's words (what k6 users see).
-_CLOSE_NAMES = {
-    1002: "protocol error",
-    1003: "unsupported data",
-    1006: "abnormal closure",
-    1007: "invalid payload data",
-    1008: "policy violation",
-    1009: "message too big",
-    1010: "mandatory extension",
-    1011: "internal server error",
-    1012: "service restart",
-    1013: "try again later",
-    1014: "bad gateway",
-}
-
-
-def _close_tag(code: int) -> str:
-    name = _CLOSE_NAMES.get(code)
-    return f"websocket: close {code} ({name})" if name else f"websocket: close {code}"
 
 
 class SocketError:
@@ -286,7 +268,7 @@ class Socket:
             return
         self._done = True
         self._close_code = code
-        self._error = tag or (GENERIC_ERROR, _close_tag(code))
+        self._error = tag or (GENERIC_ERROR, close_tag(code))
         self._fire("error", SocketError(message))
         self._fire("close", code)
 
@@ -386,7 +368,7 @@ class Socket:
                 self._fail(
                     "connection closed by the server without a close frame",
                     1006,
-                    (GENERIC_ERROR, "websocket: close 1006 (abnormal closure): unexpected EOF"),
+                    UNEXPECTED_EOF,
                 )
                 return
         self._finish(self._protocol.close_code or 1006)

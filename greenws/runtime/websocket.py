@@ -27,9 +27,13 @@ from greenws.protocol import (
     ProtocolFailure,
     TextMessage,
 )
-from greenws.runtime.connection import SessionRecord, check_target, nonblocking_reader
+from greenws.runtime.connection import (
+    UNEXPECTED_EOF,
+    SessionRecord,
+    check_target,
+    nonblocking_reader,
+)
 from greenws.runtime.dial import (
-    GENERIC_ERROR,
     REQUEST_TIMEOUT,
     ConnectParams,
     Dialled,
@@ -406,7 +410,7 @@ class WebSocket:
                 self._failed(
                     "connection closed by the server without a close frame",
                     1006,
-                    (GENERIC_ERROR, "websocket: close 1006 (abnormal closure): unexpected EOF"),
+                    UNEXPECTED_EOF,
                 )
                 return
         self._closed(self._protocol.close_code or 1006, self._protocol.close_reason)
