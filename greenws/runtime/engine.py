@@ -32,7 +32,7 @@ from greenws.options import Options, ScenarioConfig, derive_scenarios
 from greenws.runtime import output_hooks, summary_handler
 from greenws.runtime.config import Progress, RunInfo
 from greenws.runtime.event_loop import call_and_drain
-from greenws.runtime.executors import ScenarioRunner
+from greenws.runtime.executors import ScenarioRunner, build_runners
 from greenws.runtime.flusher import DEFAULT_QUEUE_LIMIT, Flusher
 from greenws.runtime.script_module import ScriptError, load_script_module
 from greenws.runtime.vu import (
@@ -459,15 +459,8 @@ class Engine:
                         "setup-data", f"setup() must return JSON-serialisable data: {error}"
                     )
                     return EXIT["script"]
-        vu_id = 0
-        whole_test_ids = global_vu_ids(self.options)
-        for scenario in self.scenarios if self.workers is None else ():
-            vus = []
-            ids = iter(whole_test_ids.get(scenario.name, ()))
-            for _ in range(scenario.max_vus):
-                vu_id += 1
-                vus.append(VirtualUser(next(ids, vu_id), self, scenario.name, dict(scenario.tags)))
-            self.runners.append(ScenarioRunner(self, scenario, vus))
+        if self.workers is None:  # the coordinator of --workers runs no VUs itself
+            self.runners = build_runners(self, self.scenarios, global_vu_ids(self.options))
         worker_failure = 0
         if self.interrupted or self.abort_reason is not None:
             pass

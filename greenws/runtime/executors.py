@@ -8,7 +8,7 @@ start no new iteration; running ones get ``gracefulStop`` to finish, then are in
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import gevent
@@ -22,9 +22,25 @@ from greenws.schedule import scenario_arrivals, scenario_length, scenario_vus_at
 if TYPE_CHECKING:
     from greenws.runtime.engine import Engine
 
-__all__ = ["ScenarioRunner", "progress_line"]
+__all__ = ["ScenarioRunner", "build_runners", "progress_line"]
 
 _RAMP_TICK = 0.1
+
+
+def build_runners(
+    engine: Engine, scenarios: Sequence[ScenarioConfig], vu_ids: Mapping[str, Sequence[int]]
+) -> list[ScenarioRunner]:
+    """A runner per scenario with its VUs, numbered by ``vu_ids`` (see ``global_vu_ids``)."""
+    runners = []
+    vu_id = 0
+    for scenario in scenarios:
+        ids = iter(vu_ids.get(scenario.name, ()))
+        vus = []
+        for _ in range(scenario.max_vus):
+            vu_id += 1
+            vus.append(VirtualUser(next(ids, vu_id), engine, scenario.name, dict(scenario.tags)))
+        runners.append(ScenarioRunner(engine, scenario, vus))
+    return runners
 
 
 def progress_line(
