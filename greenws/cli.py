@@ -338,7 +338,7 @@ def _attach_workers(engine: Engine, args: argparse.Namespace, pluginmanager: Any
 
     if args.worker_link:
         link = json.loads(args.worker_link)
-        engine.worker_link = WorkerLink(int(link["fd"]), bool(link["forward"]))
+        engine.worker_link = WorkerLink(int(link["fd"]))
         if link["forward"]:
             pluginmanager.register(engine.worker_link, "worker-link")
         if link.get("setup_data"):

@@ -84,12 +84,11 @@ class WorkerLink:
     reach it through the same bounded, drop-counting queue as any output.
     """
 
-    def __init__(self, fd: int, forward_samples: bool) -> None:
+    def __init__(self, fd: int) -> None:
         self._fd = fd
         gevent.os.make_nonblocking(fd)
-        self.forward_samples = forward_samples
-        self._tag_ids: dict[int, int] = {}
-        self._tags_alive: list[TagSet] = []  # keeps id()s unique for the run
+        #: id(TagSet) -> (its number on the wire, the TagSet, kept alive so ids stay unique)
+        self._tag_ids: dict[int, tuple[int, TagSet]] = {}
         self._metrics_sent: set[str] = set()
         self.broken = False
 
@@ -115,12 +114,13 @@ class WorkerLink:
         rows = []
         tag_ids = self._tag_ids
         for metric, timestamp, value, tags in samples:
-            key = id(tags)
-            index = tag_ids.get(key)
-            if index is None:
-                index = tag_ids[key] = len(tag_ids)
-                self._tags_alive.append(tags)
+            known = tag_ids.get(id(tags))
+            if known is None:
+                index = len(tag_ids)
+                tag_ids[id(tags)] = (index, tags)
                 new_tags.append((index, dict(tags)))
+            else:
+                index = known[0]
             name = metric.name
             if name not in self._metrics_sent:
                 self._metrics_sent.add(name)
