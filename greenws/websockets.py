@@ -43,7 +43,8 @@ from greenws.runtime.sequential import (
     ReceiveTimeout,
     SequentialSocket,
 )
-from greenws.runtime.websocket import (
+from greenws.runtime.websocket import WebSocket
+from greenws.runtime.ws_events import (
     CloseEvent,
     DOMSyntaxError,
     ErrorEvent,
@@ -51,7 +52,6 @@ from greenws.runtime.websocket import (
     InvalidAccessError,
     InvalidStateError,
     MessageEvent,
-    WebSocket,
 )
 
 __all__ = [

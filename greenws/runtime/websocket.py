@@ -57,16 +57,7 @@ from greenws.runtime.ws_events import (
     on_property,
 )
 
-__all__ = [
-    "CloseEvent",
-    "DOMSyntaxError",
-    "ErrorEvent",
-    "Event",
-    "InvalidAccessError",
-    "InvalidStateError",
-    "MessageEvent",
-    "WebSocket",
-]
+__all__ = ["WebSocket"]
 
 CONNECTING, OPEN, CLOSING, CLOSED = 0, 1, 2, 3
 EVENT_TYPES = ("open", "message", "error", "close", "ping", "pong")
