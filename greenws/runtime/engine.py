@@ -23,6 +23,7 @@ import gevent
 import gevent.event
 import pluggy
 
+from greenws.exit_codes import EXIT
 from greenws.metrics.aggregator import Aggregator
 from greenws.metrics.builtin import BuiltinMetrics, register_builtin
 from greenws.metrics.metric import Registry
@@ -52,18 +53,6 @@ if TYPE_CHECKING:
 __all__ = ["EXIT", "Engine", "ScriptError"]
 
 log = logging.getLogger("greenws")
-
-#: k6's exit codes.
-EXIT = {
-    "ok": 0,
-    "thresholds": 99,
-    "setup_timeout": 100,
-    "teardown_timeout": 101,
-    "config": 104,
-    "interrupted": 105,
-    "script": 107,
-    "aborted": 108,
-}
 
 _ACTIVE: Engine | None = None
 

@@ -19,6 +19,13 @@ frames of ``kind (1 byte) + length (4 bytes) + payload``:
 - ``S`` a JSON status: progress, aggregator state, dropped samples, abort reason;
 - ``B`` a pickled sample batch (only with sample outputs), tags and metric types sent once;
 - ``E`` the final status and the worker's exit code.
+
+Two greenlets write to the pipe (the status loop and the output channel forwarding batches), and a
+non-blocking write of a large frame yields part-way when the pipe is full. Without a lock a status
+frame could land inside a batch frame and the reader would lose its place in the stream (it did:
+``UnpicklingError``, absurd lengths, a run stopped early). So every frame is written whole under one
+lock, and the reader checks each header: a frame it cannot account for ends the worker as lost,
+loudly, instead of being guessed at.
 """
 
 from __future__ import annotations
@@ -37,8 +44,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gevent
+import gevent.lock
 import gevent.os
 
+from greenws.exit_codes import EXIT
 from greenws.metrics.aggregator import Aggregator
 from greenws.metrics.metric import MetricType, ValueType
 from greenws.metrics.tags import TagSet
@@ -54,6 +63,9 @@ if TYPE_CHECKING:
 __all__ = ["Coordinator", "WorkerLink", "child_arguments", "resolve_worker_count"]
 
 _HEADER = struct.Struct("!cI")
+_KINDS = (b"S", b"B", b"E")
+#: No honest frame is larger (a batch of a million samples pickles to about 30 MB).
+_MAX_FRAME = 1 << 30
 #: How often a worker reports its status (progress, aggregator state) to the coordinator.
 STATUS_INTERVAL = 1.0
 
@@ -90,19 +102,22 @@ class WorkerLink:
         #: id(TagSet) -> (its number on the wire, the TagSet, kept alive so ids stay unique)
         self._tag_ids: dict[int, tuple[int, TagSet]] = {}
         self._metrics_sent: set[str] = set()
+        #: One frame at a time: a write that yields part-way must not let another frame in.
+        self._writing = gevent.lock.Semaphore()
         self.broken = False
 
     def _write(self, kind: bytes, payload: bytes) -> None:
-        if self.broken:
-            return
         data = memoryview(_HEADER.pack(kind, len(payload)) + payload)
-        try:
-            while data:
-                written = gevent.os.nb_write(self._fd, data)
-                data = data[written:]
-        except OSError:  # the coordinator is gone: nobody will read what this worker measures
-            self.broken = True
-            os.kill(os.getpid(), signal.SIGINT)
+        with self._writing:
+            if self.broken:
+                return
+            try:
+                while data:
+                    written = gevent.os.nb_write(self._fd, data)
+                    data = data[written:]
+            except OSError:  # the coordinator is gone: nobody will read what this worker measures
+                self.broken = True
+                os.kill(os.getpid(), signal.SIGINT)
 
     @hookimpl
     def greenws_output_samples(self, samples: Sequence[Any]) -> None:
@@ -216,6 +231,7 @@ class _Worker:
         self.status: dict[str, Any] | None = None
         self.final: dict[str, Any] | None = None
         self.exit_code: int | None = None
+        self.channel_error: str | None = None
         self._metrics: dict[str, Any] = {}
         self._tags: dict[int, TagSet] = {}
         self.reader = gevent.spawn(self._read_all)
@@ -237,6 +253,8 @@ class _Worker:
                 if header is None:
                     break
                 kind, length = _HEADER.unpack(header)
+                if kind not in _KINDS or length > _MAX_FRAME:
+                    raise ValueError(f"a frame header that makes no sense: {header!r}")
                 payload = self._read_exactly(length)
                 if payload is None:
                     break
@@ -249,9 +267,28 @@ class _Worker:
                         self.engine.abort(status["abort"])
                     if kind == b"E":
                         self.final = status
+        except Exception as error:  # never guess at a stream that lost its place: drop the worker
+            self.channel_error = f"{type(error).__name__}: {error}"
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         finally:
             os.close(self._fd)
             self.exit_code = self.process.wait()
+
+    def lost_because(self) -> str | None:
+        """Why this worker's part of the test is missing from the summary (None if it is not)."""
+        if self.final is not None and self.channel_error is None:
+            return None
+        if self.channel_error is not None:
+            return f"its channel to the coordinator failed ({self.channel_error})"
+        code = self.exit_code
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"it was killed by {name}"
+        return f"it exited with code {code} before its final report"
 
     def _forward(self, payload: bytes) -> None:
         """Hand a worker's batch to the coordinator's outputs (its aggregation came as state)."""
@@ -303,18 +340,21 @@ class Coordinator:
             if self._setup_file is not None:
                 os.unlink(self._setup_file)
         worst = 0
+        lost = False
         for worker in self.workers:
             code = worker.exit_code or 0
-            if worker.final is None:
+            reason = worker.lost_because()
+            if reason is not None:
+                lost = True
                 engine.report_error(
                     f"worker-{worker.index}",
-                    f"worker {worker.index} ended without its final report (exit code {code}):"
-                    " its part of the test is missing from the summary",
+                    f"worker {worker.index} was lost: {reason}; its part of the test is missing"
+                    " from the summary",
                 )
-                worst = worst or (code if code > 0 else 107)
             elif code not in (0, 99, 105) and not worst:
                 worst = code
-        return worst
+        # A lost worker is neither a script error nor a Ctrl+C: the results are incomplete.
+        return EXIT["worker_lost"] if lost else worst
 
     def stop(self) -> None:
         """Stop every worker gracefully."""
