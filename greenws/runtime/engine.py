@@ -348,7 +348,18 @@ class Engine:
         vu = VirtualUser(0, self, "", {})
         vu.base_tags.pop("scenario", None)
         vu.enter_group(group)
-        greenlet = VUGreenlet(vu, lambda *a: call_and_drain(vu, function, *a), *args)
+        failure: list[BaseException] = []
+
+        def body(*arguments: Any) -> Any:
+            # Caught here and raised again below: a greenlet that dies of an exception has gevent
+            # print its whole traceback, and the caller's one-line error is all a user should see.
+            try:
+                return call_and_drain(vu, function, *arguments)
+            except BaseException as error:
+                failure.append(error)
+                return None
+
+        greenlet = VUGreenlet(vu, body, *args)
         if group == "::setup":
             self._setup_greenlet = greenlet
         greenlet.start()
@@ -356,6 +367,8 @@ class Engine:
         if not greenlet.ready():
             greenlet.kill(IterationInterrupted(), block=True, timeout=5)
             raise TimeoutError
+        if failure:
+            raise failure[0]
         return greenlet.get()
 
     def run(self) -> int:

@@ -130,6 +130,31 @@ def teardown(data):
     assert log_lines(tmp_path) == []  # no iteration, no teardown
 
 
+@pytest.mark.parametrize(
+    ("failing", "exit_code", "ran"),
+    [("setup", 107, []), ("teardown", 0, ["default"])],
+)
+def test_an_exception_in_setup_or_teardown_is_one_line_not_a_traceback(
+    tmp_path: Path, failing: str, exit_code: int, ran: list[str]
+) -> None:
+    bodies = {"setup": "    return 1\n", "teardown": "    pass\n"}
+    bodies[failing] = '    raise ValueError("boom")\n'
+    result = run_logged(
+        tmp_path,
+        f"def setup():\n{bodies['setup']}"
+        'def default(data):\n    log("default")\n'
+        f"def teardown(data):\n{bodies['teardown']}"
+        "options = {'vus': 1, 'iterations': 1}\n",
+        outputs=False,
+    )
+    assert result.returncode == exit_code, result.stderr
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1, result.stderr
+    assert f"{failing}() failed: ValueError: boom" in lines[0], lines[0]
+    assert "script.py:" in lines[0], lines[0]  # where, in the user's own file
+    assert log_lines(tmp_path) == ran
+
+
 # -- timeouts: exit codes 100 and 101 -------------------------------------------------------------
 
 
