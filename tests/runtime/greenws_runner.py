@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ def run_greenws(
     env: dict[str, str] | None = None,
     timeout: float = 90,
     outputs: bool = True,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> RunResult:
     """Run a script (source text or a path) and parse the summary export and the JSON output."""
     path = Path(script) if isinstance(script, Path) else write_script(directory, script)
@@ -79,6 +81,7 @@ def run_greenws(
         env=child_env,
         cwd=directory,
         stdin=subprocess.DEVNULL,
+        preexec_fn=preexec_fn,
     )
     result = RunResult(completed.returncode, completed.stdout, completed.stderr)
     if export.exists():
