@@ -21,7 +21,7 @@ import os
 from time import monotonic
 from typing import Any
 
-from gevent import get_hub, getcurrent
+from gevent import get_hub, getcurrent, sleep
 
 __all__ = ["GeventTransport", "PlainTransport", "make_transport", "open_plain"]
 
@@ -30,6 +30,8 @@ __all__ = ["GeventTransport", "PlainTransport", "make_transport", "open_plain"]
 #: with mremap and unmapped it (strace of the churn benchmark); a 34-byte send+recv pair on a
 #: socketpair took 15.6 µs that way and 2.3 µs with 64 KiB, on this KVM guest.
 RECV_SIZE = 64 * 1024
+#: Reads in a row without waiting before a VU lets the hub have a turn anyway (16 x 64 KiB = 1 MiB).
+EAGER_READS_BEFORE_YIELD = 16
 _READABLE = 1
 _TIMED_OUT = 2
 #: Deadlines closer than this count as the same timer (libev's own resolution is about 1 ms).
@@ -41,6 +43,7 @@ class PlainTransport:
 
     __slots__ = (
         "_eager",
+        "_eager_reads",
         "_hub",
         "_io",
         "_raw",
@@ -63,6 +66,7 @@ class PlainTransport:
         self._io = self._hub.loop.io(self._raw.fileno(), 1)
         self._write_io: Any = None
         self._eager = True
+        self._eager_reads = 0
         self._timer: Any = None
         self._timer_deadline = -1.0
         self._waiter: Any = None
@@ -79,10 +83,16 @@ class PlainTransport:
         """
         raw = self._raw
         if self._eager:
-            try:
-                return raw.recv(RECV_SIZE)  # type: ignore[no-any-return]
-            except BlockingIOError:
-                self._eager = False
+            self._eager_reads += 1
+            if self._eager_reads < EAGER_READS_BEFORE_YIELD:
+                try:
+                    return raw.recv(RECV_SIZE)  # type: ignore[no-any-return]
+                except BlockingIOError:
+                    self._eager = False
+            # else: a server that always has more to send would keep this greenlet from ever
+            # waiting, and so from ever letting the hub deliver an interrupt or run the other
+            # VUs: wait once (the socket is readable, so that is one hub turn) and go on.
+        self._eager_reads = 0
         if timeout is not None and timeout <= 0:
             return None
         if self._wait(timeout) != _READABLE:
@@ -179,15 +189,22 @@ class PlainTransport:
 class GeventTransport:
     """Any gevent socket (TLS in particular) through its cooperative API."""
 
-    __slots__ = ("_connection",)
+    __slots__ = ("_connection", "_reads")
 
     def __init__(self, connection: Any) -> None:
         self._connection = connection
+        self._reads = 0
 
     def read(self, timeout: float | None) -> bytes | None:
         """As :meth:`PlainTransport.read`."""
         if timeout is not None and timeout <= 0:
             return None
+        self._reads += 1
+        if self._reads >= EAGER_READS_BEFORE_YIELD:
+            # gevent's TLS socket returns buffered records without waiting: give the hub its
+            # turn now and then, as the plain transport does (see its ``read``).
+            self._reads = 0
+            sleep(0)
         connection = self._connection
         connection.settimeout(timeout)
         try:

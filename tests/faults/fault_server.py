@@ -14,6 +14,7 @@ answered like a plain HTTP server would: ``400 Bad Request``. Routes:
 - ``/reset``             handshake, half a frame, then a TCP reset (SO_LINGER 0)
 - ``/no-read``           handshake, then never read again (the client's send buffer fills)
 - ``/too-big?size=N``    handshake, then one binary message of N bytes
+- ``/flood?size=N``      handshake, then binary messages of N bytes as fast as the client reads
 - ``/bad-utf8``          handshake, then a text frame with invalid UTF-8
 - ``/bad-close?code=N``  handshake, then a close frame carrying code N (1005, 999...)
 - ``/no-pong``           handshake, ignore pings, answer a close with a close
@@ -192,6 +193,12 @@ def serve(sock: socket.socket, context: ssl.SSLContext | None = None) -> None:
         elif route == "/too-big":
             sock.sendall(frame(2, b"\x00" * int(query.get("size", "2048"))))
             conn.drain()
+        elif route == "/flood":
+            message = frame(2, b"\x00" * int(query.get("size", "1048576")))
+            ends = time.monotonic() + LIFETIME
+            sock.settimeout(LIFETIME)
+            while time.monotonic() < ends:
+                sock.sendall(message)
         elif route == "/bad-utf8":
             sock.sendall(frame(1, b"ok \xff\xfe not utf-8"))
             conn.drain()

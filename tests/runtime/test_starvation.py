@@ -8,11 +8,15 @@ if the hub gets its turns), how many messages were answered, which lines were pr
 
 from __future__ import annotations
 
+import contextlib
+import os
 import resource
+import time
 from collections import Counter
 from pathlib import Path
 
-from greenws_runner import run_greenws
+from greenws_runner import ROOT, run_greenws
+from servers import ScriptServer
 
 # 300 VUs at an open-file limit of 128: about 60 connect and ping-pong 20 messages per session,
 # the rest fail every dial at once with EMFILE and loop straight into the next iteration.
@@ -61,3 +65,84 @@ def test_vus_failing_every_dial_with_emfile_do_not_starve_the_others(
     # Every session that connected finished its 20 round trips: none starved into gracefulStop.
     assert result.metric("ws_msgs_received")["count"] == 20 * sessions["ok"]
     assert result.metric("ws_msgs_sent")["count"] == 20 * sessions["ok"]
+
+
+# Four VUs each read a server that sends 1 MiB messages as fast as they are read, for far longer
+# than the test lasts. The VUs always have bytes waiting, so without a yield between reads they
+# never give the hub a turn: no gauge, no flusher, no end of the test until the flood pauses.
+FLOOD = """
+import os
+from greenws import ws
+
+options = {"vus": 4, "duration": "3s", "gracefulStop": "1s", "maxMessageSize": 2 << 20}
+
+def default():
+    def session(socket):
+        socket.on("binaryMessage", lambda data: None)
+    ws.connect(os.environ["TARGET"] + "/flood?size=1048576", None, session)
+"""
+
+
+def test_a_flooding_server_cannot_hold_the_hub(tmp_path: Path) -> None:
+    server = ScriptServer(ROOT / "tests" / "faults" / "fault_server.py")
+    try:
+        result = run_greenws(tmp_path, FLOOD, env={"TARGET": server.url})
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.metric("ws_msgs_received")["count"] > 100  # the flood did arrive
+    # The hub kept its turns while the VUs read: the vus gauge every second of the run.
+    assert len(result.points_of("vus")) >= 3, len(result.points_of("vus"))
+
+
+def test_a_socket_that_always_has_bytes_still_lets_the_hub_run() -> None:
+    """The transport under every plain ``ws://`` session: however much is waiting, a reader gives
+    the hub a turn at least every ``EAGER_READS_BEFORE_YIELD`` reads (where interrupts and the
+    other VUs run). Counted in reads, on a real loopback TCP connection fed by a thread."""
+    import socket
+    import threading
+
+    import gevent
+
+    from greenws.runtime.transport import EAGER_READS_BEFORE_YIELD, PlainTransport
+
+    # Big buffers, filled before the first read: megabytes wait, so no read can come up empty.
+    # Root may exceed the sysctl caps (SO_*BUFFORCE); CI runs as root.
+    force = os.geteuid() == 0
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, 33 if force else socket.SO_RCVBUF, 8 << 20)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    writer = socket.socket()
+    writer.setsockopt(socket.SOL_SOCKET, 32 if force else socket.SO_SNDBUF, 8 << 20)
+    writer.connect(listener.getsockname())
+    reader, _ = listener.accept()
+    listener.close()
+    reader.setblocking(False)
+    transport = PlainTransport(None, reader)
+    stop = threading.Event()
+
+    def feed() -> None:
+        chunk = b"x" * (1 << 20)
+        with contextlib.suppress(OSError):
+            while not stop.is_set():
+                writer.sendall(chunk)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    time.sleep(0.5)  # not a measurement: time for the feeder to fill the buffers
+    try:
+        reads = 0
+        other_ran_after: list[int] = []
+        gevent.spawn(lambda: other_ran_after.append(reads))
+        while not other_ran_after and reads < 100 * EAGER_READS_BEFORE_YIELD:
+            data = transport.read(None)
+            if data:
+                reads += 1
+        assert other_ran_after, reads
+        assert other_ran_after[0] <= EAGER_READS_BEFORE_YIELD, other_ran_after
+    finally:
+        stop.set()
+        transport.close()
+        writer.close()
+        feeder.join(5)
