@@ -10,7 +10,6 @@ import gc
 import json
 import logging
 import os
-import signal
 import ssl
 import sys
 import time
@@ -35,6 +34,7 @@ from greenws.runtime.config import Progress, RunInfo
 from greenws.runtime.event_loop import call_and_drain
 from greenws.runtime.executors import ScenarioRunner, build_runners
 from greenws.runtime.flusher import DEFAULT_QUEUE_LIMIT, Flusher
+from greenws.runtime.interrupts import InterruptHandler
 from greenws.runtime.open_files import open_files_warning, raise_open_files_limit
 from greenws.runtime.script_module import ScriptError, load_script_module
 from greenws.runtime.vu import (
@@ -326,15 +326,10 @@ class Engine:
         gevent.spawn(self.stop_all)
 
     def _on_signal(self) -> None:
+        """The graceful stop of Ctrl+C or SIGTERM (see :mod:`greenws.runtime.interrupts`)."""
         if self.interrupted:
-            print("\nsecond interrupt: exiting now", file=sys.stderr, flush=True)
-            sys.stderr.flush()
-            os._exit(EXIT["interrupted"])
+            return
         self.interrupted = True
-        if self.worker_link is None:  # a worker is stopped by its coordinator, which says so
-            print(
-                "\nstopping the test (interrupt again to exit now)...", file=sys.stderr, flush=True
-            )
         setup = self._setup_greenlet
         if setup is not None and not setup.dead:  # k6 does not wait for setup() to finish
             setup.kill(IterationInterrupted(), block=False)
@@ -390,8 +385,9 @@ class Engine:
         self._check_open_files()
         self.started = self.run_info.start_time = time.time()
         self.started_monotonic = time.monotonic()
-        gevent.signal_handler(signal.SIGINT, self._on_signal)
-        gevent.signal_handler(signal.SIGTERM, self._on_signal)
+        # A worker is stopped by its coordinator, which says so once for the whole test.
+        announce = self.worker_link is None
+        InterruptHandler(self._on_signal, self.script_path, EXIT["interrupted"], announce).install()
         self._start_outputs()
         self.flusher.start()
         if self.worker_link is not None:  # the coordinator emits ``vus`` and checks thresholds

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import resource
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-from greenws_runner import ROOT, run_greenws
+from greenws_runner import ROOT, run_greenws, write_script
 from servers import ScriptServer
+
+from greenws.runtime.interrupts import GRACE_PERIOD
 
 # 300 VUs at an open-file limit of 128: about 60 connect and ping-pong 20 messages per session,
 # the rest fail every dial at once with EMFILE and loop straight into the next iteration.
@@ -146,3 +152,74 @@ def test_a_socket_that_always_has_bytes_still_lets_the_hub_run() -> None:
         transport.close()
         writer.close()
         feeder.join(5)
+
+
+# Once its first message arrives, a handler spins forever: the hub never gets a turn again.
+BUSY = """
+import os
+from greenws import ws
+
+options = {"vus": 2, "duration": "60s"}
+
+def default():
+    def session(socket):
+        def on_message(message):
+            open(os.environ["SPINNING"], "w").close()
+            while True:
+                pass
+        socket.on("open", lambda: socket.send("x"))
+        socket.on("message", on_message)
+    ws.connect(os.environ["TARGET"], None, session)
+"""
+
+
+def _start_spinning(tmp_path: Path, echo_server) -> subprocess.Popen[str]:
+    script = write_script(tmp_path, BUSY)
+    spinning = tmp_path / "spinning"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "greenws", "run", "-q", str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "TARGET": echo_server.url,
+            "SPINNING": str(spinning),
+        },
+    )
+    for _ in range(300):  # until a VU spins (bounded: 30 s)
+        if spinning.exists() or process.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert spinning.exists(), process.communicate(timeout=10)
+    return process
+
+
+def test_a_second_sigint_ends_a_process_stuck_in_a_busy_handler(
+    tmp_path: Path, echo_server
+) -> None:
+    process = _start_spinning(tmp_path, echo_server)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    assert process.poll() is None  # the first only asks for a graceful stop, which cannot come
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 105, stderr
+    assert "stopping the test" in stderr, stderr
+    [line] = [line for line in stderr.splitlines() if "exiting now" in line]
+    assert re.search(
+        r"SIGINT again: exiting now \(VU [12] was running .*script\.py:\d+ in on_message\)", line
+    ), line
+
+
+def test_sigterm_after_the_grace_period_ends_a_stuck_process(tmp_path: Path, echo_server) -> None:
+    process = _start_spinning(tmp_path, echo_server)
+    process.send_signal(signal.SIGTERM)
+    process.send_signal(signal.SIGTERM)  # the same request repeated: still graceful
+    time.sleep(GRACE_PERIOD + 0.5)
+    assert process.poll() is None
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 105, stderr
+    assert "SIGTERM again: exiting now (VU" in stderr and "in on_message" in stderr, stderr
