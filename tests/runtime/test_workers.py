@@ -175,3 +175,31 @@ options = {"scenarios": {
     assert result.returncode == 0, result.stderr
     ids = sorted(int(point["data"]["tags"]["id"]) for point in result.points_of("ran"))
     assert ids == list(range(1, 9))
+
+
+def test_a_killed_worker_is_reported_as_lost_with_its_own_exit_code(
+    tmp_path: Path, echo_server
+) -> None:
+    """Not a Ctrl+C (105) and not a script error (107): 121, and a line that says what happened."""
+    script = """
+import os, signal
+from greenws import Counter, sleep, vu
+
+ran = Counter("ran")
+
+def default():
+    ran.add(1)
+    if vu.id == 1 and vu.iteration == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    sleep(0.05)
+
+options = {"scenarios": {"s": {"executor": "per-vu-iterations", "vus": 2, "iterations": 20}}}
+"""
+    result = run(tmp_path, echo_server, script, "--workers", "2", "--no-color")
+    assert result.returncode == 121, result.stderr
+    lost = [line for line in result.stderr.splitlines() if "was lost" in line]
+    assert len(lost) == 1, result.stderr
+    assert "worker 0 was lost: it was killed by SIGKILL" in lost[0], lost[0]
+    assert "TOTAL RESULTS" in result.stdout
+    # The other worker's part is all there: its VU's 20 iterations.
+    assert result.metric("ran")["count"] >= 20
