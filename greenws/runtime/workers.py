@@ -118,6 +118,12 @@ class WorkerLink:
             except OSError:  # the coordinator is gone: nobody will read what this worker measures
                 self.broken = True
                 os.kill(os.getpid(), signal.SIGINT)
+            except BaseException:
+                # Killed half-way (an output channel closed at a drain timeout): what follows
+                # would be read as part of this frame, so nothing more is sent at all. The
+                # coordinator then reports this worker as lost, which is the truth.
+                self.broken = bool(data)
+                raise
 
     @hookimpl
     def greenws_output_samples(self, samples: Sequence[Any]) -> None:
