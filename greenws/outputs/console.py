@@ -154,19 +154,14 @@ class ConsoleOutput:
 
 
 def dropped_warnings(summary: dict[str, Any]) -> str:
-    """One line per output that lost samples: the count, and the reason when the data has one."""
+    """One line per output that lost samples: its name, the count, and why when it is known."""
     dropped = summary.get("state", {}).get("droppedSamples") or {}
     errors = (summary.get("greenws") or {}).get("output_errors") or {}
-    lines = []
-    for name, count in dropped.items():
-        reason = errors.get(name)
-        if reason:
-            lines.append(f"  WARNING: output {name}: {reason}; {count} samples lost\n")
-        else:
-            lines.append(
-                f"  WARNING: output {name} lost {count} samples (it was too slow or failed)\n"
-            )
-    return "".join(lines)
+    return "".join(
+        f"  WARNING: output {name} lost {count} samples "
+        f"({errors.get(name) or 'it was too slow or failed'})\n"
+        for name, count in dropped.items()
+    )
 
 
 def _go(seconds: float) -> str:

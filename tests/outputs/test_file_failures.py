@@ -215,8 +215,8 @@ def test_a_full_disk_json_file_ends_on_a_whole_line_and_every_lost_sample_is_cou
     for name in trends:
         assert sum(p["metric"] == name for p in points) <= summary["metrics"][name]["count"]
     expected = (
-        f"WARNING: output json={out}: write failed after {len(points)} samples: "
-        f"[Errno 27] File too large; {lost} samples lost"
+        f"WARNING: output json={out} lost {lost} samples "
+        f"(write failed after {len(points)} samples: [Errno 27] File too large)"
     )
     assert warnings(result.stdout) == [expected]
 
@@ -246,8 +246,8 @@ def test_a_full_disk_csv_file_ends_on_a_whole_row_and_every_lost_sample_is_count
     assert lost > 0
     assert len(rows) - 1 + lost == summary["greenws"]["samples"]
     assert warnings(result.stdout) == [
-        f"WARNING: output csv={out}: write failed after {len(rows) - 1} samples: "
-        f"[Errno 27] File too large; {lost} samples lost"
+        f"WARNING: output csv={out} lost {lost} samples "
+        f"(write failed after {len(rows) - 1} samples: [Errno 27] File too large)"
     ]
 
 
@@ -307,4 +307,4 @@ def test_handle_summary_gets_each_outputs_losses(tmp_path: Path, echo_server: An
     reason = data["output_errors"][f"json={out}"]
     assert reason.startswith(f"write failed after {points} samples: ")
     # The summary is replaced by handle_summary's, but the loss is still said, once.
-    assert warnings(result.stdout) == [f"WARNING: output json={out}: {reason}; {lost} samples lost"]
+    assert warnings(result.stdout) == [f"WARNING: output json={out} lost {lost} samples ({reason})"]
