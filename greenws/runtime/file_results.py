@@ -57,12 +57,15 @@ def write_summary_export(
 def output_errors(
     manager: pluggy.PluginManager, channels: Iterable[OutputChannel]
 ) -> dict[str, str]:
-    """Why each output that failed lost samples: a file output's own words, else what broke it."""
+    """Why each output that failed lost samples: its own words, else what switched it off.
+
+    An output says why through a ``failure`` attribute (a ``str``; :class:`FileOutput` has one),
+    so a network output can explain its losses in the summary too.
+    """
     errors = {}
     for channel in channels:
-        plugin = manager.get_plugin(channel.name)
-        failure = plugin.failure if isinstance(plugin, FileOutput) else None
-        reason = failure or channel.dead
+        failure = getattr(manager.get_plugin(channel.name), "failure", None)
+        reason = (failure if isinstance(failure, str) else None) or channel.dead
         if reason:
             errors[channel.name] = reason
     return errors

@@ -72,6 +72,7 @@ def greenws(
     threshold: int = 0,
     handler: bool = False,
     pause: float = 0.0,
+    pythonpath: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``greenws run`` on the script, optionally with every file it writes limited in size.
 
@@ -79,7 +80,9 @@ def greenws(
     (no file, so no size limit), then ``handled``; read it with :func:`handled_data`.
     """
     path = write_script(directory, script(threshold) + (HANDLER if handler else ""))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TARGET": echo_server.url, "PAUSE": str(pause)}
+    paths = [str(ROOT), *([str(pythonpath)] if pythonpath else [])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "TARGET": echo_server.url}
+    env["PAUSE"] = str(pause)
 
     def limit_file_size() -> None:
         if limit is not None:
@@ -308,3 +311,55 @@ def test_handle_summary_gets_each_outputs_losses(tmp_path: Path, echo_server: An
     assert reason.startswith(f"write failed after {points} samples: ")
     # The summary is replaced by handle_summary's, but the loss is still said, once.
     assert warnings(result.stdout) == [f"WARNING: output json={out} lost {lost} samples ({reason})"]
+
+
+LOSING_PLUGIN = """
+from greenws.file_destination import FileOutput
+from greenws.plugins import hookimpl
+
+
+class Losing(BASE):
+    failure = None
+
+    @hookimpl
+    def greenws_output_samples(self, samples):
+        if samples:
+            self.failure = "server 127.0.0.1:9 refused the connection"
+        return len(samples)  # lost them all, on its own, without raising
+
+
+@hookimpl
+def greenws_configure(config):
+    for _ in config.claim_outputs("losing"):
+        config.pluginmanager.register(Losing(), name="losing")
+"""
+
+
+@pytest.mark.parametrize(("base", "code"), [("object", 0), ("FileOutput", 120)])
+def test_an_output_says_why_it_lost_samples_and_only_a_file_fails_the_run(
+    tmp_path: Path, echo_server: Any, base: str, code: int
+) -> None:
+    """A network output's losses keep exit 0 (as in k6); a file output's are exit 120."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "losing_output.py").write_text(LOSING_PLUGIN.replace("BASE", base), encoding="utf-8")
+    export = tmp_path / "summary.json"
+    result = greenws(
+        tmp_path,
+        echo_server,
+        "-p",
+        "losing_output",
+        "--out",
+        "losing",
+        "--summary-export",
+        str(export),
+        pythonpath=site,
+    )
+    assert result.returncode == code, result.stderr
+    assert_summary_printed(result.stdout)
+    data = json.loads(export.read_text(encoding="utf-8"))["greenws"]
+    assert data["dropped_samples"] == {"losing": data["samples"]} and data["samples"] > 0
+    reason = "server 127.0.0.1:9 refused the connection"
+    assert data["output_errors"] == {"losing": reason}
+    expected = f"WARNING: output losing lost {data['samples']} samples ({reason})"
+    assert warnings(result.stdout) == [expected]
