@@ -67,7 +67,9 @@ class LineFile:
             return 0
         if not lines:
             return 0
-        data = ("\n".join(lines) + "\n").encode("utf-8")
+        lines.append("")  # a newline after the last line too, without copying the text again
+        data = "\n".join(lines).encode("utf-8")
+        lines.pop()
         if self._gzip is not None:
             self._gzip.write(data)
             self._gzip.flush(zlib.Z_SYNC_FLUSH)
