@@ -1,7 +1,8 @@
 """``greenws``: the command line. Monkey-patching happens here and nowhere else.
 
-Exit codes are k6's: 0 ok, 99 thresholds failed, 100/101 setup/teardown timeout, 104 bad options,
-105 interrupted, 107 script error, 108 aborted by the script.
+Exit codes are k6's: 0 ok, 99 thresholds failed, 100/101 setup/teardown timeout, 104 bad options
+(an output file that cannot be written included), 105 interrupted, 107 script error, 108 aborted
+by the script; and greenws's own 120: a file output or ``--summary-export`` is incomplete.
 
 ``greenws run`` and ``greenws inspect`` take the same flags and resolve options through the same
 code (:func:`load_and_resolve`), so ``inspect`` shows exactly what ``run`` would run.
@@ -284,6 +285,7 @@ def load_and_resolve(args: argparse.Namespace, pluginmanager: Any) -> tuple[Engi
 
 def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
     """``greenws run``: load, configure, run; returns the exit code."""
+    from greenws.file_destination import DestinationError, destination_problem
     from greenws.runtime.config import OutputSpec, RunConfig
     from greenws.runtime.engine import EXIT
 
@@ -291,6 +293,10 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
     if isinstance(prepared, int):
         return prepared
     engine, options = prepared
+    export = engine.run_info.summary_export
+    problem = destination_problem(export) if export is not None else None
+    if problem:
+        return _fail(EXIT["config"], f"--summary-export {export}: {problem}")
     outputs = []
     for text in args.out:
         kind, _, argument = text.partition("=")
@@ -299,6 +305,8 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
     for impl in pluginmanager.hook.greenws_configure.get_hookimpls():
         try:
             impl.function(*[{"config": config}[name] for name in impl.argnames])
+        except DestinationError as error:  # already names the flag, the path and the reason
+            return _fail(EXIT["config"], str(error))
         except Exception as error:
             name = pluginmanager.get_name(impl.plugin) or repr(impl.plugin)
             return _fail(EXIT["config"], f"plugin {name}: greenws_configure failed: {error}")

@@ -2,9 +2,12 @@
 
 On a terminal the progress block is redrawn in place twice a second; otherwise (CI logs) one
 status line is printed every 10 seconds. Progress goes to stderr and the summary to stdout, so
-``greenws run … > summary.txt`` keeps a clean summary. ``--summary-export`` is written here too,
-from the same summary data the text is rendered from. When the script defines ``handle_summary``
+``greenws run … > summary.txt`` keeps a clean summary. When the script defines ``handle_summary``
 and it succeeded, the text summary is not printed: what the script returned replaces it.
+``--summary-export`` is not written here but by the engine after every output stopped, from the
+same summary data, so an export that cannot be written never keeps the summary from printing.
+Every output that lost samples gets one warning line after the summary: its name, the count and,
+when it knows, why.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from greenws.summary.progress import (
     render_scenarios_header,
 )
 
-__all__ = ["ConsoleOutput", "max_test_duration"]
+__all__ = ["ConsoleOutput", "dropped_warnings", "max_test_duration"]
 
 
 def max_test_duration(scenarios: Sequence[ScenarioConfig]) -> float:
@@ -140,23 +143,25 @@ class ConsoleOutput:
             else:
                 self.err.write(self._line(run) + "\n")
             self.err.flush()
-        if run.summary_export:
-            from greenws.summary.export import summary_export_json
-
-            with open(run.summary_export, "w", encoding="utf-8") as handle:
-                handle.write(summary_export_json(summary))
         # The script's handle_summary() replaces the text summary (the export is still written).
         if run.summary_mode != "disabled" and not run.summary_handled:
             from greenws.summary.text import render_summary
 
             color = run.is_tty and not run.options.no_color
             self.stream.write(render_summary(summary, mode=run.summary_mode, color=color))
-        dropped = summary.get("state", {}).get("droppedSamples") or {}
-        for name, count in dropped.items():
-            self.stream.write(
-                f"  WARNING: output {name} lost {count} samples (it was too slow or failed)\n"
-            )
+        self.stream.write(dropped_warnings(summary))
         self.stream.flush()
+
+
+def dropped_warnings(summary: dict[str, Any]) -> str:
+    """One line per output that lost samples: its name, the count, and why when it is known."""
+    dropped = summary.get("state", {}).get("droppedSamples") or {}
+    errors = (summary.get("greenws") or {}).get("output_errors") or {}
+    return "".join(
+        f"  WARNING: output {name} lost {count} samples "
+        f"({errors.get(name) or 'it was too slow or failed'})\n"
+        for name, count in dropped.items()
+    )
 
 
 def _go(seconds: float) -> str:

@@ -7,17 +7,24 @@ service,status,subproto,tls_version,url``), then ``extra_tags`` (every other tag
 ``K6_CSV_TIME_FORMAT`` says: ``unix`` seconds by default, ``unix_milli``, ``unix_micro``,
 ``unix_nano``, ``rfc3339`` or ``rfc3339_nano``. As in k6 the argument may also be
 ``fileName=FILE,timeFormat=rfc3339``.
+
+Rows are formatted here rather than by ``csv.writer`` row by row: the quoted cells of each tag set
+and metric name are built once by ``csv.writer`` (so quoting is exactly its own) and reused, and a
+batch goes to the file in one write (:class:`~greenws.outputs.line_file.LineFile`, which also keeps
+the file ending on a whole row and counts what a failed write lost).
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
+import io
 import os
 import time
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import Any
 
+from greenws.file_destination import FileOutput, check_destination
+from greenws.outputs.line_file import LineFile
 from greenws.plugins import hookimpl
 
 __all__ = ["COLUMNS", "TIME_FORMATS", "CSVOutput"]
@@ -49,7 +56,14 @@ def format_time(when: float, time_format: str) -> str:
     return text + "Z"
 
 
-class CSVOutput:
+def csv_cells(cells: Sequence[str]) -> str:
+    """``cells`` as ``csv.writer`` writes them in one row, without the line end."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(cells)
+    return text.getvalue()[:-1]
+
+
+class CSVOutput(FileOutput):
     """Writes one CSV file; registered only when ``--out csv=…`` asks for it."""
 
     def __init__(self, path: str, time_format: str = "unix") -> None:
@@ -57,49 +71,70 @@ class CSVOutput:
             raise ValueError(f"csv timeFormat {time_format!r} is not one of {TIME_FORMATS}")
         self.path = path
         self.time_format = time_format
+        #: Rows (samples) wholly in the file.
         self.rows = 0
-        self._file: IO[str] | None = None
-        self._writer: Any = None
-        self._tag_cells: dict[Any, list[str]] = {}
+        self._file: LineFile | None = None
+        self._tag_cells: dict[Any, str] = {}
+        self._names: dict[Any, str] = {}
 
     @hookimpl
     def greenws_output_start(self) -> None:
-        if self.path.endswith(".gz"):
-            self._file = gzip.open(self.path, "wt", encoding="utf-8", newline="")  # noqa: SIM115
-        else:
-            self._file = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        self._writer = csv.writer(self._file, lineterminator="\n")
-        self._writer.writerow(COLUMNS)
+        self._file = LineFile(self.path)
+        if self._file.write_lines([csv_cells(COLUMNS)]) != 1:
+            raise OSError(f"could not write the header of {self.path}: {self._file.error}")
 
-    def _cells(self, tags: Any) -> list[str]:
+    def _cells(self, tags: Any) -> str:
         """The tag columns, extra_tags and metadata of one tag set (cached: few distinct sets)."""
         cells = self._tag_cells.get(tags)
         if cells is None:
-            cells = [tags.get(name, "") for name in TAG_COLUMNS]
+            row = [tags.get(name, "") for name in TAG_COLUMNS]
             extra = sorted((k, v) for k, v in tags.items() if k not in TAG_COLUMNS)
-            cells += ["&".join(f"{k}={v}" for k, v in extra), ""]
+            row += ["&".join(f"{k}={v}" for k, v in extra), ""]
+            cells = csv_cells(row)
             if len(self._tag_cells) > 100_000:
                 self._tag_cells.clear()
             self._tag_cells[tags] = cells
         return cells
 
+    def _name(self, metric: Any) -> str:
+        name = self._names.get(metric)
+        if name is None:
+            name = self._names[metric] = csv_cells([metric.name])
+        return name
+
     @hookimpl
-    def greenws_output_samples(self, samples: Sequence[Any]) -> None:
-        if self._writer is None:
+    def greenws_output_samples(self, samples: Sequence[Any]) -> int:
+        """Write the batch; returns how many of its samples are not in the file (lost)."""
+        file = self._file
+        if file is None:
             raise RuntimeError(f"{self.path} is not open")
+        if file.error is not None:
+            return len(samples)
+        if not samples:
+            return 0
         time_format = self.time_format
-        cells = self._cells
-        self._writer.writerows(
-            [metric.name, format_time(when, time_format), f"{value:f}", *cells(tags)]
+        cells, names = self._cells, self._names
+        name_of = self._name
+        rows = [
+            f"{names.get(metric) or name_of(metric)},{format_time(when, time_format)},"
+            f"{value:f},{cells(tags)}"
             for metric, when, value, tags in samples
-        )
-        self.rows += len(samples)
+        ]
+        kept = file.write_lines(rows)
+        self.rows += kept
+        if kept < len(rows):
+            self.failure = f"write failed after {self.rows} samples: {file.error}"
+        return len(rows) - kept
 
     @hookimpl
     def greenws_output_stop(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        file, self._file = self._file, None
+        if file is not None:
+            try:
+                file.close()
+            except OSError as error:
+                self.failure = f"could not finish {self.path}: {error}"
+                raise
 
 
 def parse_argument(argument: str) -> tuple[str, str | None]:
@@ -120,6 +155,7 @@ def greenws_configure(config: Any) -> None:
         path, time_format = parse_argument(argument)
         if not path:
             raise ValueError("--out csv needs a file name: --out csv=results.csv")
+        check_destination(f"--out csv={path}", path)
         time_format = (
             time_format
             or os.environ.get("GREENWS_CSV_TIME_FORMAT")

@@ -2,29 +2,40 @@
 
 A name ending in ``.gz`` is gzip-compressed, as in k6. Tags are serialised once per tag set and
 timestamps once per second, because a busy test writes hundreds of thousands of lines a second.
+
+The file is checked before the run starts (exit 104 if it cannot be written). When a write fails
+mid-run (a full disk), the file keeps only whole lines (:class:`~greenws.outputs.line_file.LineFile`),
+every sample not wholly in it is counted as lost, and the summary says so.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import time
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import Any
 
+from greenws.file_destination import FileOutput, check_destination
+from greenws.outputs.line_file import LineFile
 from greenws.plugins import hookimpl
 
 __all__ = ["JSONLinesOutput"]
 
 
-class JSONLinesOutput:
+#: How every Point line starts (a tag can't contain it unescaped): lines that carry a sample.
+POINT_PREFIX = '{"type":"Point"'
+
+
+class JSONLinesOutput(FileOutput):
     """Writes one file; registered only when ``--out json=…`` asks for it."""
 
     def __init__(self, path: str, thresholds: dict[str, list[str]]) -> None:
         self.path = path
         self.thresholds = thresholds
         self.lines = 0
-        self._file: IO[str] | None = None
+        #: Samples whose Point line is wholly in the file.
+        self.written = 0
+        self._file: LineFile | None = None
         self._declared: set[Any] = set()
         self._tag_json: dict[Any, str] = {}
         self._second = -1
@@ -32,10 +43,7 @@ class JSONLinesOutput:
 
     @hookimpl
     def greenws_output_start(self) -> None:
-        if self.path.endswith(".gz"):
-            self._file = gzip.open(self.path, "wt", encoding="utf-8")  # noqa: SIM115 - closed at stop
-        else:
-            self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed at stop
+        self._file = LineFile(self.path)
 
     def _timestamp(self, when: float) -> str:
         second = int(when)
@@ -58,9 +66,13 @@ class JSONLinesOutput:
         )
 
     @hookimpl
-    def greenws_output_samples(self, samples: Sequence[Any]) -> None:
-        if self._file is None:
+    def greenws_output_samples(self, samples: Sequence[Any]) -> int:
+        """Write the batch; returns how many of its samples are not in the file (lost)."""
+        file = self._file
+        if file is None:
             raise RuntimeError(f"{self.path} is not open")
+        if file.error is not None:
+            return len(samples)
         out = []
         declared = self._declared
         tag_json = self._tag_json
@@ -79,16 +91,27 @@ class JSONLinesOutput:
                 f'{{"type":"Point","data":{{"time":"{timestamp(when)}","value":{number!r},'
                 f'"tags":{tags_text}}},"metric":"{metric.name}"}}'
             )
-        if out:
-            out.append("")
-            self._file.write("\n".join(out))
-            self.lines += len(out) - 1
+        if not out:
+            return 0
+        kept = file.write_lines(out)
+        self.lines += kept
+        if kept == len(out):
+            self.written += len(samples)
+            return 0
+        whole = sum(1 for line in out[:kept] if line.startswith(POINT_PREFIX))
+        self.written += whole
+        self.failure = f"write failed after {self.written} samples: {file.error}"
+        return len(samples) - whole
 
     @hookimpl
     def greenws_output_stop(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        file, self._file = self._file, None
+        if file is not None:
+            try:
+                file.close()
+            except OSError as error:
+                self.failure = f"could not finish {self.path}: {error}"
+                raise
 
 
 @hookimpl
@@ -105,4 +128,5 @@ def greenws_configure(config: Any) -> None:
     for path in config.claim_outputs("json"):
         if not path:
             raise ValueError("--out json needs a file name: --out json=results.json")
+        check_destination(f"--out json={path}", path)
         config.pluginmanager.register(JSONLinesOutput(path, thresholds), name=f"json={path}")

@@ -71,7 +71,11 @@ def greenws_output_samples(samples: Sequence[Sample]) -> int | None:
     on its own: it returns how many it dropped since its previous return (an ``int``; ``None``
     means none), and the summary counts them. After the last batch the flusher calls this hook
     once more with an empty ``samples``: the end of the test, time to write out everything held
-    back (the call is awaited, bounded by 30 s) and return the final losses.
+    back (the call is awaited, bounded by 30 s) and return the final losses. To say why, the
+    output object may set a ``failure`` attribute (a short ``str``, e.g. the last write error):
+    the summary prints it beside the count and ``data["greenws"]["output_errors"]`` carries it.
+    An output whose product is a file subclasses ``greenws.file_destination.FileOutput``: then a
+    loss also makes the run exit 120.
     """
 
 

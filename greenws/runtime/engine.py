@@ -29,7 +29,7 @@ from greenws.metrics.metric import Registry
 from greenws.metrics.sample import Sample
 from greenws.metrics.tags import TagInterner, TagSet
 from greenws.options import Options, ScenarioConfig, derive_scenarios
-from greenws.runtime import output_hooks, summary_handler
+from greenws.runtime import file_results, output_hooks, summary_handler
 from greenws.runtime.config import Progress, RunInfo
 from greenws.runtime.event_loop import call_and_drain
 from greenws.runtime.executors import ScenarioRunner, build_runners
@@ -413,9 +413,11 @@ class Engine:
         self.summary = summary
         handled = None if self.no_summary else self._call_handle_summary(summary)
         self.run_info.summary_handled = handled is not None
-        self._call_outputs("greenws_output_stop", summary=summary, run=self.run_info)
+        failed = self._call_outputs("greenws_output_stop", summary=summary, run=self.run_info)
         if handled is not None:
             self._write_summary_result(handled)
+        if not file_results.finish(self, summary, failed) and exit_code == 0:
+            exit_code = self.run_info.exit_code = EXIT["incomplete_output"]
         for key, count in self._errors_seen.items():
             if count > 1:
                 print(f"  ({count - 1} more of: {key[:160]})", file=sys.stderr)

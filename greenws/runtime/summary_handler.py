@@ -14,8 +14,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from greenws.metrics.state import RunState
+from greenws.runtime.file_results import output_errors
 from greenws.runtime.vu import AbortTest, format_script_error
-from greenws.summary.export import DATA_STATE_KEY
+from greenws.summary.export import DATA_STATE_KEY, GREENWS_KEY
 
 if TYPE_CHECKING:
     from greenws.runtime.engine import Engine
@@ -115,7 +116,9 @@ def end_of_test_data(engine: Engine, elapsed: float, report: ThresholdReport) ->
 
     Under ``--workers`` that is the coordinator's aggregator merged with every worker's final
     state. The mergeable state itself goes in too: ``--summary-export`` writes it for
-    ``greenws merge``.
+    ``greenws merge``. So does ``data["greenws"]``: how many samples the outputs were given, how
+    many each output lost (``dropped_samples``, by output name) and why (``output_errors``), so
+    that a lost sample is never silent, not even to a machine reading the export.
     """
     options = engine.options
     aggregator = engine.current_aggregator()
@@ -127,7 +130,14 @@ def end_of_test_data(engine: Engine, elapsed: float, report: ThresholdReport) ->
     state = summary.setdefault("state", {})
     state["testRunDurationMs"] = elapsed * 1000.0
     state["isStdOutTTY"] = state["isStdErrTTY"] = engine.run_info.is_tty
-    state["droppedSamples"] = engine.run_info.dropped_samples()
+    dropped = engine.run_info.dropped_samples()
+    state["droppedSamples"] = dropped
+    # greenws's own, beside k6's keys: what the outputs were given and what each lost, and why.
+    summary[GREENWS_KEY] = {
+        "samples": engine.flusher.total,
+        "dropped_samples": dict(dropped),
+        "output_errors": output_errors(engine.pluginmanager, engine.flusher.channels),
+    }
     summary["options"] = {
         "summaryTrendStats": list(options.summary_trend_stats),
         "summaryTimeUnit": options.summary_time_unit,

@@ -15,7 +15,9 @@ k6 derives this file from the handleSummary data in ``internal/js/summary-wrappe
 greenws adds one top-level key, ``greenws_state``: the run's mergeable state
 (:class:`greenws.metrics.state.RunState`), which the runtime puts in ``data["state"]["greenwsState"]``.
 Tools that read k6's export ignore a key they do not know; ``greenws merge`` reads it to combine
-several runs' files into one summary and evaluate the thresholds on the combined data.
+several runs' files into one summary and evaluate the thresholds on the combined data. The
+runtime's top-level ``greenws`` key (samples given to the outputs, what each output lost and why)
+is kept like every other top-level key.
 """
 
 from __future__ import annotations
@@ -26,12 +28,21 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["DATA_STATE_KEY", "EXPORT_STATE_KEY", "summary_export_json", "to_summary_export"]
+__all__ = [
+    "DATA_STATE_KEY",
+    "EXPORT_STATE_KEY",
+    "GREENWS_KEY",
+    "summary_export_json",
+    "to_summary_export",
+]
 
 DATA_STATE_KEY = "greenwsState"
 """Where the handleSummary data carries the mergeable run state: ``data["state"][DATA_STATE_KEY]``."""
 EXPORT_STATE_KEY = "greenws_state"
 """The top-level key of the export file that holds the same state."""
+GREENWS_KEY = "greenws"
+"""greenws's own top-level key of the data and the export: ``samples`` (given to the outputs),
+``dropped_samples`` and ``output_errors`` (by output name)."""
 
 
 def _export_metric(metric: Mapping[str, Any]) -> dict[str, Any]:

@@ -79,5 +79,5 @@ def test_two_workers_every_output_holds_what_the_summary_counted(
         assert in_json[name] == count, name
     messages = result.metric("ws_msgs_sent")["count"]
     assert messages == sum(
-        point["value"] for point in result.points if point["metric"] == "ws_msgs_sent"
+        point["data"]["value"] for point in result.points if point["metric"] == "ws_msgs_sent"
     )

@@ -5,7 +5,8 @@ Registered like every output (pytest's ``junitxml`` pattern): ``greenws_configur
 the writer only folds samples into bounded aggregates (time buckets, per-scenario and per-group
 sinks); it writes the file once, at stop, from the same ``summary`` the console prints, so the
 page and the terminal agree. The file is written next to its final name and renamed into place,
-so a crashed run never leaves half a page behind.
+so a crashed run or a full disk never leaves half a page behind; a page that could not be written
+is a failure of the whole report, and the run ends with exit 120.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from greenws.durations import format_duration
+from greenws.file_destination import FileOutput, check_destination, write_atomically
 from greenws.plugins import hookimpl
 
 from .breakdown import Breakdown
@@ -61,7 +62,7 @@ def run_header(run: Any, dropped: dict[str, int]) -> dict[str, Any]:
     }
 
 
-class HtmlReportOutput:
+class HtmlReportOutput(FileOutput):
     """Aggregates samples during the run and writes ``path`` at the end."""
 
     def __init__(self, path: str, *, max_buckets: int = 3600) -> None:
@@ -96,20 +97,11 @@ class HtmlReportOutput:
             "scenario_metrics": scenario_metrics,
             "group_metrics": group_metrics,
         }
-        write_atomically(self.path, render_report(report))
-
-
-def write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
-    target = Path(path)
-    # A plain open() (not mkstemp) so the report gets the user's usual permissions (umask).
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+        try:
+            write_atomically(self.path, render_report(report).encode("utf-8"))
+        except OSError as error:
+            self.failure = f"could not write {self.path}: {error}"
+            raise
 
 
 @hookimpl
@@ -122,7 +114,5 @@ def greenws_configure(config: Any) -> None:
     for path in paths:
         if not path:
             raise ValueError("--out html needs a file name: --out html=report.html")
-        parent = Path(path).parent
-        if not parent.is_dir():
-            raise ValueError(f"--out html={path}: directory {str(parent)!r} does not exist")
+        check_destination(f"--out html={path}", path)
         config.pluginmanager.register(HtmlReportOutput(path), name=f"html={path}")
