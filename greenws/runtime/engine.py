@@ -35,7 +35,7 @@ from greenws.runtime.event_loop import call_and_drain
 from greenws.runtime.executors import ScenarioRunner, build_runners
 from greenws.runtime.flusher import DEFAULT_QUEUE_LIMIT, Flusher
 from greenws.runtime.interrupts import InterruptHandler
-from greenws.runtime.open_files import open_files_warning, raise_open_files_limit
+from greenws.runtime.open_files import report_open_files
 from greenws.runtime.script_module import ScriptError, load_script_module
 from greenws.runtime.vu import (
     AbortTest,
@@ -382,7 +382,8 @@ class Engine:
         # ping-pong 13.4 -> 12.7 us of client CPU a round trip; churn 146 -> 144 us a session.
         gc.collect()
         gc.freeze()
-        self._check_open_files()
+        # The coordinator of --workers runs no VUs: each worker checks its own share.
+        report_open_files(None if self.workers else sum(s.max_vus for s in self.scenarios))
         self.started = self.run_info.start_time = time.time()
         self.started_monotonic = time.monotonic()
         # A worker is stopped by its coordinator, which says so once for the whole test.
@@ -411,40 +412,20 @@ class Engine:
         self.run_info.exit_code = exit_code
         self.run_info.end_time = self.ended
         self.summary = summary
-        handled = None if self.no_summary else self._call_handle_summary(summary)
+        handled = None
+        if not self.no_summary:
+            function = summary_handler.find(self.module)
+            handled = summary_handler.call(function, summary, self.report_error, self.script_path)
         self.run_info.summary_handled = handled is not None
         failed = self._call_outputs("greenws_output_stop", summary=summary, run=self.run_info)
         if handled is not None:
-            self._write_summary_result(handled)
+            summary_handler.write(handled, self.report_error)
         if not file_results.finish(self, summary, failed) and exit_code == 0:
             exit_code = self.run_info.exit_code = EXIT["incomplete_output"]
         for key, count in self._errors_seen.items():
             if count > 1:
                 print(f"  ({count - 1} more of: {key[:160]})", file=sys.stderr)
         return exit_code
-
-    # -- handle_summary -------------------------------------------------------------------------
-
-    def handle_summary_function(self) -> Callable[..., Any] | None:
-        """The script's ``handle_summary`` (k6's ``handleSummary`` spelling is accepted too)."""
-        return summary_handler.find(self.module)
-
-    def _call_handle_summary(self, summary: dict[str, Any]) -> dict[str, bytes] | None:
-        return summary_handler.call(
-            self.handle_summary_function(), summary, self.report_error, self.script_path
-        )
-
-    def _write_summary_result(self, result: Mapping[str, bytes]) -> None:
-        summary_handler.write(result, self.report_error)
-
-    def _check_open_files(self) -> None:
-        """Raise the soft open-file limit; warn once if this process's VUs cannot all connect."""
-        soft, hard = raise_open_files_limit()
-        if self.workers is not None:  # the coordinator runs no VUs; each worker checks its own
-            return
-        warning = open_files_warning(sum(s.max_vus for s in self.scenarios), soft, hard)
-        if warning is not None:
-            print(f"WARN[0000] {warning}", file=sys.stderr, flush=True)
 
     def _run_phases(self) -> int:
         """setup → scenarios → teardown, with k6's exit codes for each way it can end."""

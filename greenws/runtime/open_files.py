@@ -8,8 +8,14 @@ call) and says once, before any VU starts, when the planned VUs cannot all hold 
 from __future__ import annotations
 
 import resource
+import sys
 
-__all__ = ["RESERVED_FILES", "open_files_warning", "raise_open_files_limit"]
+__all__ = [
+    "RESERVED_FILES",
+    "open_files_warning",
+    "raise_open_files_limit",
+    "report_open_files",
+]
 
 #: Descriptors the process needs besides the VUs' sockets: outputs, pipes, the interpreter's own.
 RESERVED_FILES = 64
@@ -40,3 +46,13 @@ def open_files_warning(planned_vus: int, soft: int, hard: int) -> str | None:
         f"about {max(room, 0)} will fail to connect with EMFILE. Raise the hard limit (ulimit -Hn "
         "as root, LimitNOFILE for a service, --ulimit nofile for a container) or plan fewer VUs."
     )
+
+
+def report_open_files(planned_vus: int | None) -> None:
+    """At start: raise the soft limit, then one WARN line if ``planned_vus`` cannot all connect
+    (None: this process runs no VUs)."""
+    soft, hard = raise_open_files_limit()
+    if planned_vus is not None:
+        warning = open_files_warning(planned_vus, soft, hard)
+        if warning is not None:
+            print(f"WARN[0000] {warning}", file=sys.stderr, flush=True)
