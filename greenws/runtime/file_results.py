@@ -31,8 +31,10 @@ def finish(engine: Engine, summary: Mapping[str, object], stop_failed: Iterable[
     exit 120.
     """
     exported = write_summary_export(engine.run_info.summary_export, summary, engine.report_error)
+    # Under --workers, a batch a worker dropped on its way here is missing from every file.
+    lost_in_transit = engine.workers is not None and bool(engine.workers.dropped())
     incomplete = incomplete_file_outputs(
-        engine.pluginmanager, engine.dropped_samples(), stop_failed
+        engine.pluginmanager, engine.dropped_samples(), stop_failed, lost_in_transit
     )
     return exported and not incomplete
 
@@ -72,18 +74,22 @@ def output_errors(
 
 
 def incomplete_file_outputs(
-    manager: pluggy.PluginManager, dropped: Mapping[str, int], stop_failed: Iterable[str]
+    manager: pluggy.PluginManager,
+    dropped: Mapping[str, int],
+    stop_failed: Iterable[str],
+    lost_in_transit: bool = False,
 ) -> list[str]:
     """Names of the file outputs whose file is not the whole run.
 
     One that lost samples (a failed write, a start that failed, a queue that overflowed), or
-    whose ``greenws_output_stop`` raised (an HTML page that could not be written).
+    whose ``greenws_output_stop`` raised (an HTML page that could not be written); every one
+    when samples were lost before reaching the outputs at all (``lost_in_transit``).
     """
     failed = set(stop_failed)
     names = []
     for plugin in manager.get_plugins():
         if isinstance(plugin, FileOutput):
             name = manager.get_name(plugin) or repr(plugin)
-            if dropped.get(name) or name in failed or plugin.failure:
+            if lost_in_transit or dropped.get(name) or name in failed or plugin.failure:
                 names.append(name)
     return names
