@@ -34,6 +34,8 @@ from greenws_influxdb.transport import DatabaseMissing, Transport, make_transpor
 __all__ = ["InfluxDBOutput"]
 
 _MAX_BACKOFF = 5.0
+#: Samples serialised between two yields to the VUs (~1 ms at ~1 µs a sample).
+_SLICE = 1_000
 
 
 class InfluxDBOutput:
@@ -53,6 +55,7 @@ class InfluxDBOutput:
         self._reported_drops = 0
         self._pool = gevent.pool.Pool(settings.concurrent_writes)
         self._pusher: gevent.Greenlet | None = None
+        self._creating: gevent.Greenlet | None = None
         self._deadline: float | None = None  # set by the final flush: no retries past it
         self._down = False
         self._finished = False
@@ -65,10 +68,9 @@ class InfluxDBOutput:
         self._started = run.start_time
         if self.transport is None:
             self.transport = make_transport(self.settings)
-        try:
-            self.transport.create_database()
-        except Exception as error:  # k6 logs it and goes on: the database may exist already
-            self._failed(error)
+        # In the background: a server that accepts and never answers held the VUs' start (and
+        # the test's measured duration) for a whole request timeout. Writers wait for it.
+        self._creating = gevent.spawn(self._create_database)
         self._pusher = gevent.spawn(self._push_loop)
 
     @hookimpl
@@ -90,10 +92,19 @@ class InfluxDBOutput:
     def greenws_output_stop(self) -> None:
         if not self._finished:  # a core that sends no final empty batch still gets a flush
             self._finish()
+        if self._creating is not None:
+            self._creating.kill(block=False)
         if self.transport is not None:
             self.transport.close()
 
     # -- pushing and writing ---------------------------------------------------------------
+
+    def _create_database(self) -> None:
+        assert self.transport is not None
+        try:
+            self.transport.create_database()
+        except Exception as error:  # k6 logs it and goes on: the database may exist already
+            self._failed(error)
 
     def _push_loop(self) -> None:
         while True:
@@ -112,12 +123,29 @@ class InfluxDBOutput:
                     return
             chunk = self.pending[: self.settings.batch_size]
             del self.pending[: len(chunk)]
-            body = "\n".join(self.serializer.lines(chunk))
+            body = None
+            try:
+                body = self._serialize(chunk)
+            finally:  # stopped while serialising (the final flush kills the pusher): put it back
+                if body is None:
+                    self.pending[:0] = chunk
             self._pool.spawn(self._write, body, len(chunk))
+
+    def _serialize(self, chunk: list[Any]) -> str:
+        """Line protocol for ``chunk``, a slice at a time with the VUs run in between."""
+        lines = self.serializer.lines
+        parts = []
+        for start in range(0, len(chunk), _SLICE):
+            if start:
+                gevent.sleep(0)
+            parts.append("\n".join(lines(chunk[start : start + _SLICE])))
+        return "\n".join(parts)
 
     def _write(self, body: str, count: int) -> None:
         settled = False
         try:
+            if self._creating is not None:
+                self._creating.join()  # bounded by the request timeout; killed at the end
             attempt = 0
             while True:
                 try:
@@ -154,11 +182,22 @@ class InfluxDBOutput:
         if self._pusher is not None:
             self._pusher.kill()
         self._deadline = time.monotonic() + self.settings.final_flush_timeout
+        dropped_before = self.dropped
         self._dispatch()
         self.dropped += len(self.pending)
         self.pending.clear()
         self._pool.join(timeout=max(0.0, self._deadline - time.monotonic()))
-        self._pool.kill(timeout=5)
+        self._pool.kill(timeout=5)  # writers stuck in a request: what they held counts as dropped
+        if self._creating is not None:
+            self._creating.kill(block=False)
+        abandoned = self.dropped - dropped_before
+        if abandoned and not self._down:  # nothing said so far: say why samples are missing
+            self.warnings += 1
+            self._say(
+                "WARN",
+                f"{abandoned} samples not written to {self.settings.base_url} within the final "
+                f"flush timeout ({self.settings.final_flush_timeout:g}s); counted as dropped",
+            )
 
     # -- telling the user ------------------------------------------------------------------
 
