@@ -1,6 +1,6 @@
 """A misbehaving InfluxDB stand-in on 127.0.0.1: ``500`` answers every write with HTTP 500,
-``slow DELAY`` answers 204 after DELAY seconds (``slow 0``: at once, the benchmarks' trivial
-server), ``hang`` reads every POST (``CREATE DATABASE`` included) and never answers. It counts
+``slow DELAY`` answers 204 after DELAY seconds, ``ok`` answers 204 at once and only counts
+newlines (the benchmarks' trivial server: as cheap as a server can be), ``hang`` reads every POST (``CREATE DATABASE`` included) and never answers. It counts
 the lines it accepted; ``GET /count`` returns that number. Prints ``listening on HOST:PORT``
 first, like every test server here.
 """
@@ -37,6 +37,11 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(3600)
         if not self.path.startswith("/write"):
             self._reply(200, b"{}")  # CREATE DATABASE
+            return
+        if MODE == "ok":
+            with lock:
+                accepted += body.count(b"\n") + 1
+            self._reply(204)
             return
         if MODE == "500":
             self._reply(500, b'{"error":"internal failure"}')

@@ -106,18 +106,16 @@ class LineSerializer:
         self.write_precision = _WRITE_PRECISION[precision]
         #: Only sub-millisecond precisions are nudged; at ms or s a nudge would distort time.
         self.unique_times = precision in ("ns", "u")
-        #: tag set -> metric -> series: TagSets are interned, so this is two hash-slot reads.
-        self._series: dict[Any, dict[Any, _Series]] = {}
-        self._count = 0
+        #: (metric, tag set) -> series; both are interned, so equality is identity.
+        self._series: dict[tuple[Any, Any], _Series] = {}
         self._clocks: dict[tuple[str, frozenset[Any]], list[int]] = {}
         #: Counters' 1, sizes, VU counts: the text of values seen before (bounded).
         self._texts: dict[float, str] = {}
 
     def _new_series(self, metric: Any, tags: Mapping[str, str]) -> _Series:
-        if self._count >= _MAX_SERIES:  # tag-heavy tests: start again rather than grow
+        if len(self._series) >= _MAX_SERIES:  # tag-heavy tests: start again rather than grow
             self._series.clear()
             self._clocks.clear()
-            self._count = 0
         moved = self.tags_as_fields
         point_tags = {k: v for k, v in tags.items() if v != "" and k not in moved}
         fields = {k: _convert(v, moved[k]) for k, v in tags.items() if v != "" and k in moved}
@@ -125,8 +123,7 @@ class LineSerializer:
         series.clock = self._clocks.setdefault(
             (metric.name, frozenset(point_tags.items())), [_NEVER]
         )
-        self._series.setdefault(tags, {})[metric] = series
-        self._count += 1
+        self._series[(metric, tags)] = series
         return series
 
     def _text(self, number: float) -> str | None:
@@ -148,9 +145,8 @@ class LineSerializer:
         unique_times = self.unique_times
         cache = self._series
         texts = self._texts
-        none: dict[Any, _Series] = {}
         for metric, when, value, tags in samples:
-            series = cache.get(tags, none).get(metric)
+            series = cache.get((metric, tags))
             if series is None:
                 series = self._new_series(metric, tags)
             stamp = int(when * per_second)
