@@ -1,8 +1,12 @@
 """The InfluxDB output: a bounded buffer, a pusher greenlet and a pool of writer greenlets.
 
-Nothing here runs on a VU's path. ``greenws_output_samples`` is called by the core's flusher (in
-the output's own greenlet) and only appends to a buffer; every push interval the pusher cuts the
-buffer into batches and hands each to a writer greenlet, at most ``concurrent_writes`` at a time.
+Nothing here runs on a VU's path, but all of it runs on the VUs' loop, so none of it may hold the
+loop for long. ``greenws_output_samples`` is called by the core's flusher (in the output's own
+greenlet, 2,000 samples at a time) and turns the samples into lines at once, 1,000 at a time with
+the VUs run in between: the buffer then holds strings, which the garbage collector never walks (a
+second of samples held as tuples made every full collection walk ~140,000 of them). Every push
+interval the pusher cuts the buffer into batches and hands each to a writer greenlet, at most
+``concurrent_writes`` at a time.
 A writer retries with exponential backoff; a batch that still fails is dropped and counted.
 
 When the server is away the writers are busy retrying, the pusher waits for a free writer and the
@@ -48,7 +52,7 @@ class InfluxDBOutput:
         self.settings = settings
         self.serializer = LineSerializer(settings.tags_as_fields, settings.precision)
         self.transport = transport
-        self.pending: list[Any] = []
+        self.pending: list[str] = []  # line protocol, oldest first
         self.written = 0
         self.dropped = 0
         self.warnings = 0
@@ -78,7 +82,11 @@ class InfluxDBOutput:
         if not samples:
             self._finish()
         elif not self._finished:
-            self.pending.extend(samples)
+            lines = self.serializer.lines
+            for start in range(0, len(samples), _SLICE):
+                if start:
+                    gevent.sleep(0)  # a core that hands over big batches still lets VUs run
+                self.pending.extend(lines(samples[start : start + _SLICE]))
             excess = len(self.pending) - self.settings.buffer_limit
             if excess > 0:  # the oldest go: the newest are what a live dashboard shows
                 del self.pending[:excess]
@@ -123,23 +131,7 @@ class InfluxDBOutput:
                     return
             chunk = self.pending[: self.settings.batch_size]
             del self.pending[: len(chunk)]
-            body = None
-            try:
-                body = self._serialize(chunk)
-            finally:  # stopped while serialising (the final flush kills the pusher): put it back
-                if body is None:
-                    self.pending[:0] = chunk
-            self._pool.spawn(self._write, body, len(chunk))
-
-    def _serialize(self, chunk: list[Any]) -> str:
-        """Line protocol for ``chunk``, a slice at a time with the VUs run in between."""
-        lines = self.serializer.lines
-        parts = []
-        for start in range(0, len(chunk), _SLICE):
-            if start:
-                gevent.sleep(0)
-            parts.append("\n".join(lines(chunk[start : start + _SLICE])))
-        return "\n".join(parts)
+            self._pool.spawn(self._write, "\n".join(chunk), len(chunk))
 
     def _write(self, body: str, count: int) -> None:
         settled = False
