@@ -1,6 +1,6 @@
 """What each output costs the VUs: ping-pong at full rate with and without it, in one invocation.
 
-    python benchmarks/outputs.py [--repeat 3] [--duration 10] [--source TREE] [--outputs LIST]
+    python benchmarks/outputs.py [--repeat 3] [--duration 10] [--source TREE ...] [--outputs LIST]
 
 The ping-pong workload of ``run.py`` (100 VUs, one 32-byte message in flight each, picows echo
 server pinned to core 1, greenws pinned to core 0), run once per output and repeat, interleaved:
@@ -20,9 +20,11 @@ p50/p99/max over the steady window), the samples the outputs reported lost (the 
 and the process's wall time (start-up and the final flush included). The table gives medians over
 the repeats, the ratio being the median of each repeat's ratio to its own ``none`` run.
 
-``--source TREE`` measures another tree's code (``greenws/`` and the InfluxDB plugin, copied at
-start), e.g. ``--source /work/main`` for a before/after. Entry-point plugins stay off; the
-InfluxDB plugin is loaded with ``-p greenws_influxdb.plugin`` from the copy.
+``--source TREE`` (repeatable) measures that tree's code (``greenws/`` and the InfluxDB plugin,
+copied at start; default this tree): ``--source /work/main --source .`` is a before/after with
+both interleaved in every repeat, each ratio taken against its own tree's ``none`` run.
+Entry-point plugins stay off; the InfluxDB plugin is loaded with ``-p greenws_influxdb.plugin``
+from the copy.
 """
 
 from __future__ import annotations
@@ -64,9 +66,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="runs per output (default 3)")
     parser.add_argument("--duration", type=int, default=10, help="seconds per run (default 10)")
     parser.add_argument("--vus", type=int, default=100)
-    parser.add_argument("--source", type=Path, default=REPO_ROOT, help="tree whose code to run")
+    parser.add_argument(
+        "--source", type=Path, action="append", help="tree whose code to run (repeatable)"
+    )
     parser.add_argument("--outputs", default=",".join(OUTPUTS), help="comma-separated subset")
     args = parser.parse_args(argv)
+    args.source = [path.resolve() for path in args.source or [REPO_ROOT]]
     unknown = set(args.outputs.split(",")) - set(OUTPUTS)
     if unknown or args.repeat < 1:
         parser.error(f"unknown outputs {sorted(unknown)}" if unknown else "--repeat >= 1")
@@ -212,27 +217,35 @@ def spread(rows: list[dict[str, Any]], *path: str, digits: int = 1) -> str:
 
 def table(runs: list[dict[str, Any]], outputs: list[str]) -> str:
     """Markdown: one row per output, medians (min–max) over the repeats."""
-    for run in runs:  # each run's ratio to the no-output run of the same repeat
+    for run in runs:  # each run's ratio to the no-output run of the same tree and repeat
         base = next(
-            (r for r in runs if r["output"] == "none" and r["repeat"] == run["repeat"]), None
+            (
+                r
+                for r in runs
+                if r["output"] == "none"
+                and r["repeat"] == run["repeat"]
+                and r["source"] == run["source"]
+            ),
+            None,
         )
         if base and base.get("rt_per_s") and run.get("rt_per_s"):
             run["ratio"] = run["rt_per_s"] / base["rt_per_s"]
     lines = [
-        "| output | round trips/s | ratio to none | client CPU µs per round trip "
+        "| code | output | round trips/s | ratio to none | client CPU µs per round trip "
         "| loop lag p50 (ms) | p99 (ms) | max (ms) "
         "| samples dropped | reported duration (s) | process wall (s) | CPU % client / echo "
         "server / anything else |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for output in outputs:
-        rows = [r for r in runs if r["output"] == output]
+    sources = list(dict.fromkeys(r["source"] for r in runs))
+    for source, output in ((source, output) for source in sources for output in outputs):
+        rows = [r for r in runs if r["output"] == output and r["source"] == source]
         cpu = " / ".join(
             spread([{"x": 100 * r[key]} for r in rows if r.get(key) is not None], "x", digits=0)
             for key in ("client_cpu_share", "server_cpu_share", "other_cpu_share")
         )
         lines.append(
-            f"| {output} | {spread(rows, 'rt_per_s', digits=0)} | {spread(rows, 'ratio', digits=2)} "
+            f"| {source} | {output} | {spread(rows, 'rt_per_s', digits=0)} | {spread(rows, 'ratio', digits=2)} "
             f"| {spread(rows, 'cpu_us_per_rt')} "
             f"| {spread(rows, 'lag_ms', 'p50')} | {spread(rows, 'lag_ms', 'p99')} "
             f"| {spread(rows, 'lag_ms', 'max')} | {spread(rows, 'dropped', digits=0)} "
@@ -254,7 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True)
     os.sched_setaffinity(0, {SERVER_CPU})  # the harness only samples: keep it off the client core
     procfs.raise_nofile()
-    digest = snapshot(args.source.resolve(), workdir / "src")
+    trees = {}  # label -> (snapshot, digest); the label is the tree's directory name
+    for index, source in enumerate(args.source):
+        copy = workdir / f"src{index}"
+        trees[source.name] = (copy, snapshot(source, copy))
     server_python = venvs.ensure_venv(
         BENCH_DIR / ".venv-server", SERVER_REQUIREMENTS, workdir / "pip.log"
     )
@@ -266,41 +282,52 @@ def main(argv: list[str] | None = None) -> int:
         with EchoServer(
             server_python, BENCH_DIR / "echo_server_picows.py", workdir / "echo.log"
         ) as srv:
-            for repeat in range(1, args.repeat + 1):
-                for output in outputs:
-                    print(f"repeat {repeat}: {output} ...", end=" ", flush=True)
-                    run_dir = workdir / f"r{repeat}-{output}"
-                    row = measure_one(output, shape, srv, workdir / "src", targets, run_dir)
-                    row["repeat"] = repeat
-                    runs.append(row)
-                    lag = row.get("lag_ms", {})
-                    print(
-                        f"{row['rt_per_s'] or 0:,.0f} rt/s, lag p99 {lag.get('p99', 0):.1f} ms, "
-                        f"dropped {row['dropped']}, exit {row['exit_code']}",
-                        flush=True,
-                    )
+            for repeat, output, label in (
+                (repeat, output, label)
+                for repeat in range(1, args.repeat + 1)
+                for output in outputs
+                for label in trees
+            ):
+                print(f"repeat {repeat}: {label} {output} ...", end=" ", flush=True)
+                run_dir = workdir / f"r{repeat}-{label}-{output}"
+                row = measure_one(output, shape, srv, trees[label][0], targets, run_dir)
+                row.update(repeat=repeat, source=label)
+                runs.append(row)
+                lag = row.get("lag_ms", {})
+                print(
+                    f"{row['rt_per_s'] or 0:,.0f} rt/s, lag p99 {lag.get('p99', 0):.1f} ms, "
+                    f"dropped {row['dropped']}, exit {row['exit_code']}",
+                    flush=True,
+                )
     finally:
         targets.close()
     ended = dt.datetime.now(dt.timezone.utc)
     m = procfs.machine_summary()
+    code = ", ".join(
+        f"{label}: `{source}` {trees[label][1]}"
+        for label, source in zip(trees, args.source, strict=True)
+    )
     heading = (
         f"### {started:%Y-%m-%d %H:%M}–{ended:%H:%M} UTC — `{commandline}`\n\n"
-        f"Code: `{args.source}` (greenws + greenws_influxdb, sha256 {digest}). "
-        f"Ping-pong, {shape.vus} VUs, {shape.duration_s} s, {args.repeat} repeat(s), outputs "
-        f"interleaved; median (min–max). Machine: {m['nproc']} CPUs ({m['cpu_model']}), "
+        f"Code (greenws + greenws_influxdb, sha256 of the copy): {code}. "
+        f"Ping-pong, {shape.vus} VUs, {shape.duration_s} s, {args.repeat} repeat(s), trees and "
+        f"outputs interleaved; median (min–max). Machine: {m['nproc']} CPUs ({m['cpu_model']}), "
         f"Linux {m['kernel']}, Python {m['python']}; echo server and the InfluxDB servers on "
         f"core {SERVER_CPU}, greenws on core 0.\n"
     )
     text = heading + "\n" + table(runs, outputs)
     out = RESULTS / f"outputs-{stamp}.json"
-    out.write_text(json.dumps({"command": commandline, "source": str(args.source), "runs": runs}))
+    sources = [str(source) for source in args.source]
+    out.write_text(json.dumps({"command": commandline, "sources": sources, "runs": runs}))
     print()
     print(text)
     print(f"\nraw runs: {out}")
     lock.close()
     failed = [r for r in runs if r["exit_code"] != 0]
     for r in failed:
-        print(f"FAILED: {r['output']} repeat {r['repeat']}: exit {r['exit_code']}, log {r['log']}")
+        print(
+            f"FAILED: {r['source']} {r['output']} repeat {r['repeat']}: exit {r['exit_code']}, log {r['log']}"
+        )
     return 1 if failed else 0
 
 
