@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import gevent
+import gevent.socket
 
 from greenws.runtime.flusher import SLICE, OutputChannel
 
@@ -44,6 +45,32 @@ def test_big_batch_arrives_in_slices_with_others_run_between() -> None:
     assert channel.dropped == 3 * 4  # the output's own losses, summed over its slices
     assert channel.queued == 0
     channel.close()
+
+
+def test_a_vu_waiting_on_its_socket_runs_between_two_slices() -> None:
+    """The VU's socket is readable before the batch is handed over; it must not wait for all of it.
+
+    (With ``gevent.sleep(0)`` between slices the hub ran the whole batch before polling I/O.)
+    """
+    events: list[str] = []
+    ours, theirs = gevent.socket.socketpair()
+
+    def vu() -> None:
+        ours.recv(1)
+        events.append("vu")
+
+    reader = gevent.spawn(vu)
+    gevent.sleep(0.01)  # the VU is parked in recv
+    channel = OutputChannel("test", lambda piece: events.append("slice"), limit=100_000)
+    theirs.send(b"x")
+    channel.offer(samples(5 * SLICE))
+    assert channel.wait_idle(10)
+    reader.join(10)
+    assert events.count("slice") == 5
+    assert events.index("vu") < 4, events
+    channel.close()
+    ours.close()
+    theirs.close()
 
 
 def test_failing_output_is_switched_off_and_the_rest_counted_dropped() -> None:
