@@ -4,14 +4,15 @@ k6's layout, which its Grafana dashboards query: measurement = metric name; tags
 tags minus the tags-as-fields, empty ones dropped; fields = ``value`` plus the moved tags
 (``vu`` and ``iter`` as integers, ``url`` as a string by default).
 
-Why not a ``Point`` per sample: measured at 7.3 µs a sample (18 µs on a busy 2-core box), it was
-the whole cost of the output, and 100 VUs ping-ponging make ~140,000 samples a second. But the
+Why not a ``Point`` per sample: measured at 7.3–10 µs a sample (``benchmarks/influx_lines.py``), it
+was the whole cost of the output, and 100 VUs ping-ponging make ~140,000 samples a second. But the
 line of a sample differs from its neighbours' only in the value and the timestamp: everything
 else is fixed per (metric, tag set), and tag sets are interned ``TagSet`` objects. So ``Point``
 still renders each series, once, with the value field set to two different digits; the two lines
 differ in exactly one character, which splits the line into a prefix and a suffix around the
 value. Per sample only the value (``Point``'s own float format: ``str``, ``.0`` trimmed) and the
-timestamp are formatted: 0.6 µs a sample on the same box (benchmarks/RESULTS.md). A value that
+timestamp are formatted: 0.64 µs a sample, measured alternately with the ``Point`` version
+(benchmarks/RESULTS.md, 2026-12-06). A value that
 ``Point`` would drop (NaN, ±inf) takes ``Point`` itself. ``tests/outputs/test_influx_lines.py``
 holds both paths equal on random tags.
 
