@@ -1,6 +1,8 @@
 """A misbehaving InfluxDB stand-in on 127.0.0.1: ``500`` answers every write with HTTP 500,
-``slow DELAY`` answers 204 after DELAY seconds. It counts the lines it accepted; ``GET /count``
-returns that number. Prints ``listening on HOST:PORT`` first, like every test server here.
+``slow DELAY`` answers 204 after DELAY seconds, ``ok`` answers 204 at once and only counts
+newlines (the benchmarks' trivial server: as cheap as a server can be), ``hang`` reads every POST (``CREATE DATABASE`` included) and never answers. It counts
+the lines it accepted; ``GET /count`` returns that number. Prints ``listening on HOST:PORT``
+first, like every test server here.
 """
 
 import sys
@@ -30,8 +32,16 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         global accepted
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if MODE == "hang":
+            while True:  # the connection stays open, the answer never comes
+                time.sleep(3600)
         if not self.path.startswith("/write"):
             self._reply(200, b"{}")  # CREATE DATABASE
+            return
+        if MODE == "ok":
+            with lock:
+                accepted += body.count(b"\n") + 1
+            self._reply(204)
             return
         if MODE == "500":
             self._reply(500, b'{"error":"internal failure"}')
@@ -43,5 +53,6 @@ class Handler(BaseHTTPRequestHandler):
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server.daemon_threads = True  # hanging handlers must not keep the process alive
 print(f"listening on 127.0.0.1:{server.server_address[1]}", flush=True)
 server.serve_forever()

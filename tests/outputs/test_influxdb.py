@@ -5,7 +5,9 @@ write API. Every run also writes the built-in JSON output, which the core's test
 equal to the summary: the database must hold one point per JSON point, per metric, and those counts
 are compared with the summary's own (Trend counts, Rate passes + fails, Counter sums).
 The fault tests check that what was written plus what the summary reports as dropped is every
-sample, that the exit code is the normal one, and that a dead server does not slow the VUs.
+sample, that the exit code is the normal one, and that a server that never answers delays
+neither the start nor the exit. No test here measures speed: what an output costs the VUs is
+measured by ``benchmarks/outputs.py``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from greenws_influxdb.lines import LineSerializer
@@ -76,6 +79,13 @@ def default():
 """
 
 FAST_FAIL = {"GREENWS_INFLUXDB_FINAL_FLUSH_TIMEOUT": "3s", "GREENWS_INFLUXDB_TIMEOUT": "2s"}
+# The plugin of this tree, not an installed copy (an editable install may point elsewhere).
+PYTHONPATH = os.pathsep.join([str(ROOT), str(ROOT / "plugins" / "greenws-influxdb")])
+
+
+def child_env(echo_server: Any, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The child's environment: the echo server as TARGET, this tree's plugin, ``extra``."""
+    return {"TARGET": echo_server.url, "PYTHONPATH": PYTHONPATH, **(extra or {})}
 
 
 def json_counts(result: RunResult) -> Counter[str]:
@@ -153,7 +163,7 @@ def test_v1_influxdb_holds_every_sample_in_k6s_layout(tmp_path: Path, echo_serve
             SESSIONS,
             "--out",
             f"influxdb={influx.url}/k6",
-            env={"TARGET": echo_server.url},
+            env=child_env(echo_server),
         )
         assert result.returncode == 0, result.stderr
         assert dropped(result) == 0, result.stdout
@@ -173,7 +183,7 @@ def test_v1_influxdb_holds_every_sample_in_k6s_layout(tmp_path: Path, echo_serve
 
 def test_v2_write_api_into_victoriametrics(tmp_path: Path, echo_server) -> None:
     env = {
-        "TARGET": echo_server.url,
+        **child_env(echo_server),
         "GREENWS_INFLUXDB_ORGANIZATION": "greenws",
         "GREENWS_INFLUXDB_TOKEN": "unused-by-victoriametrics",
     }
@@ -200,22 +210,49 @@ def test_v2_write_api_into_victoriametrics(tmp_path: Path, echo_server) -> None:
 # -- faults -----------------------------------------------------------------------------------
 
 
-def test_absent_server_drops_exactly_warns_once_and_does_not_slow_the_vus(
-    tmp_path: Path, echo_server
-) -> None:
-    env = {"TARGET": echo_server.url, **FAST_FAIL}
-    baseline = run_greenws(tmp_path, TIMED, env=env)
-    assert baseline.returncode == 0, baseline.stderr
+def test_absent_server_drops_exactly_and_warns_once(tmp_path: Path, echo_server) -> None:
+    """Counts only; what a dead server costs the VUs is measured by benchmarks/outputs.py."""
     url = f"http://127.0.0.1:{free_port()}/k6"  # nothing listens there
-    result = run_greenws(tmp_path, TIMED, "--out", f"influxdb={url}", env=env)
+    result = run_greenws(
+        tmp_path, TIMED, "--out", f"influxdb={url}", env=child_env(echo_server, FAST_FAIL)
+    )
     assert result.returncode == 0, result.stderr
+    assert len(result.points) > 0
     assert dropped(result) == len(result.points)
     warnings = [line for line in result.stderr.splitlines() if "influxdb=" in line]
     assert len(warnings) == 1, result.stderr
     assert "cannot write" in warnings[0]
-    ratio = result.metric("iterations")["count"] / baseline.metric("iterations")["count"]
-    print(f"throughput with a dead InfluxDB / without: {ratio:.2f}")
-    assert ratio > 0.5
+
+
+def test_server_that_never_answers_delays_neither_start_nor_exit(
+    tmp_path: Path, echo_server
+) -> None:
+    """``CREATE DATABASE`` and every write hang; requests time out only after 600 s.
+
+    The start used to wait for ``CREATE DATABASE`` (a whole request timeout, counted in the
+    test's duration); now neither it nor the final flush (2 s here) may hold the run: had either
+    waited for the request timeout, the run would outlive run_greenws's own 90 s limit.
+    """
+    server = ScriptServer(Path(__file__).parent / "fake_influx_server.py", "hang")
+    settings = {"GREENWS_INFLUXDB_TIMEOUT": "600s", "GREENWS_INFLUXDB_FINAL_FLUSH_TIMEOUT": "2s"}
+    try:
+        result = run_greenws(
+            tmp_path,
+            SESSIONS,
+            "--out",
+            f"influxdb=http://127.0.0.1:{server.port}/k6",
+            env=child_env(echo_server, settings),
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stderr
+    # 4 VUs x 50 short sessions: far below the 600 s the start used to wait for.
+    assert result.summary["greenws_state"]["testRunDurationMs"] < 30_000
+    assert len(result.points) > 4000
+    assert dropped(result) == len(result.points)  # written: none; dropped: every sample
+    warnings = [line for line in result.stderr.splitlines() if "influxdb=" in line]
+    assert len(warnings) == 1, result.stderr
+    assert "final flush timeout (2s)" in warnings[0]
 
 
 @pytest.mark.parametrize("mode", ["500", "slow"])
@@ -228,7 +265,7 @@ def test_failing_or_slow_server(tmp_path: Path, echo_server, mode: str) -> None:
             SESSIONS,
             "--out",
             f"influxdb=http://127.0.0.1:{server.port}/k6",
-            env={"TARGET": echo_server.url, "GREENWS_INFLUXDB_RETRIES": "1", **FAST_FAIL},
+            env=child_env(echo_server, {"GREENWS_INFLUXDB_RETRIES": "1", **FAST_FAIL}),
         )
         with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/count", timeout=5) as r:
             accepted = int(r.read())
@@ -252,7 +289,7 @@ def test_server_killed_and_restarted_mid_run(tmp_path: Path, echo_server) -> Non
         command = [sys.executable, "-m", "greenws", "run", str(path), "-q", "--no-color"]
         command += ["--summary-export", str(export), "--out", f"json={lines}"]
         command += ["--out", f"influxdb={influx.url}/k6"]
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "TARGET": echo_server.url, "DURATION": "6s"}
+        env = {**os.environ, **child_env(echo_server), "DURATION": "6s"}
         child = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)  # fmt: skip
         outputs: list[str] = []

@@ -1,8 +1,12 @@
 """The InfluxDB output: a bounded buffer, a pusher greenlet and a pool of writer greenlets.
 
-Nothing here runs on a VU's path. ``greenws_output_samples`` is called by the core's flusher (in
-the output's own greenlet) and only appends to a buffer; every push interval the pusher cuts the
-buffer into batches and hands each to a writer greenlet, at most ``concurrent_writes`` at a time.
+Nothing here runs on a VU's path, but all of it runs on the VUs' loop, so none of it may hold the
+loop for long. ``greenws_output_samples`` is called by the core's flusher (in the output's own
+greenlet, 2,000 samples at a time) and turns the samples into lines at once, 1,000 at a time with
+the VUs run in between: the buffer then holds strings, which the garbage collector never walks (a
+second of samples held as tuples made every full collection walk ~140,000 of them). Every push
+interval the pusher cuts the buffer into batches and hands each to a writer greenlet, at most
+``concurrent_writes`` at a time.
 A writer retries with exponential backoff; a batch that still fails is dropped and counted.
 
 When the server is away the writers are busy retrying, the pusher waits for a free writer and the
@@ -34,6 +38,14 @@ from greenws_influxdb.transport import DatabaseMissing, Transport, make_transpor
 __all__ = ["InfluxDBOutput"]
 
 _MAX_BACKOFF = 5.0
+#: Samples serialised between two yields to the VUs (~1 ms at ~1 µs a sample).
+_SLICE = 1_000
+
+
+def _let_the_loop_cycle() -> None:
+    """Yield until the hub has polled the sockets: ``gevent.sleep(0)`` may resume us first
+    (the hub runs queued callbacks for up to 5 ms before polling); a timer fires only after."""
+    gevent.sleep(0.000_1)
 
 
 class InfluxDBOutput:
@@ -46,13 +58,14 @@ class InfluxDBOutput:
         self.settings = settings
         self.serializer = LineSerializer(settings.tags_as_fields, settings.precision)
         self.transport = transport
-        self.pending: list[Any] = []
+        self.pending: list[str] = []  # line protocol, oldest first
         self.written = 0
         self.dropped = 0
         self.warnings = 0
         self._reported_drops = 0
         self._pool = gevent.pool.Pool(settings.concurrent_writes)
         self._pusher: gevent.Greenlet | None = None
+        self._creating: gevent.Greenlet | None = None
         self._deadline: float | None = None  # set by the final flush: no retries past it
         self._down = False
         self._finished = False
@@ -65,10 +78,9 @@ class InfluxDBOutput:
         self._started = run.start_time
         if self.transport is None:
             self.transport = make_transport(self.settings)
-        try:
-            self.transport.create_database()
-        except Exception as error:  # k6 logs it and goes on: the database may exist already
-            self._failed(error)
+        # In the background: a server that accepts and never answers held the VUs' start (and
+        # the test's measured duration) for a whole request timeout. Writers wait for it.
+        self._creating = gevent.spawn(self._create_database)
         self._pusher = gevent.spawn(self._push_loop)
 
     @hookimpl
@@ -76,7 +88,11 @@ class InfluxDBOutput:
         if not samples:
             self._finish()
         elif not self._finished:
-            self.pending.extend(samples)
+            lines = self.serializer.lines
+            for start in range(0, len(samples), _SLICE):
+                if start:
+                    _let_the_loop_cycle()  # a core that hands over big batches still lets VUs run
+                self.pending.extend(lines(samples[start : start + _SLICE]))
             excess = len(self.pending) - self.settings.buffer_limit
             if excess > 0:  # the oldest go: the newest are what a live dashboard shows
                 del self.pending[:excess]
@@ -90,10 +106,19 @@ class InfluxDBOutput:
     def greenws_output_stop(self) -> None:
         if not self._finished:  # a core that sends no final empty batch still gets a flush
             self._finish()
+        if self._creating is not None:
+            self._creating.kill(block=False)
         if self.transport is not None:
             self.transport.close()
 
     # -- pushing and writing ---------------------------------------------------------------
+
+    def _create_database(self) -> None:
+        assert self.transport is not None
+        try:
+            self.transport.create_database()
+        except Exception as error:  # k6 logs it and goes on: the database may exist already
+            self._failed(error)
 
     def _push_loop(self) -> None:
         while True:
@@ -112,12 +137,13 @@ class InfluxDBOutput:
                     return
             chunk = self.pending[: self.settings.batch_size]
             del self.pending[: len(chunk)]
-            body = "\n".join(self.serializer.lines(chunk))
-            self._pool.spawn(self._write, body, len(chunk))
+            self._pool.spawn(self._write, "\n".join(chunk), len(chunk))
 
     def _write(self, body: str, count: int) -> None:
         settled = False
         try:
+            if self._creating is not None:
+                self._creating.join()  # bounded by the request timeout; killed at the end
             attempt = 0
             while True:
                 try:
@@ -154,11 +180,22 @@ class InfluxDBOutput:
         if self._pusher is not None:
             self._pusher.kill()
         self._deadline = time.monotonic() + self.settings.final_flush_timeout
+        dropped_before = self.dropped
         self._dispatch()
         self.dropped += len(self.pending)
         self.pending.clear()
         self._pool.join(timeout=max(0.0, self._deadline - time.monotonic()))
-        self._pool.kill(timeout=5)
+        self._pool.kill(timeout=5)  # writers stuck in a request: what they held counts as dropped
+        if self._creating is not None:
+            self._creating.kill(block=False)
+        abandoned = self.dropped - dropped_before
+        if abandoned and not self._down:  # nothing said so far: say why samples are missing
+            self.warnings += 1
+            self._say(
+                "WARN",
+                f"{abandoned} samples not written to {self.settings.base_url} within the final "
+                f"flush timeout ({self.settings.final_flush_timeout:g}s); counted as dropped",
+            )
 
     # -- telling the user ------------------------------------------------------------------
 
