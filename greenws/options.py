@@ -199,26 +199,34 @@ def options_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     return layer
 
 
-_SHORTCUTS = ("vus", "duration", "iterations", "stages")
+#: The options that shape the run. As in k6 (``Options.Apply``), a layer that sets any of them
+#: clears all four from the layers below it: ``-d 10s`` or ``-i 1`` on a script with ``stages`` or
+#: ``scenarios`` simply runs that instead. ``vus`` is not one of them: it layers on its own.
+_RUN_SHAPE = ("duration", "iterations", "stages", "scenarios")
 
 
 def resolve_options(*layers: tuple[str, Mapping[str, Any]]) -> Options:
     """Fold option layers (lowest precedence first), each given as ``(where, mapping)``.
 
-    As in k6, a run-shape shortcut (``vus``, ``duration``, ``iterations``, ``stages``) set in a
-    higher layer replaces ``scenarios`` from a lower one (``greenws run -d 10s script.py`` works on
-    a script with scenarios), and ``scenarios`` in a higher layer replaces lower shortcuts. Both
-    in the same layer is a conflict, reported by :func:`derive_scenarios`.
+    Run-shape options follow k6's rule (see ``_RUN_SHAPE``); two of them in the same layer are
+    a conflict, reported by :func:`derive_scenarios`, as k6 does.
     """
     options = Options()
     for where, layer in layers:
         if not isinstance(layer, Mapping):
             raise OptionsError(f"{where}: options must be a mapping, not {type(layer).__name__}")
-        sets_shortcut = any(key in layer for key in _SHORTCUTS)
-        if sets_shortcut and "scenarios" not in layer:
-            options.scenarios = None
-        elif "scenarios" in layer and not sets_shortcut:
-            for key in _SHORTCUTS:
-                setattr(options, key, None)
+        if any(key in layer for key in _RUN_SHAPE):
+            options.duration = options.iterations = options.stages = options.scenarios = None
         _apply(options, layer, where)
+    if (
+        options.vus is not None
+        and options.scenarios
+        and options.stages is None
+        and options.iterations is None
+        and options.duration is None
+    ):
+        options.warnings.append(
+            f"`vus={options.vus}` overrides the scenarios configuration (as in k6): running "
+            f"{options.vus} iteration(s) shared among {options.vus} VU(s)"
+        )
     return options

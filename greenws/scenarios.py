@@ -316,46 +316,47 @@ def segment_scenario(scenario: ScenarioConfig, segment: ExecutionTuple) -> Scena
 
 
 def _whole_test_scenarios(options: Options) -> list[ScenarioConfig]:
-    """k6's shortcut rules on the whole test (no segment applied)."""
+    """k6's shortcut rules on the whole test (no segment applied), in k6's order
+    (``DeriveScenariosFromShortcuts``) and with its executors' validation."""
     graceful_stop = options.graceful_stop if options.graceful_stop is not None else 30.0
-    if options.scenarios:
-        for key in ("vus", "duration", "iterations", "stages"):
-            if getattr(options, key) not in (None, ()):
-                raise OptionsError(
-                    f"options {key!r} and 'scenarios' conflict: move {key!r} into a scenario"
-                )
-        return list(options.scenarios.values())
     vus = options.vus if options.vus is not None else 1
-    if options.stages:
-        if options.iterations is not None:
-            raise OptionsError("options 'iterations' and 'stages' conflict: use one of them")
-        if options.duration is not None:
-            raise OptionsError("options 'duration' and 'stages' conflict: use one of them")
-        return [
-            ScenarioConfig(
-                "default",
-                "ramping-vus",
-                start_vus=vus,
-                stages=options.stages,
-                graceful_stop=graceful_stop,
-            )
-        ]
-    if vus == 0 and options.iterations is None:
-        raise OptionsError("option 'vus' is 0: at least one VU is needed to run anything")
+
+    def conflict(first: str, second: str) -> OptionsError:
+        return OptionsError(f"options {first!r} and {second!r} conflict: use one of them")
+
+    def at_least_one_vu(count: int) -> None:
+        if count <= 0:
+            raise OptionsError("option 'vus' is 0: at least one VU is needed to run anything")
+
     if options.iterations is not None:
+        if options.stages:
+            raise conflict("iterations", "stages")
+        if options.scenarios is not None:
+            raise conflict("iterations", "scenarios")
+        at_least_one_vu(vus)
         if options.iterations < vus:
-            vus = options.iterations  # k6 never starts more VUs than iterations
+            raise OptionsError(
+                f"the number of iterations ({options.iterations}) can't be less than the number "
+                f"of VUs ({vus}): shared-iterations gives every VU at least one, as in k6"
+            )
         return [
             ScenarioConfig(
                 "default",
                 "shared-iterations",
-                vus=max(vus, 1),
+                vus=vus,
                 iterations=options.iterations,
                 max_duration=options.duration if options.duration is not None else 600.0,
                 graceful_stop=graceful_stop,
             )
         ]
-    if options.duration is not None and options.duration > 0:
+    if options.duration is not None:
+        if options.stages:
+            raise conflict("duration", "stages")
+        if options.scenarios is not None:
+            raise conflict("duration", "scenarios")
+        if options.duration <= 0:
+            raise OptionsError("option 'duration' must be more than 0")
+        at_least_one_vu(vus)
         return [
             ScenarioConfig(
                 "default",
@@ -365,6 +366,32 @@ def _whole_test_scenarios(options: Options) -> list[ScenarioConfig]:
                 graceful_stop=graceful_stop,
             )
         ]
+    if options.stages:
+        if options.scenarios is not None:
+            raise conflict("stages", "scenarios")
+        return [
+            ScenarioConfig(
+                "default",
+                "ramping-vus",
+                start_vus=vus,
+                stages=options.stages,
+                graceful_stop=graceful_stop,
+            )
+        ]
+    if options.vus is not None:  # vus alone: that many iterations among that many VUs (k6)
+        at_least_one_vu(options.vus)
+        return [
+            ScenarioConfig(
+                "default",
+                "shared-iterations",
+                vus=options.vus,
+                iterations=options.vus,
+                max_duration=600.0,
+                graceful_stop=graceful_stop,
+            )
+        ]
+    if options.scenarios:
+        return list(options.scenarios.values())
     return [
         ScenarioConfig(
             "default",

@@ -299,3 +299,27 @@ def test_plugins_lists_builtins_entry_points_and_hooks() -> None:
         timeout=60,
     )
     assert "csv_output" not in blocked.stdout
+
+
+def test_the_everyday_smoke_test_override_runs_one_iteration_of_a_staged_script(
+    tmp_path: Path,
+) -> None:
+    """``-u 1 -i 1`` on a script with ``stages`` (or ``-d`` on one with ``vus``/``duration``) is
+    what k6 users type for a smoke test: k6's layering clears the script's run shape."""
+    script = (
+        "from greenws import sleep\n"
+        "options = {'stages': [{'duration': '30s', 'target': 20}]}\n"
+        "def default():\n    sleep(0.01)\n"
+    )
+    result = run_greenws(tmp_path, script, "-u", "1", "-i", "1")
+    assert result.returncode == 0, result.stderr
+    assert result.metric("iterations")["count"] == 1
+    assert result.metric("vus_max")["max"] == 1
+
+
+def test_fewer_iterations_than_vus_is_refused_as_in_k6(tmp_path: Path) -> None:
+    script = "options = {'vus': 10}\ndef default():\n    pass\n"
+    result = run_greenws(tmp_path, script, "-i", "3", outputs=False)
+    assert result.returncode == 104, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "iterations (3) can't be less than the number of VUs (10)" in line, line

@@ -54,8 +54,12 @@ def test_shortcuts() -> None:
     )
     [bounded] = shape(iterations=10, duration="5s")
     assert bounded.max_duration == 5.0
-    [capped] = shape(vus=10, iterations=4)
-    assert capped.vus == 4  # never more VUs than iterations
+    with pytest.raises(
+        OptionsError, match=r"iterations \(4\) can't be less than the number of VUs \(10\)"
+    ):
+        shape(vus=10, iterations=4)  # k6 refuses rather than silently run 4 VUs
+    [vus_only] = shape(vus=3)
+    assert (vus_only.executor, vus_only.vus, vus_only.iterations) == ("shared-iterations", 3, 3)
     [ramp] = shape(vus=2, stages=[{"duration": "10s", "target": 5}])
     assert (ramp.executor, ramp.start_vus, ramp.stages) == ("ramping-vus", 2, (Stage(10.0, 5),))
     [cli_ramp] = derive_scenarios(resolve_options(("cli", {"stages": ["5s:3", "5s:0"]})))
@@ -121,8 +125,11 @@ def test_bad_options_name_the_key(options: dict[str, object], message: str) -> N
             ("duration", "scenarios"),
         ),
         (
-            {"vus": 2, "scenarios": {"a": {"executor": "constant-vus", "duration": "1s"}}},
-            ("vus", "scenarios"),
+            {
+                "stages": ["1s:1"],
+                "scenarios": {"a": {"executor": "constant-vus", "duration": "1s"}},
+            },
+            ("stages", "scenarios"),
         ),
     ],
 )
@@ -198,11 +205,57 @@ def test_a_higher_layer_shortcut_replaces_lower_scenarios_and_vice_versa() -> No
     )
     assert (from_cli.name, from_cli.executor, from_cli.duration) == ("default", "constant-vus", 9.0)
     [from_script] = derive_scenarios(
-        resolve_options(
-            ("--config", {"vus": 5, "duration": "3s"}), ("script", {"scenarios": scenarios})
-        )
+        resolve_options(("--config", {"duration": "3s"}), ("script", {"scenarios": scenarios}))
     )
     assert from_script.name == "a"
+
+
+SCRIPT_SHAPES = {
+    "stages": {"stages": [{"duration": "5s", "target": 3}]},
+    "vus+duration": {"vus": 4, "duration": "30s"},
+    "scenarios": {"scenarios": {"a": {"executor": "constant-vus", "vus": 2, "duration": "9s"}}},
+}
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPT_SHAPES))
+@pytest.mark.parametrize(
+    ("where", "override", "expected"),
+    [
+        ("command line", {"vus": 1, "iterations": 1}, ("shared-iterations", 1, 1, None)),
+        ("command line", {"iterations": 3, "vus": 3}, ("shared-iterations", 3, 3, None)),
+        ("command line", {"duration": "1s"}, ("constant-vus", None, None, 1.0)),
+        ("environment", {"duration": "2s"}, ("constant-vus", None, None, 2.0)),
+        ("command line", {"stages": ["1s:3"]}, ("ramping-vus", None, None, None)),
+    ],
+)
+def test_a_higher_layer_run_shape_clears_every_lower_one_as_in_k6(
+    script: str, where: str, override: dict[str, object], expected: tuple[object, ...]
+) -> None:
+    """k6's Options.Apply: duration, iterations, stages or scenarios in a higher layer clear all
+    four below it (the everyday smoke-test override); vus layers on its own."""
+    [scenario] = derive_scenarios(
+        resolve_options(("script options", SCRIPT_SHAPES[script]), (where, override))
+    )
+    executor, vus, iterations, duration = expected
+    assert scenario.executor == executor
+    if vus is not None:
+        assert (scenario.vus, scenario.iterations) == (vus, iterations)
+    if duration is not None:
+        assert scenario.duration == duration
+
+
+def test_vus_alone_over_scenarios_runs_shared_iterations_and_says_so_as_in_k6() -> None:
+    options = resolve_options(
+        ("script options", SCRIPT_SHAPES["scenarios"]), ("command line", {"vus": 5})
+    )
+    [scenario] = derive_scenarios(options)
+    assert (scenario.name, scenario.executor, scenario.vus, scenario.iterations) == (
+        "default",
+        "shared-iterations",
+        5,
+        5,
+    )
+    assert len(options.warnings) == 1 and "`vus=5` overrides the scenarios" in options.warnings[0]
 
 
 def test_display_and_limit_options() -> None:
