@@ -23,7 +23,13 @@ from greenws.option_values import stages_value as _stages
 from greenws.option_values import tags_value as _tags
 from greenws.option_values import trend_stats_value as _trend_stats
 from greenws.option_values import whole_number as _int
-from greenws.scenarios import ScenarioConfig, derive_scenarios, parse_scenarios
+from greenws.scenarios import (
+    COMMON_KEYS,
+    EXECUTOR_KEYS,
+    ScenarioConfig,
+    derive_scenarios,
+    parse_scenarios,
+)
 from greenws.segments import SegmentError, parse_segment, parse_sequence, sequence_text
 
 __all__ = [
@@ -155,12 +161,28 @@ def _unit(key: str, value: Any) -> str | None:
     return str(value)
 
 
+#: Keys that only mean something inside ``scenarios`` (a top-level one is a common slip).
+_SCENARIO_ONLY_KEYS = frozenset().union(COMMON_KEYS, *EXECUTOR_KEYS.values()) - {
+    "vus",
+    "duration",
+    "iterations",
+    "stages",
+    "tags",
+    "gracefulStop",
+}
+
+
 def _apply(options: Options, layer: Mapping[str, Any], where: str) -> None:
     for key, value in layer.items():
         if key in IGNORED_K6_OPTIONS:
             options.warnings.append(f"option {key!r} ({where}) has no effect on WebSocket tests")
             continue
         setter = _SETTERS.get(key)
+        if setter is None and key in _SCENARIO_ONLY_KEYS:
+            raise OptionsError(
+                f"option {key!r} in {where} is a scenario key: set it inside a scenario, "
+                f"e.g. options = {{'scenarios': {{'main': {{'executor': …, {key!r}: …}}}}}}"
+            )
         if setter is None:
             hint = difflib.get_close_matches(key, list(_SETTERS), n=1)
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""

@@ -26,6 +26,7 @@ a Counter's ``rate`` over a zero duration -- passes.
 
 from __future__ import annotations
 
+import difflib
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -195,9 +196,12 @@ class ThresholdSet:
             ) from None
         metric = registry.get(base)
         if metric is None:
+            known = [m.name for m in registry]
+            hint = difflib.get_close_matches(base, known, n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise ThresholdError(
                 f"invalid threshold defined on {self.metric_name}; "
-                f"reason: no metric name '{self.metric_name}' found"
+                f"reason: no metric name '{self.metric_name}' found{suggestion}"
             )
         supported = AGGREGATIONS[metric.type]
         for threshold in self.thresholds:

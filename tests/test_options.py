@@ -70,6 +70,8 @@ def test_shortcuts() -> None:
     ("options", "message"),
     [
         ({"duraton": "5s"}, "did you mean 'duration'"),
+        ({"gracefulRampDown": "5s"}, "'gracefulRampDown' in script is a scenario key"),
+        ({"preAllocatedVUs": 5}, "'preAllocatedVUs' in script is a scenario key"),
         ({"duration": "5x"}, "'5x'"),
         ({"vus": -1}, "vus"),
         ({"vus": "many"}, "vus"),

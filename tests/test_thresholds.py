@@ -173,9 +173,15 @@ def test_bind_unknown_metric_in_k6s_words(registry: Registry, builtin: BuiltinMe
     (ts,) = parse_thresholds({"ws_nope": ["count>0"]})
     with pytest.raises(ThresholdError) as info:
         ts.bind(registry)
-    assert str(info.value) == (
+    assert str(info.value).startswith(
         "invalid threshold defined on ws_nope; reason: no metric name 'ws_nope' found"
     )
+    (typo,) = parse_thresholds({"ws_msg_sent": ["count>0"]})
+    with pytest.raises(ThresholdError, match="found \\(did you mean 'ws_msgs_sent'\\?\\)$"):
+        typo.bind(registry)
+    (far,) = parse_thresholds({"zzzz": ["count>0"]})
+    with pytest.raises(ThresholdError, match="no metric name 'zzzz' found$"):
+        far.bind(registry)  # nothing close: no suggestion
     (sub,) = parse_thresholds({"ws_nope{a:b}": ["count>0"]})
     with pytest.raises(ThresholdError, match="no metric name 'ws_nope\\{a:b\\}' found"):
         sub.bind(Aggregator(registry))
