@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from greenws.runtime.engine import Engine
 
 __all__ = [
+    "PARAM_KEYS",
     "ConnectParams",
     "Dialled",
     "Response",
@@ -42,7 +43,8 @@ __all__ = [
 ]
 
 DEFAULT_HANDSHAKE_TIMEOUT = 60.0
-_PARAM_KEYS = {
+#: The params ``ws.connect`` and ``ws.open`` take, in the order their errors list them.
+PARAM_KEYS = (
     "headers",
     "tags",
     "subprotocols",
@@ -50,7 +52,8 @@ _PARAM_KEYS = {
     "insecureSkipTLSVerify",
     "insecure_skip_tls_verify",
     "compression",
-}
+)
+_PARAM_KEYS = frozenset(PARAM_KEYS)
 
 
 class Response:
