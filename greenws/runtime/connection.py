@@ -44,10 +44,12 @@ from greenws.protocol import (
 from greenws.runtime.dial import (
     GENERIC_ERROR,
     REQUEST_TIMEOUT,
+    TARGETS_MAX,
     ConnectParams,
     Dialled,
     error_code_for,
     os_error_text,
+    plain_value,
 )
 from greenws.runtime.transport import make_transport
 from greenws.runtime.vu import VirtualUser
@@ -88,6 +90,14 @@ def close_tag(code: int) -> str:
     return f"websocket: close {code} ({name})" if name else f"websocket: close {code}"
 
 
+#: Targets already checked, by (api, url, repr(params), repr(protocols), allowed, insecure
+#: default): a VU opening a session per iteration asks for the same one every time, and
+#: checking it again (urlsplit twice, the params, the upgrade request's template) was about
+#: 100 function calls a session (cProfile of the churn benchmark). Shared like dial's cache:
+#: a ConnectParams is only read once made.
+_CHECKED: dict[tuple[Any, ...], ConnectParams] = {}
+
+
 def check_target(
     api: str,
     engine: Engine,
@@ -99,8 +109,16 @@ def check_target(
     """Validate ``url`` and ``params`` for ``api`` with clear errors, return dial's target.
 
     The url must be ws:// or wss:// without a fragment (the living standard's SyntaxError);
-    a param key outside ``allowed`` is an error rather than silently ignored.
+    a param key outside ``allowed`` is an error rather than silently ignored. Targets made of
+    plain values are cached (see ``_CHECKED``); an invalid one raises its error every time.
     """
+    insecure = engine.options.insecure_skip_tls_verify
+    key = None
+    if type(url) is str and plain_value(params) and plain_value(protocols):
+        key = (api, url, repr(params), repr(protocols), tuple(allowed), insecure)
+        cached = _CHECKED.get(key)
+        if cached is not None:
+            return cached
     if not isinstance(url, str):
         raise TypeError(f"{api}: url must be a string, not {type(url).__name__}")
     parts = urlsplit(url)
@@ -118,7 +136,12 @@ def check_target(
     merged = dict(params)
     if protocols is not None:
         merged["subprotocols"] = protocols
-    return ConnectParams(url, merged, insecure_default=engine.options.insecure_skip_tls_verify)
+    target = ConnectParams(url, merged, insecure_default=insecure)
+    if key is not None:
+        if len(_CHECKED) >= TARGETS_MAX:
+            _CHECKED.clear()
+        _CHECKED[key] = target
+    return target
 
 
 class Connection:
