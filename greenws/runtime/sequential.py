@@ -112,7 +112,7 @@ class SequentialSocket(Connection):
     @property
     def closed(self) -> bool:
         """Whether the session is over."""
-        return self.close_code is not None
+        return self._close_code is not None
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -192,8 +192,8 @@ class SequentialSocket(Connection):
         incoming = self._incoming
         read = self._transport.read if self._transport is not None else None
         while not incoming:
-            if read is None or self.close_code is not None:
-                raise ConnectionClosed(self.close_code or 1006, self.close_reason)
+            if read is None or self._close_code is not None:
+                raise ConnectionClosed(self._close_code or 1006, self.close_reason)
             wait = None
             if deadline is not None:
                 wait = deadline - time.monotonic()
