@@ -109,11 +109,12 @@ def main(argv: list[str] | None = None) -> int:
                         log = workdir / f"{name}-{api}-{side}-r{repeat}.log"
                         result = run_client(cmd, srv, shapes[name], log)
                         value = result["derived"].get(HEADLINE[name])
+                        other = (result["derived"].get("other_cpu_share") or 0) * 100
                         ok = result["exit_code"] == 0 and not result["stopped_by_harness"]
                         failed += not ok
                         print(
                             f"[{repeat}] {name:8} {api:9} {side:6} "
-                            f"{f'{value:.1f} µs' if value else 'n/a'}"
+                            f"{f'{value:.1f} µs' if value else 'n/a'}, another load {other:.0f}% of a core"
                             f"{'' if ok else ' FAILED, log ' + str(log)}",
                             flush=True,
                         )
