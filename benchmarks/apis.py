@@ -6,7 +6,8 @@ The same ping-pong and churn traffic (see ``README.md``) through ``ws.connect``,
 ``WebSocket`` and ``ws.open`` (``scripts/<workload>[_websocket|_open].py``), each run by two
 copies of greenws: ``before`` (``git archive`` of REF, default the merge base with ``main``) and
 ``after`` (this work tree), against one picows echo server. Runs are interleaved (repeat, then
-workload, then API, then before/after), so another load on the machine hits both sides alike;
+workload, then API, then before/after, that order swapped every other repeat), so another load
+on the machine and what one run leaves to the next (TIME_WAIT sockets) hit both sides alike;
 the table gives client CPU per round trip and per session, median of the repeats with the
 min-max spread, and after / before. Nothing but 127.0.0.1 is used.
 """
@@ -34,6 +35,9 @@ from run import SERVER_REQUIREMENTS, hold_lock  # type: ignore[attr-defined]
 
 RESULTS = BENCH_DIR / "results"
 SCRIPT_SUFFIX = {"connect": "", "websocket": "_websocket", "open": "_open"}
+#: A run during which another load took more of a core than this is left out of the second
+#: table ("quiet runs only").
+QUIET = 0.15
 #: The headline number of each workload, as ``harness.runner.derive`` names it.
 HEADLINE = {"pingpong": "cpu_us_per_rt", "churn": "cpu_us_per_session"}
 
@@ -59,6 +63,35 @@ def archive(ref: str, dest: Path) -> Path:
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         tar.extractall(dest, filter="data")
     return dest
+
+
+def table(
+    results: dict[tuple[str, str, str], list[float]],
+    names: list[str],
+    apis: list[str],
+    counts: bool = False,
+) -> str:
+    """A Markdown table: per workload and API, before and after (median [min-max]), ratio."""
+    lines = [
+        "| workload | API | before (µs) | after (µs) | after / before |",
+        "|---|---|---|---|---|",
+    ]
+    for name in names:
+        unit = "per round trip" if name == "pingpong" else "per session"
+        for api in apis:
+            cells = []
+            for side in ("before", "after"):
+                values = results.get((name, api, side), [])
+                cell = "n/a"
+                if values:
+                    cell = f"{statistics.median(values):.1f} [{min(values):.1f}-{max(values):.1f}]"
+                    if counts:
+                        cell += f" n={len(values)}"
+                cells.append(cell)
+            b, a = results.get((name, api, "before")), results.get((name, api, "after"))
+            ratio = f"{statistics.median(a) / statistics.median(b):.2f}" if a and b else "n/a"
+            lines.append(f"| {name} ({unit}) | {api} | {cells[0]} | {cells[1]} | {ratio} |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     apis = args.apis.split(",")
     results: dict[tuple[str, str, str], list[float]] = {}
+    quiet: dict[tuple[str, str, str], list[float]] = {}
     runs: list[dict[str, Any]] = []
     failed = 0
     with EchoServer(
@@ -103,7 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         for repeat in range(1, args.repeat + 1):
             for name in args.workloads.split(","):
                 for api in apis:
-                    for side, source in (("before", before), ("after", after)):
+                    # ABBA: a churn run leaves thousands of TIME_WAIT sockets that slow the
+                    # next run's connects, so the side that runs second alternates.
+                    sides = [("before", before), ("after", after)]
+                    for side, source in sides if repeat % 2 else sides[::-1]:
                         tool = GreenwsAPI(source, side, api)
                         cmd = tool.command(shapes[name], srv.url, workdir)
                         log = workdir / f"{name}-{api}-{side}-r{repeat}.log"
@@ -120,27 +157,16 @@ def main(argv: list[str] | None = None) -> int:
                         )
                         if value and ok:
                             results.setdefault((name, api, side), []).append(value)
+                            if other < QUIET * 100:
+                                quiet.setdefault((name, api, side), []).append(value)
                         runs.append({"workload": name, "api": api, "side": side, **result})
     lock.close()
     print(
         f"\nbefore = {ref[:12]}, after = work tree (sha256 {digest}); client CPU, median [min-max]"
     )
-    print("| workload | API | before (µs) | after (µs) | after / before |")
-    print("|---|---|---|---|---|")
-    for name in args.workloads.split(","):
-        unit = "per round trip" if name == "pingpong" else "per session"
-        for api in apis:
-            cells = []
-            for side in ("before", "after"):
-                values = results.get((name, api, side), [])
-                cells.append(
-                    f"{statistics.median(values):.1f} [{min(values):.1f}-{max(values):.1f}]"
-                    if values
-                    else "n/a"
-                )
-            b, a = results.get((name, api, "before")), results.get((name, api, "after"))
-            ratio = f"{statistics.median(a) / statistics.median(b):.2f}" if a and b else "n/a"
-            print(f"| {name} ({unit}) | {api} | {cells[0]} | {cells[1]} | {ratio} |")
+    print(table(results, args.workloads.split(","), apis))
+    print(f"\nquiet runs only (another load under {QUIET:.0%} of a core), n = runs per cell:")
+    print(table(quiet, args.workloads.split(","), apis, counts=True))
     out = workdir / "apis.json"
     out.write_text(json.dumps({"before": ref, "after": digest, "runs": runs}, indent=1))
     print(f"raw runs: {out}")
