@@ -33,16 +33,20 @@ if TYPE_CHECKING:
     from greenws.runtime.engine import Engine
 
 __all__ = [
+    "PARAM_KEYS",
+    "TARGETS_MAX",
     "ConnectParams",
     "Dialled",
     "Response",
     "dial",
     "error_code_for",
     "os_error_text",
+    "plain_value",
 ]
 
 DEFAULT_HANDSHAKE_TIMEOUT = 60.0
-_PARAM_KEYS = {
+#: The params ``ws.connect`` and ``ws.open`` take, in the order their errors list them.
+PARAM_KEYS = (
     "headers",
     "tags",
     "subprotocols",
@@ -50,7 +54,8 @@ _PARAM_KEYS = {
     "insecureSkipTLSVerify",
     "insecure_skip_tls_verify",
     "compression",
-}
+)
+_PARAM_KEYS = frozenset(PARAM_KEYS)
 
 
 class Response:
@@ -137,7 +142,7 @@ class ConnectParams:
 #: benchmark). The objects are only read after construction, so sharing them is safe; the cache
 #: is bounded because a script may build a new URL per iteration.
 _TARGETS: dict[tuple[str, str, bool], ConnectParams] = {}
-_TARGETS_MAX = 256
+TARGETS_MAX = 256
 
 
 def connect_params(
@@ -149,12 +154,12 @@ def connect_params(
     ``repr`` being the key; anything else (an object whose ``str`` may change) is checked
     afresh, and invalid params raise their error every time (nothing is cached for them).
     """
-    if isinstance(url, str) and (params is None or _plain(params)):
+    if isinstance(url, str) and (params is None or plain_value(params)):
         key = (url, repr(params), insecure_default)
         cached = _TARGETS.get(key)
         if cached is None:
             cached = ConnectParams(url, params, insecure_default=insecure_default)
-            if len(_TARGETS) >= _TARGETS_MAX:
+            if len(_TARGETS) >= TARGETS_MAX:
                 _TARGETS.clear()
             _TARGETS[key] = cached
         return cached
@@ -164,13 +169,13 @@ def connect_params(
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
 
 
-def _plain(value: Any) -> bool:
+def plain_value(value: Any) -> bool:
     """Whether ``repr(value)`` says everything about it: plain scalars in dicts, lists, tuples."""
     kind = type(value)
     if kind is dict:
-        return all(type(k) is str and _plain(v) for k, v in value.items())
+        return all(type(k) is str and plain_value(v) for k, v in value.items())
     if kind is list or kind is tuple:
-        return all(_plain(v) for v in value)
+        return all(plain_value(v) for v in value)
     return kind in _PLAIN_SCALARS
 
 
@@ -223,7 +228,7 @@ def _address(host: str, port: int) -> tuple[int, Any]:
             family = 0
         else:
             family = stdlib_socket.AF_INET6 if ip.version == 6 else stdlib_socket.AF_INET
-        if len(_literal_family) >= _TARGETS_MAX:
+        if len(_literal_family) >= TARGETS_MAX:
             _literal_family.clear()
         _literal_family[host] = family
     if family:

@@ -10,48 +10,19 @@ core still answers the server's pings and our pongs still record ``ws_ping``.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import gevent
-
-from greenws.protocol import (
-    BinaryMessage,
-    ClientProtocol,
-    CloseReceived,
-    InvalidStateError,
-    PerMessageDeflate,
-    PongReceived,
-    ProtocolFailure,
-    TextMessage,
-)
-from greenws.runtime.connection import UNEXPECTED_EOF, SessionRecord, check_target
-from greenws.runtime.dial import (
-    REQUEST_TIMEOUT,
-    Response,
-    dial,
-    error_code_for,
-    os_error_text,
-)
-from greenws.runtime.event_loop import loop_of
-from greenws.runtime.transport import make_transport
+from greenws.protocol import InvalidStateError
+from greenws.runtime.connection import Connection, check_target
+from greenws.runtime.dial import PARAM_KEYS, Response, dial
+from greenws.runtime.event_loop import VULoop, loop_of
 from greenws.runtime.vu import VirtualUser
 
 __all__ = ["ConnectError", "ConnectionClosed", "ReceiveTimeout", "SequentialSocket", "open_socket"]
 
-CLOSE_TIMEOUT = 3.0
-_PARAMS = (
-    "headers",
-    "tags",
-    "subprotocols",
-    "timeout",
-    "insecureSkipTLSVerify",
-    "insecure_skip_tls_verify",
-    "compression",
-)
 Message = str | bytes
 
 
@@ -77,7 +48,7 @@ class ConnectError(ConnectionError):
         self.response = response
 
 
-class SequentialSocket:
+class SequentialSocket(Connection):
     """An open WebSocket driven by plain calls; use it as a context manager.
 
     Leaving the ``with`` block closes it with 1000 and emits the session's samples, as does the
@@ -88,46 +59,37 @@ class SequentialSocket:
         "_held",
         "_incoming",
         "_loop",
-        "_metrics",
         "_name_tags",
-        "_ping_counter",
-        "_ping_sent",
-        "_protocol",
-        "_record",
-        "_transport",
-        "close_code",
         "close_reason",
         "protocol",
         "response",
         "url",
     )
 
-    def __init__(
-        self, engine: Any, loop: Any, url: str, dialled: Any, record: SessionRecord
-    ) -> None:
+    def __init__(self, engine: Any, url: str) -> None:
+        super().__init__(engine)  # the session's clock starts here, before the dial
         self.url = url
-        self.response: Response = dialled.response
+        self.response: Response | None = None
         #: The subprotocol the server chose ("" for none).
-        self.protocol = dialled.subprotocol or ""
-        #: Set once closed: the code and reason the session ended with.
-        self.close_code: int | None = None
+        self.protocol = ""
+        #: Set once closed: the reason the session ended with (see ``close_code``).
         self.close_reason = ""
-        self._record = record
-        self._metrics = engine.metrics
-        self._loop = loop
-        self._protocol = ClientProtocol(
-            max_message_size=engine.options.max_message_size,
-            compression=None if dialled.deflate is None else PerMessageDeflate(dialled.deflate),
-        )
-        self._transport: Any = make_transport(dialled.connection)
+        self._loop: VULoop | None = None
         #: Messages parsed off the wire, not yet looked at; and messages ``request`` skipped.
         self._incoming: deque[Message] = deque()
         self._held: deque[Message] = deque()
         self._name_tags: dict[str, Any] = {}
-        self._ping_sent: dict[bytes, float] = {}
-        self._ping_counter = 0
-        if dialled.leftover:
-            self._receive(dialled.leftover)
+
+    def _attach(self, loop: VULoop, dialled: Any) -> None:
+        """Take over the dialled connection; the loop closes it if the script does not."""
+        self.response = dialled.response
+        self.protocol = dialled.subprotocol or ""
+        self._loop = loop
+        leftover = self._open(dialled)
+        if leftover:
+            self._receive(leftover)
+        if self._close_code is None:
+            loop.own(self)
 
     def __enter__(self) -> SequentialSocket:
         return self
@@ -143,9 +105,14 @@ class SequentialSocket:
         return f"<SequentialSocket {self.url} {state}>"
 
     @property
+    def close_code(self) -> int | None:
+        """The code the session ended with; None while it is open."""
+        return self._close_code
+
+    @property
     def closed(self) -> bool:
         """Whether the session is over."""
-        return self.close_code is not None
+        return self._close_code is not None
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -158,16 +125,12 @@ class SequentialSocket:
             frame = self._protocol.send_binary(data)
         else:
             raise TypeError(f"send() takes str or bytes-like data, not {type(data).__name__}")
-        self._write(frame)
-        self._record.push((self._metrics.ws_msgs_sent, time.time(), 1.0, self._record.tags))
+        self._send_message(frame)
 
     def ping(self) -> None:
         """Send a ping; its pong records ``ws_ping`` whenever it is read (in recv or request)."""
         self._check_open()
-        self._ping_counter += 1
-        payload = str(self._ping_counter).encode()
-        self._ping_sent[payload] = time.perf_counter()
-        self._write(self._protocol.send_ping(payload))
+        self._send_ping()
 
     # -- receiving -----------------------------------------------------------------------------
 
@@ -209,18 +172,18 @@ class SequentialSocket:
             if match is None or match(reply):
                 elapsed_ms = (time.perf_counter() - started) * 1000.0
                 tags = self._tags_named(name)
-                metric = self._metrics.ws_request_duration
-                self._record.push((metric, time.time(), elapsed_ms, tags))
+                metric = self._engine.metrics.ws_request_duration
+                self._push((metric, time.time(), elapsed_ms, tags))
                 return reply
             self._held.append(reply)
 
     def _tags_named(self, name: str | None) -> Any:
-        tags = self._record.tags
+        tags = self._tags
         if name is None:
             return tags
         named = self._name_tags.get(name)
         if named is None:
-            named = self._record.engine.intern_tags({**(tags or {}), "name": str(name)})
+            named = self._engine.intern_tags({**(tags or {}), "name": str(name)})
             self._name_tags[name] = named
         return named
 
@@ -229,8 +192,8 @@ class SequentialSocket:
         incoming = self._incoming
         read = self._transport.read if self._transport is not None else None
         while not incoming:
-            if read is None or self.close_code is not None:
-                raise ConnectionClosed(self.close_code or 1006, self.close_reason)
+            if read is None or self._close_code is not None:
+                raise ConnectionClosed(self._close_code or 1006, self.close_reason)
             wait = None
             if deadline is not None:
                 wait = deadline - time.monotonic()
@@ -239,53 +202,43 @@ class SequentialSocket:
             try:
                 data = read(wait)
             except OSError as error:
-                self._fail(f"read failed: {os_error_text(error)}", error_code_for(error, "read"))
+                self._read_failed(error)
                 continue
             if data is None:
                 continue
             if not data:
-                self._on_eof()
+                self._receive_eof()
                 continue
             self._receive(data)
         return incoming.popleft()
 
-    def _receive(self, data: bytes) -> None:
-        record = self._record
-        record.bytes_received += len(data)
-        protocol = self._protocol
-        closing = protocol.close_sent  # we asked to close: the server's answer is no error
-        events = protocol.receive_data(data)
-        if protocol.outgoing:  # pongs to the server's pings, the echo of its close
-            self._write(protocol.data_to_send())
-        for event in events:
-            kind = type(event)
-            if kind is TextMessage or kind is BinaryMessage:
-                record.push((self._metrics.ws_msgs_received, time.time(), 1.0, record.tags))
-                self._incoming.append(event.data)
-            elif kind is PongReceived:
-                sent = self._ping_sent.pop(event.payload, None)
-                if sent is not None:
-                    elapsed_ms = (time.perf_counter() - sent) * 1000.0
-                    record.push((self._metrics.ws_ping, time.time(), elapsed_ms, record.tags))
-            elif kind is CloseReceived:
-                if not closing and event.code not in (1000, 1001, 1005):
-                    record.fail(event.code)
-                self._release(event.code, event.reason)
-                return
-            elif kind is ProtocolFailure:
-                self._record.fail(event.code)
-                self._release(event.code, event.message)
-                return
+    # -- what the connection's events mean here ------------------------------------------------
 
-    def _on_eof(self) -> None:
-        for event in self._protocol.receive_eof():
-            if type(event) is ProtocolFailure:
-                self._fail(
-                    "connection closed by the server without a close frame",
-                    UNEXPECTED_EOF,
-                )
-                return
-        self._release(self._protocol.close_code or 1006, self._protocol.close_reason)
+    def _on_text(self, data: str | bytes) -> None:
+        self._incoming.append(data)
+
+    _on_binary = _on_text
+
+    def _protocol_failed(self, code: int, message: str) -> None:
+        self._fail(message, code)  # the reason ConnectionClosed gives is the protocol's own
+
+    def _write_failed(self, error: OSError) -> None:
+        super()._write_failed(error)
+        raise ConnectionClosed(1006, "", f"write to {self.url} failed: {error}") from None
+
+    def _on_finished(self, code: int, reason: str) -> None:
+        self.close_reason = reason
+        self._release()
+
+    def _on_failed(self, message: str, code: int) -> None:
+        self.close_reason = message
+        self._release()
+
+    def _release(self) -> None:
+        self._release_transport()
+        if self._loop is not None:
+            self._loop.remove(self)
+        self._finish_session()
 
     # -- closing -------------------------------------------------------------------------------
 
@@ -295,62 +248,32 @@ class SequentialSocket:
         Messages still unread are dropped. Raises ValueError for a code other than 1000, 1001
         or 3000-4999 or a reason over 123 bytes.
         """
-        if self.close_code is not None:
+        if self._close_code is not None:
             return
         try:
-            frame = self._protocol.send_close(code, reason)
+            frame = self._start_close(code, reason)
         except InvalidStateError as error:
             raise ValueError(str(error)) from None
         self._write(frame)
-        deadline = time.monotonic() + CLOSE_TIMEOUT
-        while self.close_code is None:
+        deadline = self._close_deadline
+        while self._close_code is None:
             try:
                 self._next(deadline)
             except ConnectionClosed:
                 break
             except ReceiveTimeout:
-                self._fail(
-                    "the server did not answer the close frame in time",
-                    (REQUEST_TIMEOUT, "websocket: close handshake timed out"),
-                )
+                self._close_timed_out()
 
     def abort(self, code: int) -> None:
         """End now (iteration over): a close frame with ``code``, best effort, and no waiting."""
-        if self.close_code is not None:
+        if self._close_code is not None:
             return
-        with contextlib.suppress(Exception):
-            frame = self._protocol.send_close(code, "")
-            with gevent.Timeout(1.0):
-                self._transport.write(frame)
-            self._record.bytes_sent += len(frame)
-        self._release(code, "")
+        self._goodbye(code)
+        self._finish(code, "")
 
     def _check_open(self) -> None:
-        if self.close_code is not None or self._protocol.close_sent:
-            raise ConnectionClosed(self.close_code or 1006, self.close_reason)
-
-    def _write(self, data: bytes) -> None:
-        try:
-            self._transport.write(data)
-        except OSError as error:
-            self._fail(f"write failed: {os_error_text(error)}", error_code_for(error, "write"))
-            raise ConnectionClosed(1006, "", f"write to {self.url} failed: {error}") from None
-        self._record.bytes_sent += len(data)
-
-    def _fail(self, message: str, tag: tuple[int, str]) -> None:
-        self._record.fail(1006, tag)
-        self._release(1006, message)
-
-    def _release(self, code: int, reason: str) -> None:
-        if self.close_code is not None:
-            return
-        self.close_code, self.close_reason = code, reason
-        transport, self._transport = self._transport, None
-        if transport is not None:
-            with contextlib.suppress(OSError):
-                transport.close()
-        self._loop.remove(self)
-        self._record.finish()
+        if self._close_code is not None or self._protocol.close_sent:
+            raise ConnectionClosed(self._close_code or 1006, self.close_reason)
 
     # Iterating yields messages until the server closes: ``for message in sock: ...``.
     def __iter__(self) -> SequentialSocket:
@@ -368,15 +291,11 @@ def open_socket(
 ) -> SequentialSocket:
     """Dial now (the VU waits) and return the open socket; raise :class:`ConnectError` if the
     dial or handshake failed (its samples are emitted all the same, as ``ws.connect`` does)."""
-    target = check_target("ws.open", engine, url, params, _PARAMS)
-    record = SessionRecord(engine, None)  # ConnectError tells the script
+    target = check_target("ws.open", engine, url, params, PARAM_KEYS)
+    sock = SequentialSocket(engine, url)
     dialled = dial(engine, target)
-    record.connected(vu, target, dialled, vu.tags)
-    if dialled.response.error:
-        record.finish()
+    if not sock._connected(vu, target, dialled, vu.tags):
+        sock._finish_session()
         raise ConnectError(dialled.response)
-    loop = loop_of(vu)
-    sock = SequentialSocket(engine, loop, url, dialled, record)
-    if sock.close_code is None:
-        loop.own(sock)
+    sock._attach(loop_of(vu), dialled)
     return sock

@@ -18,12 +18,20 @@ from __future__ import annotations
 import _socket
 import errno
 import os
+import ssl
+from collections.abc import Callable
 from time import monotonic
 from typing import Any
 
 from gevent import get_hub, getcurrent, sleep
 
-__all__ = ["GeventTransport", "PlainTransport", "make_transport", "open_plain"]
+__all__ = [
+    "GeventTransport",
+    "PlainTransport",
+    "make_transport",
+    "nonblocking_reader",
+    "open_plain",
+]
 
 #: Bytes asked for per ``recv``. Below glibc's 128 KiB mmap threshold on purpose: with 256 KiB,
 #: every ``recv`` of a few bytes mmapped a fresh 256 KiB buffer, faulted a page in, shrank it
@@ -259,3 +267,37 @@ def make_transport(connection: Any) -> PlainTransport | GeventTransport:
     if hasattr(connection, "_sock") and type(connection).__name__ == "socket":
         return PlainTransport(connection)
     return GeventTransport(connection)
+
+
+def nonblocking_reader(
+    transport: PlainTransport | GeventTransport,
+) -> tuple[int, Callable[[], bytes | None], Any]:
+    """``(fd, read, tls)`` for a transport from ``make_transport``: ``read()`` returns bytes,
+    ``b""`` at end of stream, or None when nothing is there yet; ``tls`` is the SSL socket whose
+    ``pending()`` bytes a readiness watcher cannot see (None for plain TCP).
+
+    The transports only offer "read with a deadline", which parks the calling greenlet on one
+    socket; a VU serving several sockets must instead be told which are readable and read each
+    without waiting, so this reaches for the socket under the transport.
+    """
+    if isinstance(transport, PlainTransport):
+        raw = transport._raw
+        recv = raw.recv
+
+        def read_plain() -> bytes | None:
+            try:
+                return recv(RECV_SIZE)  # type: ignore[no-any-return]
+            except BlockingIOError:
+                return None
+
+        return raw.fileno(), read_plain, None
+    connection = transport._connection
+
+    def read_tls() -> bytes | None:
+        connection.settimeout(0.0)
+        try:
+            return connection.recv(RECV_SIZE)  # type: ignore[no-any-return]
+        except (ssl.SSLWantReadError, BlockingIOError, TimeoutError):
+            return None
+
+    return connection.fileno(), read_tls, connection

@@ -17,33 +17,10 @@ from typing import Any
 
 import gevent
 
-from greenws.protocol import (
-    BinaryMessage,
-    ClientProtocol,
-    CloseReceived,
-    PerMessageDeflate,
-    PingReceived,
-    PongReceived,
-    ProtocolFailure,
-    TextMessage,
-)
-from greenws.runtime.connection import (
-    UNEXPECTED_EOF,
-    SessionRecord,
-    check_target,
-    nonblocking_reader,
-)
-from greenws.runtime.dial import (
-    REQUEST_TIMEOUT,
-    ConnectParams,
-    Dialled,
-    Response,
-    dial,
-    error_code_for,
-    os_error_text,
-)
+from greenws.runtime.connection import CLOSE_TIMEOUT, Connection, check_target
+from greenws.runtime.dial import ConnectParams, Dialled, Response, dial
 from greenws.runtime.event_loop import loop_of
-from greenws.runtime.transport import make_transport
+from greenws.runtime.transport import nonblocking_reader
 from greenws.runtime.vu import current_vu
 from greenws.runtime.ws_events import (
     CloseEvent,
@@ -61,13 +38,11 @@ __all__ = ["WebSocket"]
 
 CONNECTING, OPEN, CLOSING, CLOSED = 0, 1, 2, 3
 EVENT_TYPES = ("open", "message", "error", "close", "ping", "pong")
-#: How long ``close()`` waits for the server's close frame before dropping the connection.
-CLOSE_TIMEOUT = 3.0
 _PARAMS = ("headers", "tags", "compression")
 _BINARY_TYPES = ("blob", "arraybuffer")
 
 
-class WebSocket:
+class WebSocket(Connection):
     """A WebSocket as the living standard and k6's ``k6/websockets`` define it.
 
     ``WebSocket(url, protocols=None, params=None)`` returns at once and connects in the
@@ -84,6 +59,8 @@ class WebSocket:
     CLOSING = CLOSING
     CLOSED = CLOSED
 
+    _API = "WebSocket"
+
     __slots__ = (
         "_binary_type",
         "_close_timer",
@@ -91,17 +68,11 @@ class WebSocket:
         "_dialled",
         "_listeners",
         "_loop",
-        "_metrics",
         "_on",
-        "_ping_counter",
-        "_ping_sent",
-        "_protocol",
         "_read",
         "_ready_state",
-        "_record",
         "_target",
         "_tls",
-        "_transport",
         "_vu",
         "_vu_tags",
         "_watcher",
@@ -118,6 +89,7 @@ class WebSocket:
     ) -> None:
         vu = current_vu()
         engine = vu.engine
+        super().__init__(engine)  # the session's clock starts here, before the dial
         self._target: ConnectParams | None = check_target(
             "WebSocket", engine, url, params, _PARAMS, protocols
         )
@@ -131,16 +103,10 @@ class WebSocket:
         self._listeners: dict[str, list[tuple[Callable[..., Any], int]]] = {}
         self._vu = vu
         self._vu_tags = vu.tags  # the group the socket was made in, as k6 tags it
-        self._metrics = engine.metrics
-        self._record = SessionRecord(engine, "WebSocket")
-        self._protocol: Any = None
-        self._transport: Any = None
         self._read: Callable[[], bytes | None] | None = None
         self._tls: Any = None
         self._watcher: Any = None
         self._close_timer: int | None = None
-        self._ping_sent: dict[bytes, float] | None = None
-        self._ping_counter = 0
         self._dialled: Dialled | None = None
         self._loop = loop_of(vu)
         self._loop.add(self)
@@ -228,8 +194,7 @@ class WebSocket:
             frame = self._protocol.send_binary(data)
         else:
             raise TypeError(f"send() takes str or bytes-like data, not {type(data).__name__}")
-        if self._write(frame):
-            self._record.push((self._metrics.ws_msgs_sent, time.time(), 1.0, self._record.tags))
+        self._send_message(frame)
 
     def ping(self) -> None:
         """Send a ping; the matching pong records ``ws_ping`` (milliseconds)."""
@@ -237,12 +202,7 @@ class WebSocket:
             raise InvalidStateError(
                 f"ping: the WebSocket is not open (readyState {self._ready_state})"
             )
-        self._ping_counter += 1
-        payload = str(self._ping_counter).encode()
-        if self._ping_sent is None:
-            self._ping_sent = {}
-        self._ping_sent[payload] = time.perf_counter()
-        self._write(self._protocol.send_ping(payload))
+        self._send_ping()
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Start the closing handshake; ``close`` fires when the server answers (or after 3 s).
@@ -264,23 +224,12 @@ class WebSocket:
             return
         if self._ready_state != OPEN:
             return
-        frame = self._protocol.send_close(code, reason)
+        frame = self._start_close(code, reason)
         self._ready_state = CLOSING
         self._close_timer = self._loop.timers.add(
-            time.monotonic(), CLOSE_TIMEOUT, self._close_timed_out
+            time.monotonic(), CLOSE_TIMEOUT, self._on_close_timer
         )
         self._write(frame)
-
-    def _write(self, data: bytes) -> bool:
-        try:
-            self._transport.write(data)
-        except OSError as error:
-            self._failed(
-                f"write failed: {os_error_text(error)}", 1006, error_code_for(error, "write")
-            )
-            return False
-        self._record.bytes_sent += len(data)
-        return True
 
     # -- the loop's side -----------------------------------------------------------------------
 
@@ -307,14 +256,12 @@ class WebSocket:
         try:
             data = read()
         except OSError as error:
-            self._failed(
-                f"read failed: {os_error_text(error)}", 1006, error_code_for(error, "read")
-            )
+            self._read_failed(error)
             return
         if data is None:
             self._loop.rearm(self._watcher, self)
         elif not data:
-            self._on_eof()
+            self._receive_eof()
         else:
             self._receive(data)
             if self._read is not None:
@@ -327,111 +274,63 @@ class WebSocket:
         target = self._target
         assert target is not None
         self._target = None
-        record = self._record
-        record.connected(self._vu, target, dialled, self._vu_tags)
-        response = dialled.response
-        if response.error:
+        if not self._connected(self._vu, target, dialled, self._vu_tags):
             self._ready_state = CLOSED
             self._release()
-            self._fire("error", ErrorEvent(self, response.error))
+            self._fire("error", ErrorEvent(self, dialled.response.error))
             self._fire("close", CloseEvent(self, 1006, "", False))
             return
         if self._ready_state == CLOSING:  # close() was called while connecting
             with contextlib.suppress(OSError):
                 dialled.connection.close()
-            self._failed("the WebSocket was closed before the connection was established", 1006)
+            self._fail("the WebSocket was closed before the connection was established", 1006)
             return
-        engine = self._vu.engine
-        self._protocol = ClientProtocol(
-            max_message_size=engine.options.max_message_size,
-            compression=None if dialled.deflate is None else PerMessageDeflate(dialled.deflate),
-        )
-        self._transport = make_transport(dialled.connection)
+        leftover = self._open(dialled)
         fd, self._read, self._tls = nonblocking_reader(self._transport)
         self.protocol = dialled.subprotocol or ""
         self.extensions = "permessage-deflate" if dialled.deflate is not None else ""
-        leftover = dialled.leftover
         self._ready_state = OPEN
         self._watcher = self._loop.watch(fd, self)
         self._fire("open", Event("open", self))
         if leftover and self._read is not None:
             self._receive(leftover)
 
-    def _receive(self, data: bytes) -> None:
-        record = self._record
-        record.bytes_received += len(data)
-        protocol = self._protocol
-        events = protocol.receive_data(data)
-        if protocol.outgoing:
-            self._write(protocol.data_to_send())
-        for event in events:
-            kind = type(event)
-            if kind is TextMessage or kind is BinaryMessage:
-                record.push((self._metrics.ws_msgs_received, time.time(), 1.0, record.tags))
-                if self._has("message"):
-                    payload = event.data
-                    if kind is BinaryMessage and self._binary_type == "arraybuffer":
-                        payload = bytearray(payload)
-                    self._fire("message", MessageEvent(self, payload))
-            elif kind is PingReceived:
-                if self._has("ping"):
-                    self._fire("ping", Event("ping", self))
-            elif kind is PongReceived:
-                pings = self._ping_sent
-                sent = pings.pop(event.payload, None) if pings else None
-                if sent is not None:
-                    elapsed_ms = (time.perf_counter() - sent) * 1000.0
-                    record.push((self._metrics.ws_ping, time.time(), elapsed_ms, record.tags))
-                if self._has("pong"):
-                    self._fire("pong", Event("pong", self))
-            elif kind is CloseReceived:
-                if self._ready_state == OPEN and event.code not in (1000, 1001, 1005):
-                    record.fail(event.code)  # tagged as the callback Socket tags it
-                self._closed(event.code, event.reason)
-                return
-            elif kind is ProtocolFailure:
-                self._failed(f"protocol error: {event.message}", event.code)
-                return
-            if self._ready_state == CLOSED:
-                return
+    # -- what the connection's events mean to the standard API ---------------------------------
 
-    def _on_eof(self) -> None:
-        for event in self._protocol.receive_eof():
-            if type(event) is ProtocolFailure:
-                self._failed(
-                    "connection closed by the server without a close frame",
-                    1006,
-                    UNEXPECTED_EOF,
-                )
-                return
-        self._closed(self._protocol.close_code or 1006, self._protocol.close_reason)
+    def _on_text(self, data: str) -> None:
+        if self._has("message"):
+            self._fire("message", MessageEvent(self, data))
 
-    def _close_timed_out(self) -> None:
+    def _on_binary(self, data: bytes) -> None:
+        if self._has("message"):
+            payload = bytearray(data) if self._binary_type == "arraybuffer" else data
+            self._fire("message", MessageEvent(self, payload))
+
+    def _on_ping(self) -> None:
+        if self._has("ping"):
+            self._fire("ping", Event("ping", self))
+
+    def _on_pong(self) -> None:
+        if self._has("pong"):
+            self._fire("pong", Event("pong", self))
+
+    def _on_close_timer(self) -> None:
         self._close_timer = None
-        self._failed(
-            "the server did not answer the close frame in time",
-            1006,
-            (REQUEST_TIMEOUT, "websocket: close handshake timed out"),
-        )
+        self._close_timed_out()
 
-    def _closed(self, code: int, reason: str) -> None:
+    def _on_finished(self, code: int, reason: str) -> None:
         """A close handshake completed: ``close`` with ``was_clean``."""
-        if self._ready_state == CLOSED:
-            return
         self._ready_state = CLOSED
         self._release()
         self._fire("close", CloseEvent(self, code, reason, True))
 
-    def _failed(self, message: str, code: int, tag: tuple[int, str] | None = None) -> None:
+    def _on_failed(self, message: str, code: int) -> None:
         """The connection failed: ``error``, then ``close`` with ``was_clean`` false."""
-        if self._ready_state == CLOSED:
-            return
         self._ready_state = CLOSED
         protocol = self._protocol
         if protocol is not None and protocol.outgoing:  # a failure's close frame, best effort
             with contextlib.suppress(OSError):
                 self._transport.write(protocol.data_to_send())
-        self._record.fail(code, tag)
         self._release()
         self._fire("error", ErrorEvent(self, message))
         self._fire("close", CloseEvent(self, code, "", False))
@@ -441,16 +340,13 @@ class WebSocket:
         if self._watcher is not None:
             self._watcher.close()
             self._watcher = None
-        if self._transport is not None:
-            with contextlib.suppress(OSError):
-                self._transport.close()
-            self._transport = None
+        self._release_transport()
         self._read = self._tls = None
         if self._close_timer is not None:
             self._loop.clear(self._close_timer)
             self._close_timer = None
         self._loop.remove(self)
-        self._record.finish()
+        self._finish_session()
 
     def abort(self, code: int) -> None:
         """The iteration ended with this socket open: close with ``code``, run no handlers."""
@@ -463,16 +359,10 @@ class WebSocket:
         dialled = self._dialled
         if dialled is not None and self._target is not None:  # dialled, not yet handed over
             self._dialled = None
-            self._record.connected(self._vu, self._target, dialled, self._vu_tags)
-            if dialled.connection is not None:
-                self._transport = make_transport(dialled.connection)
-                self._protocol = ClientProtocol()
-        protocol, transport = self._protocol, self._transport
-        if transport is not None and protocol is not None and self._ready_state != CLOSED:
-            with contextlib.suppress(Exception):
-                frame = protocol.send_close(code, "")
-                with gevent.Timeout(1.0):
-                    transport.write(frame)
-                self._record.bytes_sent += len(frame)
+            if self._connected(self._vu, self._target, dialled, self._vu_tags):
+                self._open(dialled)
+        self._goodbye(code)
         self._ready_state = CLOSED
+        if self._close_code is None:
+            self._close_code = code
         self._release()
