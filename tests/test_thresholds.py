@@ -177,10 +177,10 @@ def test_bind_unknown_metric_in_k6s_words(registry: Registry, builtin: BuiltinMe
         "invalid threshold defined on ws_nope; reason: no metric name 'ws_nope' found"
     )
     (typo,) = parse_thresholds({"ws_msg_sent": ["count>0"]})
-    with pytest.raises(ThresholdError, match="found \\(did you mean 'ws_msgs_sent'\\?\\)$"):
+    with pytest.raises(ThresholdError, match=r"found \(did you mean 'ws_msgs_sent'\?\)$"):
         typo.bind(registry)
     (far,) = parse_thresholds({"zzzz": ["count>0"]})
-    with pytest.raises(ThresholdError, match="no metric name 'zzzz' found$"):
+    with pytest.raises(ThresholdError, match=r"no metric name 'zzzz' found$"):
         far.bind(registry)  # nothing close: no suggestion
     (sub,) = parse_thresholds({"ws_nope{a:b}": ["count>0"]})
     with pytest.raises(ThresholdError, match="no metric name 'ws_nope\\{a:b\\}' found"):
