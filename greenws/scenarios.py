@@ -168,6 +168,12 @@ def parse_scenarios(value: Any) -> dict[str, ScenarioConfig]:
                 max_duration=duration_value(f"{where}.maxDuration", raw.get("maxDuration", "10m")),
                 **common,
             )
+            iterations, vus = scenario.iterations or 0, scenario.vus
+            if executor == "shared-iterations" and iterations < vus:
+                raise OptionsError(
+                    f"{where}: the number of iterations ({iterations}) can't be less than the "
+                    f"number of VUs ({vus}), as in k6"
+                )
         elif executor == "constant-vus":
             if "duration" not in raw:
                 raise OptionsError(f"{where}: constant-vus needs a duration")

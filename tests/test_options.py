@@ -71,6 +71,10 @@ def test_shortcuts() -> None:
     [
         ({"duraton": "5s"}, "did you mean 'duration'"),
         ({"gracefulRampDown": "5s"}, "'gracefulRampDown' in script is a scenario key"),
+        (
+            {"scenarios": {"s": {"executor": "shared-iterations", "vus": 4, "iterations": 2}}},
+            "scenarios.s: the number of iterations (2) can't be less than the number of VUs (4)",
+        ),
         ({"preAllocatedVUs": 5}, "'preAllocatedVUs' in script is a scenario key"),
         ({"duration": "5x"}, "'5x'"),
         ({"vus": -1}, "vus"),

@@ -590,14 +590,14 @@ def test_inspect_vus_and_duration_is_constant_vus(tmp_path: Path) -> None:
 def test_inspect_iterations_is_shared_iterations(tmp_path: Path) -> None:
     document = inspected(
         tmp_path,
-        'options = {"vus": 5, "iterations": 3, "gracefulStop": "5s"}\ndef default():\n    pass\n',
+        'options = {"vus": 3, "iterations": 5, "gracefulStop": "5s"}\ndef default():\n    pass\n',
     )
-    assert document["options"]["iterations"] == 3
+    assert document["options"]["iterations"] == 5
     assert document["options"]["gracefulStop"] == "5s"
     scenario = document["scenarios"]["default"]
     assert scenario["executor"] == "shared-iterations"
-    assert scenario["iterations"] == 3
-    assert scenario["vus"] == 3  # never more VUs than iterations
+    assert scenario["iterations"] == 5
+    assert scenario["vus"] == 3
     assert scenario["maxDuration"] == "10m0s"
     assert scenario["gracefulStop"] == "5s"
     assert document["totalDuration"] == "10m5s"
