@@ -217,9 +217,15 @@ def test_sigterm_after_the_grace_period_ends_a_stuck_process(tmp_path: Path, ech
     process = _start_spinning(tmp_path, echo_server)
     process.send_signal(signal.SIGTERM)
     process.send_signal(signal.SIGTERM)  # the same request repeated: still graceful
-    time.sleep(GRACE_PERIOD + 0.5)
+    time.sleep(0.5)
     assert process.poll() is None
-    process.send_signal(signal.SIGTERM)
+    # Then once a second: one of them lands after the grace period (counted from when the
+    # first was handled, which a loaded machine may delay), and that one ends the process.
+    for _ in range(int(GRACE_PERIOD) + 25):
+        time.sleep(1)
+        if process.poll() is not None:
+            break
+        process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 105, stderr
     assert "SIGTERM again: exiting now (VU" in stderr and "in on_message" in stderr, stderr
