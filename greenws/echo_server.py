@@ -69,7 +69,7 @@ _log = logging.getLogger(__name__)
 _CLOSE_CODES = frozenset((1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014))
 
 
-class _MessageTooBig(ProtocolError):
+class _MessageTooBig(ProtocolError):  # type: ignore[misc]  # the library ships no hints
     pass
 
 
@@ -77,6 +77,11 @@ class EchoWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket ships 
     """gevent-websocket's WebSocket with the Python 3 bugs above fixed and a size limit."""
 
     __slots__ = ()
+    # The library's attributes (its own slots), as this class uses them; None once dropped.
+    closed: Any  # bool
+    stream: Any
+    raw_read: Any
+    raw_write: Any
 
     def send_frame(self, message: bytes | str, opcode: int) -> None:
         # The library str()s any non-text payload of a ping or close; encode only real text.
@@ -112,7 +117,8 @@ class EchoWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket ships 
         if self.closed:
             return None
         try:
-            return self.read_message()
+            message: str | bytes | None = self.read_message()
+            return message
         except UnicodeError:
             self.close(1007, "invalid UTF-8")
         except _MessageTooBig:

@@ -1,4 +1,4 @@
-"""The tree stays ruff-clean and the pure cores stay mypy-strict (both are in the test extras)."""
+"""The tree stays ruff-clean and the whole package mypy-strict (both are in the test extras)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,6 @@ def test_ruff_format_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_pure_cores_pass_mypy_strict() -> None:
+def test_the_whole_package_passes_mypy_strict() -> None:
     result = run(sys.executable, "-m", "mypy")
     assert result.returncode == 0, result.stdout + result.stderr

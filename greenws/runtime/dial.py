@@ -241,7 +241,7 @@ def _address(host: str, port: int) -> tuple[int, Any]:
             raise OSError(f"no address for {host}")
         cached = (now, (infos[0][0], infos[0][4]))
         _resolved[(host, port)] = cached
-    return cached[1]  # type: ignore[no-any-return]
+    return cached[1]
 
 
 def _open_tcp(host: str, port: int, secure: bool) -> Any:
@@ -264,7 +264,7 @@ def dial(engine: Engine, target: ConnectParams) -> Dialled:
     result = Dialled(Response(target.url))
     response = result.response
     started = time.perf_counter()
-    connection = None
+    connection: Any = None
     connected = False  # the TCP connection is up: later failures are not dial failures
     try:
         with gevent.Timeout(
