@@ -188,7 +188,6 @@ class Aggregator:
         sub = Submetric(metric, suffix, tags)
         entry.subs.append(sub)
         entry.match.clear()
-        metric.submetrics.append(sub)
         self._subs_by_name.setdefault(sub.name, sub)
         return sub
 
@@ -361,10 +360,6 @@ class Aggregator:
     def sample_counts(self) -> dict[str, int]:
         """Samples aggregated so far per metric name (not counting submetric copies)."""
         return {e.metric.name: e.samples for e in self._entries.values() if e.samples}
-
-    @property
-    def total_samples(self) -> int:
-        return sum(entry.samples for entry in self._entries.values())
 
     def root_group(self) -> dict[str, Any]:
         """The group tree with its checks, in k6's ``root_group`` shape."""

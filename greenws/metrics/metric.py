@@ -11,10 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from enum import Enum
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from greenws.metrics.aggregator import Submetric
 
 __all__ = ["NAME_PATTERN", "Metric", "MetricError", "MetricType", "Registry", "ValueType"]
 
@@ -59,7 +55,7 @@ _BAD_NAME = (
 class Metric:
     """A named metric definition; compared and hashed by identity (one per registry and name)."""
 
-    __slots__ = ("contains", "name", "submetrics", "type")
+    __slots__ = ("contains", "name", "type")
 
     def __init__(
         self, name: str, type: MetricType, contains: ValueType = ValueType.DEFAULT
@@ -68,7 +64,6 @@ class Metric:
         self.type = type
         self.contains = contains
         # Filled by the aggregator when a threshold (or anyone) asks for `name{tag:value}`.
-        self.submetrics: list[Submetric] = []
 
     def __repr__(self) -> str:
         return f"Metric({self.name!r}, {self.type.value}, {self.contains.value})"

@@ -100,13 +100,6 @@ class TagSet(Mapping[str, str]):
         items.update(extra)
         return TagSet._adopt(items)
 
-    def without(self, *keys: str) -> TagSet:
-        """A new TagSet lacking ``keys``; returns ``self`` when none of them is present."""
-        if not any(key in self._items for key in keys):
-            return self
-        drop = set(keys)
-        return TagSet._adopt({k: v for k, v in self._items.items() if k not in drop})
-
     def as_dict(self) -> dict[str, str]:
         """A fresh, mutable copy (outputs may change it freely)."""
         return dict(self._items)

@@ -31,8 +31,6 @@ __all__ = [
 ]
 
 EXTENSION_NAME = "permessage-deflate"
-#: What the client offers by default: default parameters, and it honours a client window limit.
-DEFLATE_OFFER = "permessage-deflate; client_max_window_bits"
 _PARAMETERS = (
     "client_max_window_bits",
     "client_no_context_takeover",

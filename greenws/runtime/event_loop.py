@@ -127,11 +127,6 @@ class VULoop:
 
     # -- running -------------------------------------------------------------------------------
 
-    @property
-    def busy(self) -> bool:
-        """Whether a socket is still open or a timer pending: the iteration is not over."""
-        return bool(self._active or self._ready or len(self.timers))
-
     def run(self) -> None:
         """Serve connections and timers on the calling (VU) greenlet until nothing is left."""
         self._greenlet = getcurrent()

@@ -48,7 +48,6 @@ class BarStatus(str, Enum):
 
     RUNNING = " "
     WAITING = "•"
-    STOPPING = "↓"
     INTERRUPTED = "✗"
     DONE = "✓"
 

@@ -18,7 +18,6 @@ def test_get_or_create_returns_the_same_metric_for_the_same_name() -> None:
         MetricType.TREND,
         ValueType.TIME,
     )
-    assert first.submetrics == []
     assert registry.get("my_trend") is first
     assert registry.get("nope") is None
 

@@ -70,14 +70,6 @@ def test_merged_lays_extra_over_the_tags_and_leaves_the_original_alone() -> None
     assert base.merged({}) is base
 
 
-def test_without_drops_keys_and_returns_self_when_nothing_to_drop() -> None:
-    base = TagSet({"a": "1", "b": "2", "c": "3"})
-    assert base.without("b", "c") == {"a": "1"}
-    assert hash(base.without("b", "c")) == hash(TagSet({"a": "1"}))
-    assert base.without("zzz") is base
-    assert base == {"a": "1", "b": "2", "c": "3"}
-
-
 def test_as_dict_is_a_mutable_copy() -> None:
     tags = TagSet({"a": "1"})
     d = tags.as_dict()
