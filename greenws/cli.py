@@ -17,6 +17,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from greenws.exit_codes import EXIT  # pure: safe before monkey-patching
+
 if TYPE_CHECKING:
     from greenws.options import Options
     from greenws.runtime.engine import Engine
@@ -228,7 +230,7 @@ def load_and_resolve(args: argparse.Namespace, pluginmanager: Any) -> tuple[Engi
     (104 bad options, 107 bad script) after printing one line.
     """
     from greenws.options import Options, OptionsError, options_from_env, resolve_options
-    from greenws.runtime.engine import EXIT, Engine, ScriptError
+    from greenws.runtime.engine import Engine, ScriptError
     from greenws.thresholds import ThresholdError
 
     for key, value in args.env:
@@ -287,7 +289,6 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
     """``greenws run``: load, configure, run; returns the exit code."""
     from greenws.file_destination import DestinationError, destination_problem
     from greenws.runtime.config import OutputSpec, RunConfig
-    from greenws.runtime.engine import EXIT
 
     prepared = load_and_resolve(args, pluginmanager)
     if isinstance(prepared, int):
@@ -394,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         pluginmanager = make_plugin_manager(known.plugins)
     except PluginError as error:
-        return _fail(104, str(error))
+        return _fail(EXIT["config"], str(error))
     parser = build_parser()
     subparsers = next(
         action
@@ -406,7 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
-        return 104 if exit_.code not in (0, None) else 0
+        return EXIT["config"] if exit_.code not in (0, None) else 0
     if args.version:
         from greenws import __version__
 

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from greenws.exit_codes import EXIT
 from greenws.metrics.state import RunState, StateError
 from greenws.options import OptionsError, resolve_options
 from greenws.summary.export import DATA_STATE_KEY, EXPORT_STATE_KEY, summary_export_json
@@ -33,9 +34,6 @@ from greenws.summary.text import render_summary
 from greenws.thresholds import ThresholdError, evaluate_all, parse_thresholds
 
 __all__ = [
-    "EXIT_BAD_INPUT",
-    "EXIT_OK",
-    "EXIT_THRESHOLDS",
     "MergeError",
     "add_merge_arguments",
     "load_state",
@@ -43,11 +41,6 @@ __all__ = [
     "merge_files",
     "merged_summary",
 ]
-
-# k6's exit codes, the same numbers as greenws.runtime.engine.EXIT (not imported: that is gevent).
-EXIT_OK = 0
-EXIT_THRESHOLDS = 99
-EXIT_BAD_INPUT = 104
 
 
 class MergeError(Exception):
@@ -234,10 +227,10 @@ def merge_command(
                 ) from None
     except MergeError as error:
         err.write(f"greenws: error: {error}\n")
-        return EXIT_BAD_INPUT
+        return EXIT["config"]
     if args.summary_mode != "disabled":
         out.write(
             render_summary(summary, mode=args.summary_mode, color=is_tty and not args.no_color)
         )
         out.flush()
-    return EXIT_THRESHOLDS if failed else EXIT_OK
+    return EXIT["thresholds"] if failed else EXIT["ok"]
