@@ -315,7 +315,8 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
     if unknown:
         return _fail(
             EXIT["config"],
-            f"unknown output {unknown[0]!r} in --out (available: json, or a plugin's)",
+            f"unknown output {unknown[0]!r} in --out "
+            f"(available: {', '.join(sorted(config.known_kinds)) or 'none'})",
         )
     link_error = _attach_workers(engine, args, pluginmanager)
     if link_error:

@@ -1,8 +1,9 @@
 """Every hook greenws calls, in lifecycle order.
 
 A plugin is any module or object with functions named like these and marked with
-:data:`greenws.plugins.hookimpl`. Built-in outputs (console, JSON) are registered exactly like a
-third party's: through this module's specifications, from a module listed in
+:data:`greenws.plugins.hookimpl`. Built-in outputs (console, JSON lines, CSV, the HTML report)
+are registered exactly like a third party's (the InfluxDB output *is* a third party's, in
+``plugins/greenws-influxdb``): through this module's specifications, from a module listed in
 :data:`greenws.plugins.manager.BUILTIN_PLUGINS`, an entry point in the ``greenws`` group, or
 ``-p module`` on the command line.
 

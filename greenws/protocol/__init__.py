@@ -6,6 +6,7 @@ plain values and reused by any I/O layer.
 
 - :mod:`~greenws.protocol.handshake`: build the upgrade request, parse and check the reply.
 - :mod:`~greenws.protocol.client`: :class:`ClientProtocol`, the open connection's state machine.
+- :mod:`~greenws.protocol.events`: the events it reports and the connection states.
 - :mod:`~greenws.protocol.compression`: ``permessage-deflate`` (RFC 7692).
 - :mod:`~greenws.protocol.frames`: framing, masking and the incremental frame parser.
 - :mod:`~greenws.protocol.errors`: the exceptions.

@@ -30,9 +30,12 @@ class RunConfig:
     args: Any  # the parsed argparse namespace, for plugins' own options
     pluginmanager: pluggy.PluginManager
     outputs: list[OutputSpec] = field(default_factory=list)
+    #: Every ``--out`` kind some plugin looked for: what an unknown kind's error lists.
+    known_kinds: set[str] = field(default_factory=set)
 
     def claim_outputs(self, kind: str) -> list[str]:
         """Arguments of every unclaimed ``--out kind=…``, now marked as taken."""
+        self.known_kinds.add(kind)
         taken = []
         for spec in self.outputs:
             if spec.kind == kind and not spec.claimed:
