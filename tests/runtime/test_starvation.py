@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from greenws_runner import ROOT, run_greenws, write_script
@@ -173,7 +174,9 @@ def default():
 """
 
 
-def _start_spinning(tmp_path: Path, echo_server) -> subprocess.Popen[str]:
+@contextlib.contextmanager
+def _spinning(tmp_path: Path, echo_server) -> Iterator[subprocess.Popen[str]]:
+    """A greenws run whose VU spins in a handler; killed on the way out whatever happened."""
     script = write_script(tmp_path, BUSY)
     spinning = tmp_path / "spinning"
     process = subprocess.Popen(
@@ -192,19 +195,24 @@ def _start_spinning(tmp_path: Path, echo_server) -> subprocess.Popen[str]:
         if spinning.exists() or process.poll() is not None:
             break
         time.sleep(0.1)
-    assert spinning.exists(), process.communicate(timeout=10)
-    return process
+    try:
+        assert spinning.exists(), process.communicate(timeout=10)
+        yield process
+    finally:
+        if process.poll() is None:  # a failed test must not leave a spinning process behind
+            process.kill()
+            process.communicate()
 
 
 def test_a_second_sigint_ends_a_process_stuck_in_a_busy_handler(
     tmp_path: Path, echo_server
 ) -> None:
-    process = _start_spinning(tmp_path, echo_server)
-    process.send_signal(signal.SIGINT)
-    time.sleep(0.5)
-    assert process.poll() is None  # the first only asks for a graceful stop, which cannot come
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
+    with _spinning(tmp_path, echo_server) as process:
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        assert process.poll() is None  # the first only asks for a graceful stop, which can't come
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
     assert process.returncode == 105, stderr
     assert "stopping the test" in stderr, stderr
     [line] = [line for line in stderr.splitlines() if "exiting now" in line]
@@ -214,18 +222,18 @@ def test_a_second_sigint_ends_a_process_stuck_in_a_busy_handler(
 
 
 def test_sigterm_after_the_grace_period_ends_a_stuck_process(tmp_path: Path, echo_server) -> None:
-    process = _start_spinning(tmp_path, echo_server)
-    process.send_signal(signal.SIGTERM)
-    process.send_signal(signal.SIGTERM)  # the same request repeated: still graceful
-    time.sleep(0.5)
-    assert process.poll() is None
-    # Then once a second: one of them lands after the grace period (counted from when the
-    # first was handled, which a loaded machine may delay), and that one ends the process.
-    for _ in range(int(GRACE_PERIOD) + 25):
-        time.sleep(1)
-        if process.poll() is not None:
-            break
+    with _spinning(tmp_path, echo_server) as process:
         process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=30)
+        process.send_signal(signal.SIGTERM)  # the same request repeated: still graceful
+        time.sleep(0.5)
+        assert process.poll() is None
+        # Then once a second: one of them lands after the grace period (counted from when the
+        # first was handled, which a loaded machine may delay), and that one ends the process.
+        for _ in range(int(GRACE_PERIOD) + 25):
+            time.sleep(1)
+            if process.poll() is not None:
+                break
+            process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
     assert process.returncode == 105, stderr
     assert "SIGTERM again: exiting now (VU" in stderr and "in on_message" in stderr, stderr
