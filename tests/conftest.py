@@ -16,6 +16,30 @@ from greenws.echo_server import EchoServerProcess
 
 __all__ = ["free_port"]  # re-exported: a port that was free a moment ago
 
+#: Tests of the pure cores: plain values, no server, no greenws child process. `pytest -m pure`
+#: runs them in seconds, so a change to a pure core is checked at once.
+PURE_TESTS = (
+    "tests/protocol/",
+    "tests/metrics/",
+    "tests/summary/",
+    "tests/test_options.py",
+    "tests/test_thresholds.py",
+    "tests/test_schedule.py",
+    "tests/test_segments.py",
+    "tests/test_timers.py",
+    "tests/test_file_destination.py",
+    "tests/outputs/test_line_file.py",
+    "tests/outputs/test_influx_lines.py",
+    "tests/outputs/test_html_report_series.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        where = Path(item.path).resolve().relative_to(ROOT).as_posix()
+        if where.startswith(PURE_TESTS):
+            item.add_marker(pytest.mark.pure)
+
 
 @pytest.fixture(scope="session")
 def echo_server() -> Iterator[EchoServerProcess]:
