@@ -13,6 +13,9 @@ sys.path.insert(0, str(Path(__file__).parent / "runtime"))  # greenws_runner
 from servers import ROOT, ScriptServer, free_port
 
 from greenws.echo_server import EchoServerProcess
+from greenws.metrics.aggregator import Aggregator
+from greenws.metrics.builtin import BuiltinMetrics, register_builtin
+from greenws.metrics.metric import Registry
 
 __all__ = ["free_port"]  # re-exported: a port that was free a moment ago
 
@@ -56,3 +59,24 @@ def websockets_server() -> Iterator[ScriptServer]:
         yield server
     finally:
         server.stop()
+
+
+# -- plain-value fixtures of the metrics core --------------------------------------------------
+
+
+@pytest.fixture
+def registry() -> Registry:
+    """An empty metric registry."""
+    return Registry()
+
+
+@pytest.fixture
+def builtin(registry: Registry) -> BuiltinMetrics:
+    """k6's built-in metrics, registered in ``registry``."""
+    return register_builtin(registry)
+
+
+@pytest.fixture
+def agg(registry: Registry, builtin: BuiltinMetrics) -> Aggregator:
+    """An aggregator over ``registry`` with the built-ins in it."""
+    return Aggregator(registry)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from greenws.metrics.aggregator import Aggregator
-from greenws.metrics.builtin import BuiltinMetrics, register_builtin
+from greenws.metrics.builtin import BuiltinMetrics
 from greenws.metrics.metric import MetricType, Registry
 from greenws.metrics.tags import TagSet
 from greenws.thresholds import (
@@ -18,21 +18,6 @@ from greenws.thresholds import (
 )
 
 T0 = 1_700_000_000.0
-
-
-@pytest.fixture
-def registry() -> Registry:
-    return Registry()
-
-
-@pytest.fixture
-def builtin(registry: Registry) -> BuiltinMetrics:
-    return register_builtin(registry)
-
-
-@pytest.fixture
-def agg(registry: Registry, builtin: BuiltinMetrics) -> Aggregator:
-    return Aggregator(registry)
 
 
 # -- parsing --------------------------------------------------------------------------------------

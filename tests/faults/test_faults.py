@@ -8,8 +8,6 @@ as they happen (a VU cut off at the end of the test still leaves its record).
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +15,7 @@ from typing import Any
 
 import pytest
 from greenws_runner import RunResult, run_greenws
-from servers import ROOT, ScriptServer, free_port
+from servers import ROOT, ScriptServer, free_port, self_signed_certificate
 
 ECHO_ITERATIONS = 20
 
@@ -66,42 +64,6 @@ CONNECT = """\
 """
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 that names it correctly but that no trusted CA signed."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
-
-
 class FaultServer(ScriptServer):
     """The fault server with its extra listeners: ``tls_url`` (untrusted certificate) and
     ``tls_stall_url`` (a TLS handshake that never completes), both ``wss://``."""
@@ -120,7 +82,7 @@ class FaultServer(ScriptServer):
 
 @pytest.fixture(scope="module")
 def fault_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultServer]:
-    server = FaultServer(*_self_signed(tmp_path_factory.mktemp("fault-tls")))
+    server = FaultServer(*self_signed_certificate(tmp_path_factory.mktemp("fault-tls")))
     try:
         yield server
     finally:

@@ -10,28 +10,13 @@ import pytest
 
 from greenws.metrics import aggregator as aggregator_module
 from greenws.metrics.aggregator import Aggregator, parse_metric_name
-from greenws.metrics.builtin import BuiltinMetrics, register_builtin
+from greenws.metrics.builtin import BuiltinMetrics
 from greenws.metrics.metric import MetricError, MetricType, Registry, ValueType
 from greenws.metrics.sample import Sample
 from greenws.metrics.sinks import CounterSink, GaugeSink, TrendSink
 from greenws.metrics.tags import TagSet
 
 T0 = 1_700_000_000.0
-
-
-@pytest.fixture
-def registry() -> Registry:
-    return Registry()
-
-
-@pytest.fixture
-def builtin(registry: Registry) -> BuiltinMetrics:
-    return register_builtin(registry)
-
-
-@pytest.fixture
-def agg(registry: Registry, builtin: BuiltinMetrics) -> Aggregator:
-    return Aggregator(registry)
 
 
 def md5(text: str) -> str:

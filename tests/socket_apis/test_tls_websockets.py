@@ -10,18 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import ROOT, ScriptServer
-from test_tls import _self_signed_with_cryptography
+from servers import ROOT, ScriptServer, self_signed_certificate
 from websocket_scripts import run_logged
 
 
 @pytest.fixture(scope="module")
 def wss_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A TLS echo server with a self-signed certificate (clients skip verification)."""
-    pytest.importorskip("cryptography")
-    directory = tmp_path_factory.mktemp("wss")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    _self_signed_with_cryptography(cert, key)
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("wss"))
     server = ScriptServer(
         ROOT / "tests" / "runtime" / "tls_echo_server.py", "--cert", str(cert), "--key", str(key)
     )
