@@ -4,7 +4,8 @@ The workers ship their sample batches to the coordinator over a pipe while they 
 status there. When two writers shared the pipe unguarded a status frame could land inside a batch
 frame, the coordinator lost its place in the stream, the run ended early with 105 and the summary
 undercounted what the files held. Here every count must agree, per metric, across the summary,
-the JSON lines, the CSV rows and the points stored in a real InfluxDB 1.6.
+the JSON lines and the CSV rows; the points stored in a real InfluxDB 1.6 plus what that output
+reports as lost (a loaded box can outrun the server) must be every sample.
 """
 
 from __future__ import annotations
@@ -67,17 +68,27 @@ def test_two_workers_every_output_holds_what_the_summary_counted(
         )
         stored = influx.counts("k6")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "lost" not in result.stdout, result.stdout
     assert "worker" not in result.stderr, result.stderr[-3000:]
     in_json = Counter(point["metric"] for point in result.points)
     with csv_path.open(newline="", encoding="utf-8") as file:
         in_csv = Counter(row["metric_name"] for row in csv.DictReader(file))
     assert in_json["ws_msgs_sent"] > 10_000  # a real load, not a trickle
+    # The files are the whole run: nothing lost on the pipe, nothing lost on the way to them.
+    dropped = result.summary["greenws"]["dropped_samples"]
+    assert not any(name.startswith(("json=", "csv=")) or "worker" in name for name in dropped)
     assert dict(in_csv) == dict(in_json)
-    assert stored == dict(in_json)
     for name, count in counted_by_summary(result.summary).items():
         assert in_json[name] == count, name
     messages = result.metric("ws_msgs_sent")["count"]
     assert messages == sum(
         point["data"]["value"] for point in result.points if point["metric"] == "ws_msgs_sent"
     )
+    # InfluxDB is a real server that a loaded box can outrun: whatever it could not take is
+    # counted, never silently missing. When it took everything, it holds the same per metric.
+    [influx_lost] = [count for name, count in dropped.items() if name.startswith("influxdb=")] or [
+        0
+    ]
+    assert sum(stored.values()) + influx_lost == sum(in_json.values())
+    if influx_lost == 0:
+        assert stored == dict(in_json)
+        assert "lost" not in result.stdout, result.stdout
