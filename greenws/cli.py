@@ -109,7 +109,10 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         "written and handle_summary() still called",
     )
     summary.add_argument(
-        "--no-summary", action="store_true", help="same as --summary-mode disabled"
+        "--no-summary",
+        action="store_true",
+        help="no end-of-test summary at all, as k6: no text, no handle_summary(), no "
+        "--summary-export (--summary-mode disabled only hides the text)",
     )
     summary.add_argument("--no-color", action="store_true", help="no ANSI colours")
     run.add_argument("--no-thresholds", action="store_true", help="evaluate no thresholds")
@@ -266,6 +269,11 @@ def load_and_resolve(args: argparse.Namespace, pluginmanager: Any) -> tuple[Engi
             ("environment", options_from_env(os.environ)),
             ("command line", _cli_options(args)),
         )
+        if args.no_summary and args.summary_export:
+            options.warnings.append(
+                f"--summary-export {args.summary_export} is not written: --no-summary turns off "
+                "the export too, as in k6 (use --summary-mode disabled to hide only the text)"
+            )
         for warning in options.warnings:
             print(f"greenws: warning: {warning}", file=sys.stderr)
         engine.set_options(options, dict(args.tag))

@@ -515,6 +515,9 @@ def test_no_summary_also_skips_handle_summary_and_the_export_as_in_k6(tmp_path: 
     assert result.stdout.strip() == ""
     assert not (tmp_path / "custom.txt").exists()
     assert result.summary == {}  # no --summary-export file was written
+    # ... and the run says so, since the flag asked for one (run_logged passes --summary-export)
+    [warning] = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert "--summary-export" in warning and "--no-summary" in warning, warning
 
 
 def test_summary_mode_full_still_prints_the_default_summary(tmp_path: Path) -> None:
