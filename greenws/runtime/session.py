@@ -107,12 +107,19 @@ class Socket(Connection):
 
     # -- sending -----------------------------------------------------------------------------
 
-    def send(self, message: str) -> None:
-        """Send a text message (``ws_msgs_sent``)."""
-        if not isinstance(message, str):
-            raise TypeError(
-                f"send() takes str, not {type(message).__name__}; use send_binary() for bytes"
-            )
+    def send(self, message: Any) -> None:
+        """Send a text message (``ws_msgs_sent``).
+
+        As k6's ``socket.send(Date.now())``, any value that is not text is sent as its text
+        (``str(value)``); bytes are refused, since their text would be ``b'…'``: use
+        :meth:`send_binary`.
+        """
+        if type(message) is not str:
+            if isinstance(message, (bytes, bytearray, memoryview)):
+                raise TypeError(
+                    f"send() takes text, not {type(message).__name__}: use send_binary()"
+                )
+            message = str(message)
         protocol = self._protocol
         if protocol.state is not _OPEN:
             self._fire("error", SocketError("send on a closed or closing socket"))

@@ -356,3 +356,34 @@ def default():
     assert "protocol error" in error[1] and "1000" in error[1]  # names the limit
     assert close == ["close", 1009]
     assert result.points_of("ws_sessions")[0]["data"]["tags"]["suite"] == "limits"  # options.tags
+
+
+def test_send_sends_a_non_text_value_as_its_text_as_k6_does(tmp_path: Path, echo_server) -> None:
+    """k6's ``socket.send(Date.now())`` works; so does ``send(time.time_ns() // 1_000_000)``."""
+    result = run_events(
+        tmp_path,
+        """
+def default():
+    def session(socket):
+        def opened():
+            socket.send(1733500000000)
+            socket.send(2.5)
+            try:
+                socket.send(b"raw")
+            except TypeError as error:
+                record("refused", str(error))
+        socket.on("open", opened)
+        socket.on("message", lambda message: record("echo", message))
+        socket.set_timeout(lambda: socket.close(1000), 500)
+    ws.connect(os.environ["TARGET"], None, session)
+    dump()
+""",
+        echo_server.url,
+    )
+    assert result.returncode == 0, result.stderr
+    assert events(tmp_path) == [
+        ["refused", "send() takes text, not bytes: use send_binary()"],
+        ["echo", "1733500000000"],
+        ["echo", "2.5"],
+    ]
+    assert result.metric("ws_msgs_sent")["count"] == 2
