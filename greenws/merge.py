@@ -47,6 +47,16 @@ class MergeError(Exception):
     """Input ``greenws merge`` cannot use; the message is one line and names the file."""
 
 
+def _looks_like_json_lines(text: str) -> bool:
+    """Whether ``text`` starts like k6's NDJSON output: a JSON object with a ``type`` per line."""
+    first = text.lstrip().split("\n", 1)[0]
+    try:
+        record = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and record.get("type") in ("Metric", "Point")
+
+
 def load_state(path: str | Path) -> dict[str, Any]:
     """The greenws state of one file: a ``--summary-export`` file, or handleSummary data as JSON.
 
@@ -63,6 +73,11 @@ def load_state(path: str | Path) -> dict[str, Any]:
     try:
         document = json.loads(text)
     except ValueError as error:
+        if _looks_like_json_lines(text):
+            raise MergeError(
+                f"{path}: this is --out json output (one JSON object per line); greenws merge "
+                "reads the --summary-export files of the runs"
+            ) from None
         raise MergeError(f"{path}: not JSON ({error})") from None
     state: Any = None
     if isinstance(document, Mapping):

@@ -195,8 +195,15 @@ def _conflicting_thresholds(path: Path, target: Path) -> None:
         (_without_state, "no greenws state in it"),
         (_other_version, "version 99 is not supported"),
         (_conflicting_thresholds, "conflicting definitions of threshold 'count<6'"),
+        (
+            lambda source, target: target.write_text(
+                (source.parent / "samples.ndjson").read_text()
+            ),
+            "this is --out json output (one JSON object per line); greenws merge reads the "
+            "--summary-export files",
+        ),
     ],
-    ids=["missing", "not-json", "no-state", "version", "conflict"],
+    ids=["missing", "not-json", "no-state", "version", "conflict", "ndjson"],
 )
 def test_bad_input_exits_104_with_one_line_naming_the_file(
     runs: list[tuple[Path, RunResult]], tmp_path: Path, make: Any, message: str
