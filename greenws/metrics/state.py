@@ -295,6 +295,34 @@ def merge_thresholds(into: Mapping[str, Any], other: Mapping[str, Any]) -> dict[
 
 # -- run state --------------------------------------------------------------------------------------
 
+#: Gauges that say how big the test is. Runs merged by ``greenws merge`` ran side by side (the
+#: segments of one test), so their sizes add: two 5-VU runs were a 10-VU test.
+SIZE_GAUGES = ("vus", "vus_max")
+
+
+def _size_gauges(aggregator: Aggregator) -> dict[str, tuple[float, float, float]]:
+    """``(value, min, max)`` of each size gauge that has samples."""
+    found = {}
+    for name in SIZE_GAUGES:
+        sink = aggregator.sink(name)
+        if sink is not None and not sink.is_empty:
+            values = sink.values(1.0)
+            found[name] = (values["value"], values["min"], values["max"])
+    return found
+
+
+def _add_side_by_side(
+    aggregator: Aggregator, before: Mapping[str, tuple[float, float, float]], other: Aggregator
+) -> None:
+    """Make each size gauge the sum of this run's and ``other``'s (the merge kept only one)."""
+    theirs = _size_gauges(other)
+    for name, (value, low, high) in before.items():
+        if name not in theirs:
+            continue
+        sink: Any = aggregator.sink(name)
+        other_value, other_low, other_high = theirs[name]
+        sink.value, sink.min, sink.max = value + other_value, low + other_low, high + other_high
+
 
 @dataclass
 class RunState:
@@ -371,7 +399,10 @@ class RunState:
         aggregator_state = state.get("aggregator")
         if not isinstance(aggregator_state, Mapping):
             raise StateError("greenws state: no 'aggregator' object")
+        before = _size_gauges(self.aggregator)
         self.aggregator.merge_state(aggregator_state)  # checks before it changes anything
+        if before:
+            _add_side_by_side(self.aggregator, before, Aggregator.from_state(aggregator_state))
         self.duration_s = max(self.duration_s, float(duration_ms) / 1000.0)
         self.thresholds = thresholds
         if self.trend_stats is None and trend_stats is not None:

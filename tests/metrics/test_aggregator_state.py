@@ -405,6 +405,24 @@ def test_run_state_merge_rules() -> None:
     assert round_trip(run.to_state()) == run.to_state()
 
 
+def test_runs_merged_side_by_side_add_their_sizes() -> None:
+    """Two 5-VU segments of one test were a 10-VU test: vus and vus_max add across the runs
+    that ``greenws merge`` reads (every other gauge keeps its merge rule)."""
+
+    def sized(vus: list[float]) -> dict[str, Any]:
+        aggregator = new_aggregator()
+        feed(aggregator, [("vus", value, 0) for value in vus] + [("vus_max", 5.0, 0)])
+        return round_trip(RunState(aggregator, duration_s=3.0).to_state())
+
+    run = RunState.from_state(sized([1.0, 5.0, 4.0]))
+    run.merge_state(sized([2.0, 5.0, 3.0]))
+    metrics = run.aggregator.summary_data(duration_s=3.0)["metrics"]
+    assert metrics["vus_max"]["values"] == {"value": 10.0, "min": 10.0, "max": 10.0}
+    assert metrics["vus"]["values"] == {"value": 7.0, "min": 3.0, "max": 10.0}
+    run.merge_state(run_state(2.0, {}))  # a run without the gauges changes nothing
+    assert run.aggregator.summary_data(duration_s=3.0)["metrics"]["vus_max"]["values"]["max"] == 10
+
+
 def test_threshold_conflicts() -> None:
     plain = {"checks": ["rate>0.9"]}
     aborting = {"checks": [{"threshold": "rate>0.9", "abortOnFail": True}]}
