@@ -23,8 +23,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from greenws.file_destination import FileOutput, check_destination
-from greenws.outputs.line_file import LineFile
+from greenws.file_destination import check_destination
+from greenws.outputs.line_file import LineFile, LineFileOutput
 from greenws.plugins import hookimpl
 
 __all__ = ["COLUMNS", "TIME_FORMATS", "CSVOutput"]
@@ -63,7 +63,7 @@ def csv_cells(cells: Sequence[str]) -> str:
     return text.getvalue()[:-1]
 
 
-class CSVOutput(FileOutput):
+class CSVOutput(LineFileOutput):
     """Writes one CSV file; registered only when ``--out csv=…`` asks for it."""
 
     def __init__(self, path: str, time_format: str = "unix") -> None:
@@ -125,16 +125,6 @@ class CSVOutput(FileOutput):
         if kept < len(rows):
             self.failure = f"write failed after {self.rows} samples: {file.error}"
         return len(rows) - kept
-
-    @hookimpl
-    def greenws_output_stop(self) -> None:
-        file, self._file = self._file, None
-        if file is not None:
-            try:
-                file.close()
-            except OSError as error:
-                self.failure = f"could not finish {self.path}: {error}"
-                raise
 
 
 def parse_argument(argument: str) -> tuple[str, str | None]:

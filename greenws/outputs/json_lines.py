@@ -15,8 +15,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from greenws.file_destination import FileOutput, check_destination
-from greenws.outputs.line_file import LineFile
+from greenws.file_destination import check_destination
+from greenws.outputs.line_file import LineFile, LineFileOutput
 from greenws.plugins import hookimpl
 
 __all__ = ["JSONLinesOutput"]
@@ -26,7 +26,7 @@ __all__ = ["JSONLinesOutput"]
 POINT_PREFIX = '{"type":"Point"'
 
 
-class JSONLinesOutput(FileOutput):
+class JSONLinesOutput(LineFileOutput):
     """Writes one file; registered only when ``--out json=…`` asks for it."""
 
     def __init__(self, path: str, thresholds: dict[str, list[str]]) -> None:
@@ -102,16 +102,6 @@ class JSONLinesOutput(FileOutput):
         self.written += whole
         self.failure = f"write failed after {self.written} samples: {file.error}"
         return len(samples) - whole
-
-    @hookimpl
-    def greenws_output_stop(self) -> None:
-        file, self._file = self._file, None
-        if file is not None:
-            try:
-                file.close()
-            except OSError as error:
-                self.failure = f"could not finish {self.path}: {error}"
-                raise
 
 
 @hookimpl

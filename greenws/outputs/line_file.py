@@ -20,7 +20,10 @@ import gzip
 import os
 import zlib
 
-__all__ = ["LineFile"]
+from greenws.file_destination import FileOutput
+from greenws.plugins import hookimpl
+
+__all__ = ["LineFile", "LineFileOutput"]
 
 
 class _Collect:
@@ -140,3 +143,20 @@ def _whole_lines(lines: list[str], written: int) -> tuple[int, int]:
             break
         kept, used = kept + 1, end
     return kept, used
+
+
+class LineFileOutput(FileOutput):
+    """A file output that writes through a :class:`LineFile` (JSON lines, CSV): it closes the
+    file at the end of the run, and says why when it cannot (the run then exits 120)."""
+
+    _file: LineFile | None = None
+
+    @hookimpl
+    def greenws_output_stop(self) -> None:
+        file, self._file = self._file, None
+        if file is not None:
+            try:
+                file.close()
+            except OSError as error:
+                self.failure = f"could not finish {self.path}: {error}"
+                raise
