@@ -22,8 +22,8 @@ from greenws.plugins import hookimpl
 __all__ = ["JSONLinesOutput"]
 
 
-#: How every Point line starts (a tag can't contain it unescaped): lines that carry a sample.
-POINT_PREFIX = '{"type":"Point"'
+#: How every Metric declaration starts; every other line is a Point, which carries a sample.
+METRIC_PREFIX = '{"type":"Metric"'
 
 
 class JSONLinesOutput(LineFileOutput):
@@ -82,14 +82,18 @@ class JSONLinesOutput(LineFileOutput):
                 out.append(self._declare(metric))
             tags_text = tag_json.get(tags)
             if tags_text is None:
-                tags_text = json.dumps(dict(tags), separators=(",", ":"), ensure_ascii=False)
+                # Sorted, as k6 writes them (Go's JSON encoder sorts map keys).
+                tags_text = json.dumps(
+                    dict(tags), separators=(",", ":"), ensure_ascii=False, sort_keys=True
+                )
                 if len(tag_json) > 100_000:  # bound the cache on tag-heavy tests
                     tag_json.clear()
                 tag_json[tags] = tags_text
             number = int(value) if value.is_integer() and abs(value) < 1e15 else value
+            # k6's key order: "metric" first on a Point (a Metric line keeps type, data, metric).
             out.append(
-                f'{{"type":"Point","data":{{"time":"{timestamp(when)}","value":{number!r},'
-                f'"tags":{tags_text}}},"metric":"{metric.name}"}}'
+                f'{{"metric":"{metric.name}","type":"Point","data":{{"time":"{timestamp(when)}",'
+                f'"value":{number!r},"tags":{tags_text}}}}}'
             )
         if not out:
             return 0
@@ -98,7 +102,7 @@ class JSONLinesOutput(LineFileOutput):
         if kept == len(out):
             self.written += len(samples)
             return 0
-        whole = sum(1 for line in out[:kept] if line.startswith(POINT_PREFIX))
+        whole = sum(1 for line in out[:kept] if not line.startswith(METRIC_PREFIX))
         self.written += whole
         self.failure = f"write failed after {self.written} samples: {file.error}"
         return len(samples) - whole

@@ -165,6 +165,9 @@ class Connection:
     _API: str | None = None
     #: Whether the session's samples carry a ``name`` tag (k6/ws's Socket has none).
     _NAME_TAG = True
+    #: Whether a handshake answered without a subprotocol still tags ``subproto`` (as ``""``):
+    #: k6/ws sets it from the response's header whenever there is a response.
+    _EMPTY_SUBPROTO_TAG = False
 
     # Slots: thousands of idle connections live at once, and every byte of one is multiplied.
     __slots__ = (
@@ -224,6 +227,8 @@ class Connection:
         values["status"] = str(response.status)
         if dialled.subprotocol:
             values["subproto"] = dialled.subprotocol
+        elif self._EMPTY_SUBPROTO_TAG and response.status:
+            values["subproto"] = ""
         if response.error:
             values["error"] = dialled.error_tag
             values["error_code"] = str(response.error_code)
@@ -405,10 +410,15 @@ class Connection:
         push = self._push
         push((metrics.ws_sessions, ended, 1.0, tags))
         push((metrics.ws_session_duration, ended, (perf_counter() - self._started) * 1e3, tags))
+        data_tags = self._data_tags(tags)
         if self.bytes_sent:
-            push((metrics.data_sent, ended, float(self.bytes_sent), tags))
+            push((metrics.data_sent, ended, float(self.bytes_sent), data_tags))
         if self.bytes_received:
-            push((metrics.data_received, ended, float(self.bytes_received), tags))
+            push((metrics.data_received, ended, float(self.bytes_received), data_tags))
+
+    def _data_tags(self, session_tags: TagSet) -> TagSet:
+        """The tags of the session's ``data_sent``/``data_received`` samples."""
+        return session_tags
 
     # -- hooks -----------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from greenws.metrics.tags import TagSet
 from greenws.protocol import InvalidStateError, State
 from greenws.runtime.connection import Connection
 from greenws.runtime.dial import Response, connect_params, dial
@@ -67,8 +68,14 @@ class Socket(Connection):
 
     _API = "ws.connect"
     _NAME_TAG = False  # k6/ws tags a session by url only
+    _EMPTY_SUBPROTO_TAG = True  # "subproto":"" on every sample of a session without one, as k6
 
     __slots__ = ("_handlers", "_timers", "_vu")
+
+    def _data_tags(self, session_tags: TagSet) -> TagSet:
+        # k6/ws counts a session's bytes on its dialer, tagged as the VU is (group, scenario and
+        # the test's tags), not with the session's url and status.
+        return self._vu.tags
 
     def __init__(self, vu: VirtualUser, engine: Engine) -> None:
         super().__init__(engine)

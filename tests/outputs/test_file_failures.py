@@ -305,7 +305,7 @@ def test_handle_summary_gets_each_outputs_losses(tmp_path: Path, echo_server: An
     assert result.returncode == 120, result.stderr
     data = handled_data(result.stdout)
     lost = data["dropped_samples"][f"json={out}"]
-    points = sum(b'{"type":"Point"' in line for line in out.read_bytes().splitlines())
+    points = sum(b'"type":"Point"' in line for line in out.read_bytes().splitlines())
     assert lost > 0 and points + lost == data["samples"]
     reason = data["output_errors"][f"json={out}"]
     assert reason.startswith(f"write failed after {points} samples: ")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from greenws_runner import RunResult, run_greenws
+from greenws_runner import ROOT, RunResult, run_greenws
 
 SCRIPT = """
 import os
@@ -127,7 +127,7 @@ def test_field_names_order_and_time_format_are_k6s(tmp_path: Path, echo_server) 
     points = [line for line in lines if line["type"] == "Point"]
     assert metric_lines and points
     for line in points:
-        assert list(line) == ["type", "data", "metric"], line
+        assert list(line) == ["metric", "type", "data"], line  # k6 v2.2.0's order
         assert list(line["data"]) == ["time", "value", "tags"], line
         assert isinstance(line["data"]["value"], (int, float)), line
         assert not isinstance(line["data"]["value"], bool), line
@@ -149,7 +149,7 @@ def test_field_names_order_and_time_format_are_k6s(tmp_path: Path, echo_server) 
     first_sent = next(
         line
         for line in read_lines(tmp_path / "samples.ndjson")
-        if line.startswith('{"type":"Point"') and '"metric":"ws_msgs_sent"' in line
+        if line.startswith('{"metric":"ws_msgs_sent","type":"Point"')
     )
     assert '"value":1,' in first_sent, first_sent
     sent = [line for line in points if line["metric"] == "ws_msgs_sent"]
@@ -201,3 +201,40 @@ def test_unwritable_file_is_not_silently_ignored(tmp_path: Path, echo_server) ->
     assert sum(1 for line in result.stderr.splitlines() if str(target) in line) == 1
     total = len(result.points)  # the runner's own JSON output got every sample
     assert f"WARNING: output json={target} lost {total} samples" in result.stdout, result.stdout
+
+
+def _shape(path: Path) -> tuple[set[tuple[str, ...]], dict[str, tuple[str, str]], dict[str, set]]:
+    """Key orders per line type, metric declarations, and tag keys per metric of an NDJSON file."""
+    orders: set[tuple[str, ...]] = set()
+    declared: dict[str, tuple[str, str]] = {}
+    tag_keys: dict[str, set[tuple[str, ...]]] = {}
+    for text in path.read_text(encoding="utf-8").splitlines():
+        line = ordered(text)
+        orders.add((line["type"], *line))
+        if line["type"] == "Metric":
+            declared[line["metric"]] = (line["data"]["type"], line["data"]["contains"])
+        else:
+            tag_keys.setdefault(line["metric"], set()).add(tuple(line["data"]["tags"]))
+    return orders, declared, tag_keys
+
+
+def test_the_k6_example_writes_what_k6_v2_2_0_wrote(tmp_path: Path) -> None:
+    """k6's own `--out json` of its documented k6/ws example (shared/k6-reference): the same key
+    order on both line types, the same metric declarations, the same tag keys (sorted, as k6
+    writes them) on every metric, ``subproto`` included. Values differ by run; shapes may not."""
+    reference = ROOT.parent / "shared" / "k6-reference" / "ws-example.out.ndjson"
+    result = run_greenws(
+        tmp_path,
+        ROOT / "examples" / "k6_ws_example.py",
+        "--echo-server",
+        "--echo-port",
+        "8765",  # the example's own url (as in tests/test_examples.py)
+        "-d",
+        "3s",
+    )
+    assert result.returncode == 0, result.stderr
+    ours = _shape(tmp_path / "samples.ndjson")
+    theirs = _shape(reference)
+    assert ours[0] == theirs[0]
+    assert ours[1] == theirs[1]
+    assert ours[2] == theirs[2]

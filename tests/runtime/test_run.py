@@ -106,6 +106,7 @@ def test_metric_types_and_tags_are_k6s(tmp_path: Path, echo_server) -> None:
         "scenario": "default",
         "url": echo_server.url,
         "status": "101",
+        "subproto": "",  # k6/ws tags it from the response, empty when none was chosen
         "my_tag": "hello",
         "run": "ci",
     }
