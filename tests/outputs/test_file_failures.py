@@ -189,27 +189,35 @@ def test_a_failing_export_does_not_hide_a_threshold_failure(
 # -- 5: a file that fails mid-run keeps whole lines and counts exactly what it lost --------------
 
 
-def test_a_full_disk_json_file_ends_on_a_whole_line_and_every_lost_sample_is_counted(
-    tmp_path: Path, echo_server: Any
-) -> None:
-    out, export = tmp_path / "r.json", tmp_path / "summary.json"
+def run_to_a_full_disk(
+    tmp_path: Path, echo_server: Any, kind: str, name: str
+) -> tuple[Any, Path, bytes, dict[str, Any]]:
+    """A run whose ``--out kind=name`` hits the file-size limit: (result, file, its bytes, the
+    summary export); the summary printed and the run exited 120 whatever the output."""
+    out, export = tmp_path / name, tmp_path / "summary.json"
     result = greenws(
         tmp_path,
         echo_server,
         "--out",
-        f"json={out}",
+        f"{kind}={out}",
         "--summary-export",
         str(export),
         limit=LIMIT,
     )
     assert_summary_printed(result.stdout)
     assert result.returncode == 120, result.stderr
-    data = out.read_bytes()
+    summary = json.loads(export.read_text(encoding="utf-8"))
+    return result, out, out.read_bytes(), summary
+
+
+def test_a_full_disk_json_file_ends_on_a_whole_line_and_every_lost_sample_is_counted(
+    tmp_path: Path, echo_server: Any
+) -> None:
+    result, out, data, summary = run_to_a_full_disk(tmp_path, echo_server, "json", "r.json")
     assert 0 < len(data) <= LIMIT
     assert data.endswith(b"\n")
     records = [json.loads(line) for line in data.decode("utf-8").splitlines()]
     points = [record for record in records if record["type"] == "Point"]
-    summary = json.loads(export.read_text(encoding="utf-8"))
     lost = summary["greenws"]["dropped_samples"][f"json={out}"]
     assert lost > 0
     assert len(points) + lost == summary["greenws"]["samples"]
@@ -227,24 +235,11 @@ def test_a_full_disk_json_file_ends_on_a_whole_line_and_every_lost_sample_is_cou
 def test_a_full_disk_csv_file_ends_on_a_whole_row_and_every_lost_sample_is_counted(
     tmp_path: Path, echo_server: Any
 ) -> None:
-    out, export = tmp_path / "r.csv", tmp_path / "summary.json"
-    result = greenws(
-        tmp_path,
-        echo_server,
-        "--out",
-        f"csv={out}",
-        "--summary-export",
-        str(export),
-        limit=LIMIT,
-    )
-    assert_summary_printed(result.stdout)
-    assert result.returncode == 120, result.stderr
-    data = out.read_bytes()
+    result, out, data, summary = run_to_a_full_disk(tmp_path, echo_server, "csv", "r.csv")
     assert 0 < len(data) <= LIMIT and data.endswith(b"\n")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
     assert rows[0][:3] == ["metric_name", "timestamp", "metric_value"]
     assert all(len(row) == len(rows[0]) for row in rows), "a cut row"
-    summary = json.loads(export.read_text(encoding="utf-8"))
     lost = summary["greenws"]["dropped_samples"][f"csv={out}"]
     assert lost > 0
     assert len(rows) - 1 + lost == summary["greenws"]["samples"]
