@@ -188,7 +188,8 @@ def measure_one(
     return row
 
 
-def median(rows: list[dict[str, Any]], *path: str) -> float | None:
+def numbers_at(rows: list[dict[str, Any]], *path: str) -> list[float]:
+    """The numeric value at ``path`` in each row that has one."""
     values = []
     for row in rows:
         value: Any = row
@@ -196,17 +197,16 @@ def median(rows: list[dict[str, Any]], *path: str) -> float | None:
             value = value.get(key) if isinstance(value, dict) else None
         if isinstance(value, (int, float)):
             values.append(float(value))
+    return values
+
+
+def median(rows: list[dict[str, Any]], *path: str) -> float | None:
+    values = numbers_at(rows, *path)
     return statistics.median(values) if values else None
 
 
 def spread(rows: list[dict[str, Any]], *path: str, digits: int = 1) -> str:
-    values = []
-    for row in rows:
-        value: Any = row
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        if isinstance(value, (int, float)):
-            values.append(float(value))
+    values = numbers_at(rows, *path)
     if not values:
         return "—"
     mid = statistics.median(values)
