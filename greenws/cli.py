@@ -361,7 +361,7 @@ def _attach_workers(engine: Engine, args: argparse.Namespace, pluginmanager: Any
             pluginmanager.register(engine.worker_link, "worker-link")
         if link.get("setup_data"):
             with open(link["setup_data"], encoding="utf-8") as handle:
-                engine._setup_data = handle.read()
+                engine.context.setup_data = handle.read()
         return ""
     if args.workers is None:
         return ""

@@ -1,6 +1,6 @@
 """The functions and objects a test script imports from ``greenws``.
 
-Thin by design: each forwards to the VU running the call and the engine running the test.
+Thin by design: each forwards to the VU running the call and its run's context.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import gevent
 from greenws.metrics.metric import Metric, MetricType, ValueType
 from greenws.metrics.tags import TagSet
 from greenws.runtime import session
-from greenws.runtime.engine import active_engine
+from greenws.runtime.context import active_context
 from greenws.runtime.event_loop import loop_of
 from greenws.runtime.sequential import SequentialSocket, open_socket
 from greenws.runtime.vu import AbortTest, current_vu
@@ -66,7 +66,7 @@ class _WebSocketModule:
         if handler is None and callable(params):
             params, handler = None, params
         vu = current_vu()
-        return session.connect(vu.engine, vu, url, params, handler)
+        return session.connect(vu.context, vu, url, params, handler)
 
     def open(self, url: str, params: Mapping[str, Any] | None = None) -> SequentialSocket:
         """Connect now and return a socket to ``send``/``recv``/``request`` on, in sequence.
@@ -74,7 +74,7 @@ class _WebSocketModule:
         Use it as ``with ws.open(url) as sock:``; see :mod:`greenws.websockets`.
         """
         vu = current_vu()
-        return open_socket(vu.engine, vu, url, params)
+        return open_socket(vu.context, vu, url, params)
 
 
 ws = _WebSocketModule()
@@ -112,9 +112,9 @@ def check(value: T, checks: Mapping[str, Any], tags: Mapping[str, str] | None = 
     fails and the error is logged once, as k6 does with a throwing check.
     """
     vu = current_vu()
-    engine = vu.engine
-    push = engine.samples.append
-    metric = engine.metrics.checks
+    context = vu.context
+    push = context.samples.append
+    metric = context.metrics.checks
     from greenws.runtime.vu import call_flexibly
 
     all_passed = True
@@ -123,7 +123,7 @@ def check(value: T, checks: Mapping[str, Any], tags: Mapping[str, str] | None = 
         try:
             passed = bool(call_flexibly(condition, value) if callable(condition) else condition)
         except Exception as error:
-            engine.report_script_error(vu, error)
+            context.report_script_error(vu, error)
             passed = False
         check_tags = vu.check_tags(str(name))
         if tags:
@@ -144,9 +144,9 @@ def group(name: str, function: Callable[[], T]) -> T:
         return function()
     finally:
         tags = vu.tags
-        vu.engine.samples.append(
+        vu.context.samples.append(
             (
-                vu.engine.metrics.group_duration,
+                vu.context.metrics.group_duration,
                 time.time(),
                 (time.perf_counter() - started) * 1000.0,
                 tags,
@@ -175,7 +175,7 @@ class _CustomMetric:
 
     def __init__(self, name: str, is_time: bool = False) -> None:
         contains = ValueType.TIME if is_time else ValueType.DEFAULT
-        self.metric: Metric = active_engine().registry.get_or_create(name, self._type, contains)
+        self.metric: Metric = active_context().registry.get_or_create(name, self._type, contains)
         self.name = name
 
     def add(self, value: float | bool, tags: Mapping[str, str] | None = None) -> None:
@@ -184,7 +184,7 @@ class _CustomMetric:
         sample_tags: TagSet = vu.tags
         if tags:
             sample_tags = sample_tags.merged({str(k): str(v) for k, v in tags.items()})
-        vu.engine.samples.append((self.metric, time.time(), float(value), sample_tags))
+        vu.context.samples.append((self.metric, time.time(), float(value), sample_tags))
 
 
 class Counter(_CustomMetric):
@@ -251,7 +251,7 @@ class EnvView(Mapping[str, str]):
         vu = getattr(gevent.getcurrent(), "vu", None)
         if vu is None or not vu.scenario:
             return {}
-        return vu.engine.scenario_envs.get(vu.scenario, {})  # type: ignore[no-any-return]
+        return vu.context.scenario_envs.get(vu.scenario, {})  # type: ignore[no-any-return]
 
     def __getitem__(self, key: str) -> str:
         scenario = self._scenario_env()

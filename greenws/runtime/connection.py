@@ -1,4 +1,4 @@
-"""One WebSocket connection's engine, under all three socket APIs.
+"""One WebSocket connection's core, under all three socket APIs.
 
 ``ws.connect``'s k6 Socket, the standard ``WebSocket`` and ``ws.open`` differ in how a script
 sees a connection (handlers and per-socket timers; event listeners and ``ready_state``; blocking
@@ -55,7 +55,7 @@ from greenws.runtime.transport import make_transport
 from greenws.runtime.vu import VirtualUser
 
 if TYPE_CHECKING:
-    from greenws.runtime.engine import Engine
+    from greenws.runtime.context import RunContext
 
 __all__ = ["CLOSE_TIMEOUT", "UNEXPECTED_EOF", "Connection", "check_target", "close_tag"]
 
@@ -100,7 +100,7 @@ _CHECKED: dict[tuple[Any, ...], ConnectParams] = {}
 
 def check_target(
     api: str,
-    engine: Engine,
+    context: RunContext,
     url: str,
     params: Mapping[str, Any] | None,
     allowed: Sequence[str],
@@ -112,7 +112,7 @@ def check_target(
     a param key outside ``allowed`` is an error rather than silently ignored. Targets made of
     plain values are cached (see ``_CHECKED``); an invalid one raises its error every time.
     """
-    insecure = engine.options.insecure_skip_tls_verify
+    insecure = context.options.insecure_skip_tls_verify
     key = None
     if type(url) is str and plain_value(params) and plain_value(protocols):
         key = (api, url, repr(params), repr(protocols), tuple(allowed), insecure)
@@ -145,7 +145,7 @@ def check_target(
 
 
 class Connection:
-    """A WebSocket session's engine; an API subclass gives it a surface.
+    """A WebSocket session's core; an API subclass gives it a surface.
 
     Life cycle: construct (the session's clock starts), :meth:`_connected` with the dial's
     outcome, :meth:`_open` if it succeeded, then the API feeds what it reads to
@@ -173,7 +173,7 @@ class Connection:
     __slots__ = (
         "_close_code",
         "_close_deadline",
-        "_engine",
+        "_context",
         "_error",
         "_finished",
         "_msgs_received",
@@ -189,10 +189,10 @@ class Connection:
         "bytes_sent",
     )
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._push = engine.samples.append  # bound once: one sample per message is pushed
-        metrics = engine.metrics
+    def __init__(self, context: RunContext) -> None:
+        self._context = context
+        self._push = context.samples.append  # bound once: one sample per message is pushed
+        metrics = context.metrics
         self._msgs_sent = metrics.ws_msgs_sent
         self._msgs_received = metrics.ws_msgs_received
         self._started = perf_counter()
@@ -232,13 +232,13 @@ class Connection:
         if response.error:
             values["error"] = dialled.error_tag
             values["error_code"] = str(response.error_code)
-        tags = self._tags = self._engine.intern_tags(values)
+        tags = self._tags = self._context.intern_tags(values)
         self.bytes_sent = dialled.bytes_sent
         self.bytes_received = dialled.bytes_received
-        self._push((self._engine.metrics.ws_connecting, now(), dialled.connecting_ms, tags))
+        self._push((self._context.metrics.ws_connecting, now(), dialled.connecting_ms, tags))
         if response.error:
             if self._API is not None:
-                self._engine.report_connect_error(vu, url, response.error, self._API)
+                self._context.report_connect_error(vu, url, response.error, self._API)
             return False
         return True
 
@@ -246,7 +246,7 @@ class Connection:
         """Take over the dialled connection: the protocol core and the transport. Returns the
         bytes read past the handshake, for :meth:`_receive`."""
         self._protocol = ClientProtocol(
-            max_message_size=self._engine.options.max_message_size,
+            max_message_size=self._context.options.max_message_size,
             compression=None if dialled.deflate is None else PerMessageDeflate(dialled.deflate),
         )
         self._transport = make_transport(dialled.connection)
@@ -339,7 +339,7 @@ class Connection:
                 sent = pings.pop(event.payload, None) if pings else None
                 if sent is not None:
                     elapsed_ms = (perf_counter() - sent) * 1000.0
-                    self._push((self._engine.metrics.ws_ping, now(), elapsed_ms, self._tags))
+                    self._push((self._context.metrics.ws_ping, now(), elapsed_ms, self._tags))
                 self._on_pong()
             elif kind is CloseReceived:
                 # Our own close being answered is no error, whatever code we chose.
@@ -401,11 +401,11 @@ class Connection:
         if self._finished or tags is None:
             return
         self._finished = True
-        engine = self._engine
+        context = self._context
         if self._error is not None:
             error_code, error = self._error
-            tags = engine.intern_tags({**tags, "error": error, "error_code": str(error_code)})
-        metrics = engine.metrics
+            tags = context.intern_tags({**tags, "error": error, "error_code": str(error_code)})
+        metrics = context.metrics
         ended = now()
         push = self._push
         push((metrics.ws_sessions, ended, 1.0, tags))

@@ -11,8 +11,8 @@ import ipaddress
 import socket as stdlib_socket
 import ssl
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import gevent
@@ -28,9 +28,6 @@ from greenws.protocol import (
 )
 from greenws.protocol.compression import DeflateOffer, parse_offers
 from greenws.runtime.transport import PlainTransport, open_plain
-
-if TYPE_CHECKING:
-    from greenws.runtime.engine import Engine
 
 __all__ = [
     "PARAM_KEYS",
@@ -259,8 +256,12 @@ def _open_tcp(host: str, port: int, secure: bool) -> Any:
     return connection
 
 
-def dial(engine: Engine, target: ConnectParams) -> Dialled:
-    """Connect and upgrade; never raises for network or handshake failures (k6 returns them)."""
+def dial(target: ConnectParams, tls_context: Callable[[bool], ssl.SSLContext]) -> Dialled:
+    """Connect and upgrade; never raises for network or handshake failures (k6 returns them).
+
+    ``tls_context(insecure)`` gives the client TLS context for a wss:// target (the run's
+    cached one, see :meth:`RunContext.tls_context`).
+    """
     result = Dialled(Response(target.url))
     response = result.response
     started = time.perf_counter()
@@ -277,7 +278,7 @@ def dial(engine: Engine, target: ConnectParams) -> Dialled:
                 connection._raw.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
             else:
                 connection.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
-                context = engine.tls_context(target.insecure)
+                context = tls_context(target.insecure)
                 connection = context.wrap_socket(connection, server_hostname=target.host)
             key = generate_key()
             request = _upgrade_request(target, key)

@@ -1,26 +1,32 @@
 """Executors: greenlets that run a scenario's iterations with k6's semantics.
 
 The load shape itself (VUs at time t) comes from :mod:`greenws.schedule`; an executor only starts,
-parks and stops VUs. Every executor ends the same way: when its time or iterations are used up, VUs
-start no new iteration; running ones get ``gracefulStop`` to finish, then are interrupted.
+parks and stops VUs, and runs each iteration (:meth:`ScenarioRunner.run_iteration`). Every executor
+ends the same way: when its time or iterations are used up, VUs start no new iteration; running
+ones get ``gracefulStop`` to finish, then are interrupted.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gevent
 import gevent.event
 
 from greenws.metrics.tags import TagSet
-from greenws.runtime.vu import IterationInterrupted, VirtualUser, VUGreenlet
+from greenws.runtime.context import RunContext
+from greenws.runtime.event_loop import call_and_drain
+from greenws.runtime.vu import (
+    AbortTest,
+    IterationInterrupted,
+    VirtualUser,
+    VUGreenlet,
+    accepted_arguments,
+)
 from greenws.scenarios import ScenarioConfig
 from greenws.schedule import scenario_arrivals, scenario_length, scenario_vus_at
-
-if TYPE_CHECKING:
-    from greenws.runtime.engine import Engine
 
 __all__ = ["ScenarioRunner", "build_runners", "progress_line"]
 
@@ -28,9 +34,17 @@ _RAMP_TICK = 0.1
 
 
 def build_runners(
-    engine: Engine, scenarios: Sequence[ScenarioConfig], vu_ids: Mapping[str, Sequence[int]]
+    context: RunContext,
+    scenarios: Sequence[ScenarioConfig],
+    vu_ids: Mapping[str, Sequence[int]],
+    script_function: Callable[[str], Callable[..., Any]],
+    started: gevent.event.Event,
 ) -> list[ScenarioRunner]:
-    """A runner per scenario with its VUs, numbered by ``vu_ids`` (see ``global_vu_ids``)."""
+    """A runner per scenario with its VUs, numbered by ``vu_ids`` (see ``global_vu_ids``).
+
+    ``script_function`` finds a scenario's ``exec`` function; ``started`` is set when the first
+    scenario starts (the ``vus`` gauge waits for it).
+    """
     runners = []
     vu_id = 0
     for scenario in scenarios:
@@ -38,8 +52,9 @@ def build_runners(
         vus = []
         for _ in range(scenario.max_vus):
             vu_id += 1
-            vus.append(VirtualUser(next(ids, vu_id), engine, scenario.name, dict(scenario.tags)))
-        runners.append(ScenarioRunner(engine, scenario, vus))
+            vus.append(VirtualUser(next(ids, vu_id), context, scenario.name, dict(scenario.tags)))
+        function = script_function(scenario.exec_name)
+        runners.append(ScenarioRunner(context, scenario, vus, function, started))
     return runners
 
 
@@ -72,11 +87,20 @@ def progress_line(
 class ScenarioRunner:
     """Runs one scenario on its own VUs; :meth:`run` returns when the scenario is over."""
 
-    def __init__(self, engine: Engine, config: ScenarioConfig, vus: list[VirtualUser]) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        context: RunContext,
+        config: ScenarioConfig,
+        vus: list[VirtualUser],
+        function: Callable[..., Any],
+        started: gevent.event.Event,
+    ) -> None:
+        self.context = context
         self.config = config
         self.vus = vus
-        self.function: Callable[..., Any] = engine.script_function(config.exec_name)
+        self.function = function
+        self._scenarios_started = started
+        self._hub_loop = gevent.get_hub().loop
         self.started: float | None = None
         self.complete = 0
         self.interrupted = 0
@@ -113,7 +137,7 @@ class ScenarioRunner:
             gevent.sleep(config.start_time)
         self.started = time.monotonic()
         # Waiters (the vus gauge) run at the next hub turn, after this method spawned its VUs.
-        self.engine.scenarios_started.set()
+        self._scenarios_started.set()
         executor = config.executor
         if executor == "constant-vus":
             end = self.started + (config.duration or 0)
@@ -149,17 +173,17 @@ class ScenarioRunner:
         ``dropped_iterations`` rather than silently started late.
         """
         config = self.config
-        engine = self.engine
+        context = self.context
         self._spare = self.vus[config.pre_allocated_vus :]
         del self.vus[config.pre_allocated_vus :]
         idle = list(self.vus)
-        dropped_tags = TagSet({**engine.run_tags, **config.tags, "scenario": config.name})
+        dropped_tags = TagSet({**context.run_tags, **config.tags, "scenario": config.name})
         started = self.started or time.monotonic()
         end = started + (scenario_length(config) or 0)
 
         def run_one(vu: VirtualUser) -> None:
             try:
-                self.engine.run_iteration(vu, self.function, self)
+                self.run_iteration(vu)
             finally:
                 idle.append(vu)
 
@@ -176,8 +200,8 @@ class ScenarioRunner:
                 self.vus.append(new_vu)
                 idle.append(new_vu)
             if not idle:
-                engine.samples.append(
-                    (engine.metrics.dropped_iterations, time.time(), 1.0, dropped_tags)
+                context.samples.append(
+                    (context.metrics.dropped_iterations, time.time(), 1.0, dropped_tags)
                 )
                 self.dropped += 1
                 continue
@@ -225,24 +249,58 @@ class ScenarioRunner:
             return min(live, self._ramp_limit)
         return live
 
-    def _iterate(self, vu: VirtualUser) -> bool:
-        """One iteration; False when the VU was interrupted and must stop."""
-        return self.engine.run_iteration(vu, self.function, self)
+    def run_iteration(self, vu: VirtualUser) -> bool:
+        """Run one iteration of the scenario's function; False when the VU was interrupted."""
+        context = self.context
+        function = self.function
+        vu.iteration += 1
+        vu.enter_group("")
+        loop = self._hub_loop
+        turn = loop.iteration
+        started = time.perf_counter()
+        try:
+            # The iteration lasts until its WebSockets are closed and its timers done (k6).
+            if accepted_arguments(function, 1):
+                call_and_drain(vu, function, context.vu_data())
+            else:
+                call_and_drain(vu, function)
+        except IterationInterrupted:
+            self.interrupted += 1
+            return False
+        except AbortTest as abort:
+            context.abort(abort.reason)
+            self.interrupted += 1
+            return False
+        except Exception as error:
+            context.report_script_error(vu, error)
+        now = time.time()
+        tags = vu.tags
+        push = context.samples.append
+        metrics = context.metrics
+        push((metrics.iteration_duration, now, (time.perf_counter() - started) * 1000.0, tags))
+        push((metrics.iterations, now, 1.0, tags))
+        self.complete += 1
+        if loop.iteration == turn:
+            # Greenlets are not preempted: an iteration that never waited (a script that only
+            # computes, a dial that fails at once) would loop without ever letting the hub run
+            # the other VUs, timers and signals. Costs one hub turn only when it happens.
+            gevent.sleep(0)
+        return True
 
     def _loop_until(self, vu: VirtualUser, end: float) -> None:
-        while not self._stop_new and time.monotonic() < end and self._iterate(vu):
+        while not self._stop_new and time.monotonic() < end and self.run_iteration(vu):
             pass
 
     def _loop_shared(self, vu: VirtualUser, end: float) -> None:
         total = self.config.iterations or 0
         while not self._stop_new and time.monotonic() < end and self._next_shared < total:
             self._next_shared += 1
-            if not self._iterate(vu):
+            if not self.run_iteration(vu):
                 return
 
     def _loop_per_vu(self, vu: VirtualUser, end: float) -> None:
         for _ in range(self.config.iterations or 0):
-            if self._stop_new or time.monotonic() >= end or not self._iterate(vu):
+            if self._stop_new or time.monotonic() >= end or not self.run_iteration(vu):
                 return
 
     def _loop_ramping(self, vu: VirtualUser, end: float) -> None:
@@ -253,7 +311,7 @@ class ScenarioRunner:
                 continue
             self._iterating[index] = True
             try:
-                if not self._iterate(vu):
+                if not self.run_iteration(vu):
                     continue  # interrupted by ramp-down: park, maybe resume later
             finally:
                 self._iterating[index] = False

@@ -30,7 +30,7 @@ def finish(engine: Engine, summary: Mapping[str, object], stop_failed: Iterable[
     was already reported (the summary's warning, or an error line); the caller turns False into
     exit 120.
     """
-    exported = write_summary_export(engine.run_info.summary_export, summary, engine.report_error)
+    exported = write_summary_export(engine.run_info.summary_export, summary, engine.context.report_error)
     # Under --workers, a batch a worker dropped on its way here is missing from every file.
     lost_in_transit = engine.workers is not None and bool(engine.workers.dropped())
     incomplete = incomplete_file_outputs(

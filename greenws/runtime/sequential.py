@@ -17,6 +17,7 @@ from typing import Any
 
 from greenws.protocol import InvalidStateError
 from greenws.runtime.connection import Connection, check_target
+from greenws.runtime.context import RunContext
 from greenws.runtime.dial import PARAM_KEYS, Response, dial
 from greenws.runtime.event_loop import VULoop, loop_of
 from greenws.runtime.vu import VirtualUser
@@ -66,8 +67,8 @@ class SequentialSocket(Connection):
         "url",
     )
 
-    def __init__(self, engine: Any, url: str) -> None:
-        super().__init__(engine)  # the session's clock starts here, before the dial
+    def __init__(self, context: RunContext, url: str) -> None:
+        super().__init__(context)  # the session's clock starts here, before the dial
         self.url = url
         self.response: Response | None = None
         #: The subprotocol the server chose ("" for none).
@@ -172,7 +173,7 @@ class SequentialSocket(Connection):
             if match is None or match(reply):
                 elapsed_ms = (time.perf_counter() - started) * 1000.0
                 tags = self._tags_named(name)
-                metric = self._engine.metrics.ws_request_duration
+                metric = self._context.metrics.ws_request_duration
                 self._push((metric, time.time(), elapsed_ms, tags))
                 return reply
             self._held.append(reply)
@@ -183,7 +184,7 @@ class SequentialSocket(Connection):
             return tags
         named = self._name_tags.get(name)
         if named is None:
-            named = self._engine.intern_tags({**(tags or {}), "name": str(name)})
+            named = self._context.intern_tags({**(tags or {}), "name": str(name)})
             self._name_tags[name] = named
         return named
 
@@ -287,13 +288,13 @@ class SequentialSocket(Connection):
 
 
 def open_socket(
-    engine: Any, vu: VirtualUser, url: str, params: Mapping[str, Any] | None = None
+    context: RunContext, vu: VirtualUser, url: str, params: Mapping[str, Any] | None = None
 ) -> SequentialSocket:
     """Dial now (the VU waits) and return the open socket; raise :class:`ConnectError` if the
     dial or handshake failed (its samples are emitted all the same, as ``ws.connect`` does)."""
-    target = check_target("ws.open", engine, url, params, PARAM_KEYS)
-    sock = SequentialSocket(engine, url)
-    dialled = dial(engine, target)
+    target = check_target("ws.open", context, url, params, PARAM_KEYS)
+    sock = SequentialSocket(context, url)
+    dialled = dial(target, context.tls_context)
     if not sock._connected(vu, target, dialled, vu.tags):
         sock._finish_session()
         raise ConnectError(dialled.response)

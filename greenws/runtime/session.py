@@ -2,7 +2,7 @@
 
 The VU's greenlet is the event loop: it waits on the socket with a timeout equal to the next timer's
 deadline, so handlers and timers of one VU never run concurrently and no reader greenlet is spent
-per connection. The connection's engine (protocol, transport, writes, events, session samples) is
+per connection. The connection's core (protocol, transport, writes, events, session samples) is
 :class:`~greenws.runtime.connection.Connection`; this module keeps k6/ws's surface: handlers,
 per-socket timers, the loop that waits, and what an event means to a k6 script.
 """
@@ -22,7 +22,7 @@ from greenws.runtime.vu import IterationInterrupted, VirtualUser, accepted_argum
 from greenws.timers import TimerQueue
 
 if TYPE_CHECKING:
-    from greenws.runtime.engine import Engine
+    from greenws.runtime.context import RunContext
 
 __all__ = ["Response", "Socket", "SocketError", "connect"]
 
@@ -77,8 +77,8 @@ class Socket(Connection):
         # the test's tags), not with the session's url and status.
         return self._vu.tags
 
-    def __init__(self, vu: VirtualUser, engine: Engine) -> None:
-        super().__init__(engine)
+    def __init__(self, vu: VirtualUser, context: RunContext) -> None:
+        super().__init__(context)
         self._vu = vu
         self._handlers: dict[str, list[_Handler]] = {}
         self._timers = TimerQueue()
@@ -281,7 +281,7 @@ class Socket(Connection):
 
 
 def connect(
-    engine: Engine,
+    context: RunContext,
     vu: VirtualUser,
     url: str,
     params: Mapping[str, Any] | None,
@@ -294,10 +294,10 @@ def connect(
     ``ws_session_duration`` are emitted all the same.
     """
     # Cached per url and params: checking them again was ~3 µs a session (churn benchmark).
-    target = connect_params(url, params, insecure_default=engine.options.insecure_skip_tls_verify)
-    socket_obj = Socket(vu, engine)  # the session's clock starts here, before the dial
+    target = connect_params(url, params, insecure_default=context.options.insecure_skip_tls_verify)
+    socket_obj = Socket(vu, context)  # the session's clock starts here, before the dial
     try:
-        dialled = dial(engine, target)
+        dialled = dial(target, context.tls_context)
         response = dialled.response
         if not socket_obj._connected(vu, target, dialled, vu.tags):
             return response

@@ -120,7 +120,7 @@ def end_of_test_data(engine: Engine, elapsed: float, report: ThresholdReport) ->
     many each output lost (``dropped_samples``, by output name) and why (``output_errors``), so
     that a lost sample is never silent, not even to a machine reading the export.
     """
-    options = engine.options
+    options = engine.context.options
     aggregator = engine.current_aggregator()
     summary = aggregator.summary_data(
         duration_s=max(elapsed, 1e-9),

@@ -19,7 +19,7 @@ from gevent import Greenlet
 from greenws.metrics.tags import TagSet
 
 if TYPE_CHECKING:
-    from greenws.runtime.engine import Engine
+    from greenws.runtime.context import RunContext
 
 __all__ = [
     "AbortTest",
@@ -57,7 +57,7 @@ class VirtualUser:
     __slots__ = (
         "_check_tags",
         "base_tags",
-        "engine",
+        "context",
         "event_loop",
         "group",
         "id",
@@ -67,14 +67,14 @@ class VirtualUser:
     )
 
     def __init__(
-        self, vu_id: int, engine: Engine, scenario: str, scenario_tags: dict[str, str]
+        self, vu_id: int, context: RunContext, scenario: str, scenario_tags: dict[str, str]
     ) -> None:
         self.id = vu_id
-        self.engine = engine
+        self.context = context
         self.scenario = scenario
         self.iteration = -1  # k6's __ITER starts at 0 in the first iteration
         self.group = ""
-        self.base_tags = {**engine.run_tags, **scenario_tags, "scenario": scenario}
+        self.base_tags = {**context.run_tags, **scenario_tags, "scenario": scenario}
         self.tags = TagSet({**self.base_tags, "group": ""})
         self._check_tags: dict[tuple[TagSet, str], TagSet] = {}
         #: The iteration's multi-socket loop (greenws.runtime.event_loop), made on first use.

@@ -18,6 +18,7 @@ from typing import Any
 import gevent
 
 from greenws.runtime.connection import CLOSE_TIMEOUT, Connection, check_target
+from greenws.runtime.context import RunContext
 from greenws.runtime.dial import ConnectParams, Dialled, Response, dial
 from greenws.runtime.event_loop import loop_of
 from greenws.runtime.transport import nonblocking_reader
@@ -88,10 +89,10 @@ class WebSocket(Connection):
         params: Mapping[str, Any] | None = None,
     ) -> None:
         vu = current_vu()
-        engine = vu.engine
-        super().__init__(engine)  # the session's clock starts here, before the dial
+        context = vu.context
+        super().__init__(context)  # the session's clock starts here, before the dial
         self._target: ConnectParams | None = check_target(
-            "WebSocket", engine, url, params, _PARAMS, protocols
+            "WebSocket", context, url, params, _PARAMS, protocols
         )
         self.url = url
         #: The subprotocol the server chose ("" for none) and the negotiated extensions.
@@ -110,7 +111,7 @@ class WebSocket(Connection):
         self._dialled: Dialled | None = None
         self._loop = loop_of(vu)
         self._loop.add(self)
-        self._dialer: Any = gevent.spawn(self._dial_in_background, engine, self._target)
+        self._dialer: Any = gevent.spawn(self._dial_in_background, context, self._target)
 
     def __repr__(self) -> str:
         return f"<WebSocket {self.url} readyState={self._ready_state}>"
@@ -233,9 +234,9 @@ class WebSocket(Connection):
 
     # -- the loop's side -----------------------------------------------------------------------
 
-    def _dial_in_background(self, engine: Any, target: ConnectParams) -> None:
+    def _dial_in_background(self, context: RunContext, target: ConnectParams) -> None:
         try:
-            dialled = dial(engine, target)
+            dialled = dial(target, context.tls_context)
         except Exception as error:  # never leave the loop waiting on a dial that died
             dialled = Dialled(Response(target.url, error=f"dial failed: {error}", error_code=1000))
             dialled.error_tag = str(error)

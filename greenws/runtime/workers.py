@@ -299,13 +299,13 @@ class _Worker:
     def _forward(self, payload: bytes) -> None:
         """Hand a worker's batch to the coordinator's outputs (its aggregation came as state)."""
         new_metrics, new_tags, rows = pickle.loads(payload)  # our own child wrote it
-        registry = self.engine.registry
+        registry = self.engine.context.registry
         for name, type_name, contains in new_metrics:
             self._metrics[name] = registry.get_or_create(
                 name, MetricType(type_name), ValueType(contains)
             )
         for index, tags in new_tags:
-            self._tags[index] = self.engine.intern_tags(tags)
+            self._tags[index] = self.engine.context.intern_tags(tags)
         metrics, tag_sets = self._metrics, self._tags
         batch = [(metrics[name], when, value, tag_sets[tag]) for name, when, value, tag in rows]
         self.engine.flusher.offer_outputs(batch)
@@ -352,7 +352,7 @@ class Coordinator:
             reason = worker.lost_because()
             if reason is not None:
                 lost = True
-                engine.report_error(
+                engine.context.report_error(
                     f"worker-{worker.index}",
                     f"worker {worker.index} was lost: {reason}; its part of the test is missing"
                     " from the summary",
