@@ -2,6 +2,6 @@
 
 import sys
 
-from greenws.cli import main
+from greenws.cli.main import main
 
 sys.exit(main())

@@ -37,14 +37,7 @@ from greenws.api.script import (
     setInterval,
     setTimeout,
 )
-from greenws.runtime.sequential import (
-    ConnectError,
-    ConnectionClosed,
-    ReceiveTimeout,
-    SequentialSocket,
-)
-from greenws.runtime.websocket import WebSocket
-from greenws.runtime.ws_events import (
+from greenws.sockets.events import (
     CloseEvent,
     DOMSyntaxError,
     ErrorEvent,
@@ -53,6 +46,13 @@ from greenws.runtime.ws_events import (
     InvalidStateError,
     MessageEvent,
 )
+from greenws.sockets.sequential import (
+    ConnectError,
+    ConnectionClosed,
+    ReceiveTimeout,
+    SequentialSocket,
+)
+from greenws.sockets.websocket import WebSocket
 
 __all__ = [
     "CloseEvent",

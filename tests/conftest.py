@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent / "runtime"))  # greenws_runner
-
 from servers import ROOT, ScriptServer, free_port
 
-from greenws.echo_server import EchoServerProcess
+from greenws.cli.echo_server import EchoServerProcess
 from greenws.metrics.aggregator import Aggregator
 from greenws.metrics.builtin import BuiltinMetrics, register_builtin
 from greenws.metrics.metric import Registry
@@ -25,12 +21,10 @@ PURE_TESTS = (
     "tests/protocol/",
     "tests/metrics/",
     "tests/summary/",
-    "tests/test_options.py",
-    "tests/test_thresholds.py",
-    "tests/test_schedule.py",
-    "tests/test_segments.py",
-    "tests/test_timers.py",
-    "tests/test_file_destination.py",
+    "tests/options/",
+    "tests/test_architecture.py",
+    "tests/runtime/test_timers.py",
+    "tests/outputs/test_file_destination.py",
     "tests/outputs/test_line_file.py",
     "tests/outputs/test_influx_lines.py",
     "tests/outputs/test_html_report_series.py",

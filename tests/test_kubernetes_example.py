@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from greenws.segments import even_sequence
+from greenws.options.segments import even_sequence
 
 sys.path.insert(0, str(Path(__file__).parent / "outputs"))  # influx_servers: not a package
 from influx_servers import InfluxDB

@@ -31,7 +31,7 @@ def profile_greenws(
     else:  # cProfile cannot take -c: profile the console script's target through a tiny runner
         code = (
             "import cProfile, sys\n"
-            "from greenws.cli import main\n"
+            "from greenws.cli.main import main\n"
             "sys.argv = ['greenws', *sys.argv[1:]]\n"
             f"cProfile.run('rc = main()', {str(raw)!r})\n"
         )

@@ -102,11 +102,11 @@ class Greenws:
         self.source = source
 
     def entry(self) -> list[str]:
-        """``-m greenws`` when the package has a ``__main__``; otherwise call ``greenws.cli:main``
+        """``-m greenws`` when the package has a ``__main__``; otherwise call ``greenws.cli.main:main``
         (the ``greenws`` console script's target) directly, so no install is needed."""
         if (self.source / "greenws" / "__main__.py").exists():
             return ["-m", "greenws"]
-        return ["-c", "import sys; from greenws.cli import main; sys.exit(main())"]
+        return ["-c", "import sys; from greenws.cli.main import main; sys.exit(main())"]
 
     def env(self) -> dict[str, str]:
         """Put ``source`` first on the path, so the code measured is the code chosen.

@@ -14,11 +14,11 @@ import gevent
 
 from greenws.metrics.metric import Metric, MetricType, ValueType
 from greenws.metrics.tags import TagSet
-from greenws.runtime import session
 from greenws.runtime.context import active_context
 from greenws.runtime.event_loop import loop_of
-from greenws.runtime.sequential import SequentialSocket, open_socket
 from greenws.runtime.vu import AbortTest, current_vu
+from greenws.sockets import session
+from greenws.sockets.sequential import SequentialSocket, open_socket
 
 __all__ = [
     "Counter",

@@ -366,33 +366,6 @@ class Aggregator:
         return self._root.export()
 
     # -- mergeable state (the code lives in greenws.metrics.state) ---------------------------------
-    def to_state(self) -> dict[str, Any]:
-        """A JSON-able snapshot of every metric, submetric, group and check; see ``merge_state``."""
-        from greenws.metrics.state import export_aggregator  # that module builds on this one
-
-        return export_aggregator(self)
-
-    def merge_state(self, state: Mapping[str, Any]) -> None:
-        """Add another aggregator's ``to_state()`` (another process's, say) to this one.
-
-        Unknown metrics are registered from the definitions in ``state``. Nothing changes if
-        ``state`` is bad.
-
-        Raises:
-            greenws.metrics.state.StateError: another version, a malformed state, or a metric
-                whose type differs from this registry's.
-        """
-        from greenws.metrics.state import merge_into_aggregator
-
-        merge_into_aggregator(self, state)
-
-    @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> Aggregator:
-        """A new aggregator, with its own registry, holding exactly ``state``."""
-        aggregator = cls(Registry())
-        aggregator.merge_state(state)
-        return aggregator
-
     def summary_data(
         self,
         *,

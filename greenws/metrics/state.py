@@ -9,7 +9,8 @@ merge its workers' states the same way.
 
 Two layers:
 
-- **aggregator state** (``Aggregator.to_state()`` / ``merge_state()`` / ``from_state()``): every
+- **aggregator state** (:func:`export_aggregator`, :func:`merge_into_aggregator`,
+  :func:`aggregator_from_state`): every
   registered metric's definition (name, type, contains) with its sink and submetric sinks, and the
   group tree with check counts. The definitions travel too, so a process that never imported the
   script can rebuild the registry.
@@ -49,6 +50,7 @@ __all__ = [
     "STATE_VERSION",
     "RunState",
     "StateError",
+    "aggregator_from_state",
     "export_aggregator",
     "merge_into_aggregator",
     "merge_thresholds",
@@ -85,6 +87,13 @@ def export_aggregator(aggregator: Aggregator) -> dict[str, Any]:
             else {},
         }
     return {"version": STATE_VERSION, "metrics": metrics, "root_group": aggregator.root_group()}
+
+
+def aggregator_from_state(state: Mapping[str, Any]) -> Aggregator:
+    """A new aggregator, with its own registry, holding exactly ``state``."""
+    aggregator = Aggregator(Registry())
+    merge_into_aggregator(aggregator, state)
+    return aggregator
 
 
 @dataclass
@@ -356,7 +365,7 @@ class RunState:
                 "summaryTrendStats": None if self.trend_stats is None else list(self.trend_stats),
                 "summaryTimeUnit": self.time_unit,
             },
-            "aggregator": self.aggregator.to_state(),
+            "aggregator": export_aggregator(self.aggregator),
         }
 
     @classmethod
@@ -400,9 +409,11 @@ class RunState:
         if not isinstance(aggregator_state, Mapping):
             raise StateError("greenws state: no 'aggregator' object")
         before = _size_gauges(self.aggregator)
-        self.aggregator.merge_state(aggregator_state)  # checks before it changes anything
+        merge_into_aggregator(
+            self.aggregator, aggregator_state
+        )  # checks before it changes anything
         if before:
-            _add_side_by_side(self.aggregator, before, Aggregator.from_state(aggregator_state))
+            _add_side_by_side(self.aggregator, before, aggregator_from_state(aggregator_state))
         self.duration_s = max(self.duration_s, float(duration_ms) / 1000.0)
         self.thresholds = thresholds
         if self.trend_stats is None and trend_stats is not None:

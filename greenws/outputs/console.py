@@ -20,10 +20,10 @@ from typing import Any
 import gevent
 
 from greenws import __version__
-from greenws.options import ScenarioConfig
+from greenws.options.derive import options_tuple
+from greenws.options.scenarios import ScenarioConfig
 from greenws.plugins import hookimpl
-from greenws.runtime.config import RunInfo
-from greenws.scenarios import options_tuple
+from greenws.plugins.types import RunInfo
 from greenws.summary.progress import (
     ScenarioProgress,
     render_progress,
@@ -37,7 +37,7 @@ __all__ = ["ConsoleOutput", "dropped_warnings", "max_test_duration"]
 def max_test_duration(scenarios: Sequence[ScenarioConfig]) -> float:
     """The longest the test can take, graceful stops included (k6 prints it in the header and
     ``k6 inspect --execution-requirements`` reports it as ``totalDuration``)."""
-    from greenws.schedule import scenario_length
+    from greenws.options.schedule import scenario_length
 
     longest = 0.0
     for scenario in scenarios:

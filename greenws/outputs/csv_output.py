@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from greenws.file_destination import check_destination
+from greenws.outputs.file_destination import check_destination
 from greenws.outputs.line_file import LineFile, LineFileOutput
 from greenws.plugins import hookimpl
 

@@ -20,7 +20,7 @@ import gzip
 import os
 import zlib
 
-from greenws.file_destination import FileOutput
+from greenws.outputs.file_destination import FileOutput
 from greenws.plugins import hookimpl
 
 __all__ = ["LineFile", "LineFileOutput"]

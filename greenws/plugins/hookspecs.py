@@ -22,7 +22,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from greenws.metrics.sample import Sample
-    from greenws.runtime.config import RunConfig, RunInfo
+    from greenws.plugins.types import RunConfig, RunInfo
 
 hookspec = pluggy.HookspecMarker("greenws")
 
@@ -75,7 +75,7 @@ def greenws_output_samples(samples: Sequence[Sample]) -> int | None:
     back (the call is awaited, bounded by 30 s) and return the final losses. To say why, the
     output object may set a ``failure`` attribute (a short ``str``, e.g. the last write error):
     the summary prints it beside the count and ``data["greenws"]["output_errors"]`` carries it.
-    An output whose product is a file subclasses ``greenws.file_destination.FileOutput``: then a
+    An output whose product is a file subclasses ``greenws.outputs.file_destination.FileOutput``: then a
     loss also makes the run exit 120.
     """
 

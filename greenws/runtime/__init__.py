@@ -1,1 +1,1 @@
-"""The gevent runtime: the only layer with sockets and greenlets."""
+"""What one VU runs in: the run's context, the VU itself, its event loop and timers."""

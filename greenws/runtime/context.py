@@ -19,7 +19,7 @@ from greenws.metrics.builtin import BuiltinMetrics, register_builtin
 from greenws.metrics.metric import Registry
 from greenws.metrics.sample import Sample
 from greenws.metrics.tags import TagInterner, TagSet
-from greenws.options import Options
+from greenws.options.layers import Options
 from greenws.runtime.vu import VirtualUser, format_script_error
 
 __all__ = ["RunContext", "active_context"]

@@ -24,8 +24,8 @@ from typing import Any, Protocol
 
 from gevent import get_hub, getcurrent
 
+from greenws.runtime.timers import TimerQueue
 from greenws.runtime.vu import VirtualUser, current_vu
-from greenws.timers import TimerQueue
 
 __all__ = ["Closable", "LoopMember", "VULoop", "call_and_drain", "loop_of"]
 
@@ -38,7 +38,7 @@ class Closable(Protocol):
 
 
 class LoopMember(Closable, Protocol):
-    """A connection the loop serves (see :class:`greenws.runtime.websocket.WebSocket`)."""
+    """A connection the loop serves (see :class:`greenws.sockets.websocket.WebSocket`)."""
 
     def handle_ready(self) -> None:
         """Called on the VU's greenlet when the connection is readable or finished dialling."""

@@ -12,7 +12,7 @@ from greenws_runner import RunResult, run_greenws
 from servers import ROOT, TIMEOUT, ScriptServer
 from websockets.sync.client import connect
 
-from greenws.runtime.dial import ConnectParams
+from greenws.net.dial import ConnectParams
 
 PAYLOAD_SIZE = 100 * 1024
 

@@ -22,7 +22,15 @@ from greenws.metrics.builtin import register_builtin
 from greenws.metrics.metric import MetricType, Registry, ValueType
 from greenws.metrics.sample import Sample
 from greenws.metrics.sinks import GaugeSink, TrendSink
-from greenws.metrics.state import STATE_VERSION, RunState, StateError, merge_thresholds
+from greenws.metrics.state import (
+    STATE_VERSION,
+    RunState,
+    StateError,
+    aggregator_from_state,
+    export_aggregator,
+    merge_into_aggregator,
+    merge_thresholds,
+)
 from greenws.metrics.tags import TagSet
 
 T0 = 1_700_000_000.0
@@ -107,9 +115,9 @@ def round_trip(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def merged(*states: dict[str, Any]) -> Aggregator:
-    aggregator = Aggregator.from_state(round_trip(states[0]))
+    aggregator = aggregator_from_state(round_trip(states[0]))
     for state in states[1:]:
-        aggregator.merge_state(round_trip(state))
+        merge_into_aggregator(aggregator, round_trip(state))
     return aggregator
 
 
@@ -150,14 +158,14 @@ def test_merged_halves_equal_one_aggregator_fed_everything(
     feed(whole, specs)
     feed(first, specs[:cut])
     feed(second, specs[cut:], start=cut)
-    combined = merged(first.to_state(), second.to_state())
+    combined = merged(export_aggregator(first), export_aggregator(second))
     assert numbers(combined) == numbers(whole)
     assert combined.sample_counts == whole.sample_counts
     for name, avg in averages(whole).items():
         assert math.isclose(averages(combined)[name], avg, rel_tol=1e-9, abs_tol=1e-6), name
     # Merging in the other order differs in first-seen order of groups and checks at most.
-    other_way = merged(second.to_state(), first.to_state())
-    assert canonical(other_way.to_state()) == canonical(combined.to_state())
+    other_way = merged(export_aggregator(second), export_aggregator(first))
+    assert canonical(export_aggregator(other_way)) == canonical(export_aggregator(combined))
 
 
 @settings(max_examples=150, deadline=None)
@@ -168,8 +176,8 @@ def test_merge_is_commutative(
     left, right = new_aggregator(), new_aggregator(extra="only_left" if extra else None)
     feed(left, a)
     feed(right, b)  # same timestamps as `left`: gauges tie, and the tie rule must commute too
-    ab = merged(left.to_state(), right.to_state()).to_state()
-    ba = merged(right.to_state(), left.to_state()).to_state()
+    ab = export_aggregator(merged(export_aggregator(left), export_aggregator(right)))
+    ba = export_aggregator(merged(export_aggregator(right), export_aggregator(left)))
     assert canonical(ab) == canonical(ba)
 
 
@@ -184,11 +192,11 @@ def test_merge_is_associative(
     for specs in (a, b, c):
         aggregator = new_aggregator()
         feed(aggregator, specs)
-        states.append(aggregator.to_state())
-    left = merged(merged(states[0], states[1]).to_state(), states[2]).to_state()
-    right = merged(states[0], merged(states[1], states[2]).to_state()).to_state()
+        states.append(export_aggregator(aggregator))
+    left = export_aggregator(merged(export_aggregator(merged(states[0], states[1])), states[2]))
+    right = export_aggregator(merged(states[0], export_aggregator(merged(states[1], states[2]))))
     assert canonical(left) == canonical(right)
-    assert left == merged(*states).to_state()
+    assert left == export_aggregator(merged(*states))
 
 
 @settings(max_examples=60, deadline=None)
@@ -196,10 +204,10 @@ def test_merge_is_associative(
 def test_state_round_trips_exactly(specs: list[tuple[str, float, int]]) -> None:
     aggregator = new_aggregator()
     feed(aggregator, specs)
-    state = aggregator.to_state()
+    state = export_aggregator(aggregator)
     assert round_trip(state) == state  # JSON-serialisable, and nothing is lost on the way
-    rebuilt = Aggregator.from_state(round_trip(state))
-    assert rebuilt.to_state() == state
+    rebuilt = aggregator_from_state(round_trip(state))
+    assert export_aggregator(rebuilt) == state
     assert numbers(rebuilt) == numbers(aggregator)
     assert averages(rebuilt) == averages(aggregator)
 
@@ -208,7 +216,7 @@ def test_state_round_trips_exactly(specs: list[tuple[str, float, int]]) -> None:
 def test_state_rebuilds_the_registry_and_submetrics_without_the_script() -> None:
     aggregator = new_aggregator()
     feed(aggregator, [("my_time", 2.5, 3), ("my_count", 4.0, 2), ("my_level", 7.0, 0)])
-    rebuilt = Aggregator.from_state(round_trip(aggregator.to_state()))
+    rebuilt = aggregator_from_state(round_trip(export_aggregator(aggregator)))
     for name, (metric_type, contains) in CUSTOM.items():
         metric = rebuilt.registry.get(name)
         assert metric is not None
@@ -225,7 +233,7 @@ def test_state_rebuilds_the_registry_and_submetrics_without_the_script() -> None
 def test_groups_without_checks_and_check_counts_survive() -> None:
     aggregator = new_aggregator()
     feed(aggregator, [("iterations", 1.0, 2), ("checks", 1.0, 5), ("checks", 0.0, 5)])
-    tree = Aggregator.from_state(round_trip(aggregator.to_state())).root_group()
+    tree = aggregator_from_state(round_trip(export_aggregator(aggregator))).root_group()
     chat = tree["groups"][0]
     assert chat["name"] == "chat"
     assert chat["checks"] == [
@@ -244,7 +252,7 @@ def test_merge_keeps_first_seen_order_of_checks() -> None:
     first, second = new_aggregator(), new_aggregator()
     feed(first, [("checks", 1.0, 4)])
     feed(second, [("checks", 1.0, 6), ("checks", 1.0, 5)])
-    tree = merged(first.to_state(), second.to_state()).root_group()
+    tree = merged(export_aggregator(first), export_aggregator(second)).root_group()
     assert [c["name"] for c in tree["checks"]] == ["is 101"]
     assert [c["name"] for c in tree["groups"][0]["checks"]] == ["has body", "is 101"]
 
@@ -255,7 +263,7 @@ def test_counter_rate_and_trend_numbers_add_up() -> None:
     feed(
         second, [("my_count", 4.0, 0), ("my_ok", 0.0, 0), ("my_time", 3.0, 0), ("my_time", 5.0, 0)]
     )
-    data = merged(first.to_state(), second.to_state()).summary_data(
+    data = merged(export_aggregator(first), export_aggregator(second)).summary_data(
         duration_s=2.0, trend_stats=("count", "avg", "min", "max", "med")
     )["metrics"]
     assert data["my_count"]["values"] == {"count": 7.0, "rate": 3.5}
@@ -295,7 +303,7 @@ def test_gauge_min_max_and_time_through_the_aggregator() -> None:
     first, second = new_aggregator(), new_aggregator()
     feed(first, [("my_level", 3.0, 3), ("my_level", -2.0, 0)])  # times T0, T0+1
     feed(second, [("my_level", 10.0, 3), ("my_level", 4.0, 3)], start=5)  # T0+5, T0+6
-    combined = merged(second.to_state(), first.to_state())
+    combined = merged(export_aggregator(second), export_aggregator(first))
     sink = combined.sink("my_level")
     assert isinstance(sink, GaugeSink)
     assert (sink.value, sink.min, sink.max, sink.time) == (4.0, -2.0, 10.0, T0 + 6)
@@ -311,7 +319,7 @@ def test_gauge_min_max_and_time_through_the_aggregator() -> None:
 def a_state() -> dict[str, Any]:
     aggregator = new_aggregator()
     feed(aggregator, [("my_time", 2.0, 3), ("checks", 1.0, 4), ("my_count", 2.0, 0)])
-    return round_trip(aggregator.to_state())
+    return round_trip(export_aggregator(aggregator))
 
 
 def _set(path: list[Any], value: Any) -> Any:
@@ -345,30 +353,30 @@ def _set(path: list[Any], value: Any) -> Any:
 def test_bad_states_are_refused_and_change_nothing(change: Any, message: str) -> None:
     target = new_aggregator()
     feed(target, [("my_count", 1.0, 0), ("checks", 1.0, 4)])
-    before = target.to_state()
+    before = export_aggregator(target)
     state = a_state()
     change(state)
     with pytest.raises(StateError, match=message):
-        target.merge_state(state)
-    assert target.to_state() == before
+        merge_into_aggregator(target, state)
+    assert export_aggregator(target) == before
 
 
 def test_a_metric_of_another_type_is_a_conflict() -> None:
     target = Aggregator(Registry())
     target.registry.get_or_create("my_count", MetricType.TREND)
     with pytest.raises(StateError, match="'my_count' is a counter"):
-        target.merge_state(a_state())
+        merge_into_aggregator(target, a_state())
     registry = Registry()
     registry.get_or_create("my_time", MetricType.TREND)  # contains default, not time
     with pytest.raises(StateError, match="my_time"):
-        Aggregator(registry).merge_state(a_state())
+        merge_into_aggregator(Aggregator(registry), a_state())
 
 
 def test_an_invalid_metric_name_is_refused() -> None:
     state = a_state()
     state["metrics"]["x"] = state["metrics"].pop("my_count")
     with pytest.raises(StateError, match="valid metric name"):
-        Aggregator.from_state(state)
+        aggregator_from_state(state)
 
 
 # -- run state ------------------------------------------------------------------------------------

@@ -309,7 +309,7 @@ def test_handle_summary_gets_each_outputs_losses(tmp_path: Path, echo_server: An
 
 
 LOSING_PLUGIN = """
-from greenws.file_destination import FileOutput
+from greenws.outputs.file_destination import FileOutput
 from greenws.plugins import hookimpl
 
 

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from greenws.durations import format_duration
-from greenws.file_destination import FileOutput, check_destination, write_atomically
+from greenws.options.durations import format_duration
+from greenws.outputs.file_destination import FileOutput, check_destination, write_atomically
 from greenws.plugins import hookimpl
 
 from .breakdown import Breakdown

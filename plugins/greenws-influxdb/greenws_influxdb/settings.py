@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from greenws.durations import parse_duration
+from greenws.options.durations import parse_duration
 
 __all__ = ["PRECISIONS", "InfluxSettings", "parse_settings"]
 

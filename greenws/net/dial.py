@@ -1,0 +1,465 @@
+"""Dialling a WebSocket: TCP (and TLS), the HTTP upgrade, and what k6 returns for it.
+
+Kept apart from the Socket so that a session's frame holds nothing of the handshake once the
+connection is up: every byte a suspended VU keeps alive is multiplied by thousands of VUs.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import socket as stdlib_socket
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import gevent
+from gevent import socket as gsocket
+
+from greenws.net.transport import PlainTransport, open_plain
+from greenws.protocol import (
+    DeflateParams,
+    HandshakeError,
+    ResponseParser,
+    build_request,
+    generate_key,
+    negotiate,
+)
+from greenws.protocol.compression import DeflateOffer, parse_offers
+
+__all__ = [
+    "PARAM_KEYS",
+    "TARGETS_MAX",
+    "ConnectParams",
+    "Dialled",
+    "Response",
+    "dial",
+    "error_code_for",
+    "os_error_text",
+    "plain_value",
+]
+
+DEFAULT_HANDSHAKE_TIMEOUT = 60.0
+#: The params ``ws.connect`` and ``ws.open`` take, in the order their errors list them.
+PARAM_KEYS = (
+    "headers",
+    "tags",
+    "subprotocols",
+    "timeout",
+    "insecureSkipTLSVerify",
+    "insecure_skip_tls_verify",
+    "compression",
+)
+_PARAM_KEYS = frozenset(PARAM_KEYS)
+
+
+class Response:
+    """What ``ws.connect`` returns: the handshake's outcome (k6's ``Response``)."""
+
+    __slots__ = ("body", "error", "error_code", "headers", "status", "url")
+
+    def __init__(
+        self,
+        url: str,
+        status: int = 0,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | str | None = None,
+        error: str = "",
+        error_code: int = 0,
+    ) -> None:
+        self.url = url
+        self.status = status
+        self.headers = dict(headers or {})
+        self.body = body
+        self.error = error
+        #: k6's numeric error code (0 without an error), also the ``error_code`` tag.
+        self.error_code = error_code
+
+    def __repr__(self) -> str:
+        return f"<Response {self.url} status={self.status}{' error=' + repr(self.error) if self.error else ''}>"
+
+
+class ConnectParams:
+    """``ws.connect``'s url and params, checked once with clear errors."""
+
+    __slots__ = (
+        "_request",
+        "extensions",
+        "headers",
+        "host",
+        "insecure",
+        "port",
+        "resource",
+        "secure",
+        "subprotocols",
+        "tags",
+        "timeout",
+        "url",
+    )
+
+    def __init__(
+        self, url: str, params: Mapping[str, Any] | None, *, insecure_default: bool
+    ) -> None:
+        params = _check_params(params)
+        self.url = url
+        _, self.host, self.port, self.resource, self.secure = _parse_url(url)
+        self.tags = {str(k): str(v) for k, v in (params.get("tags") or {}).items()}
+        headers = params.get("headers") or {}
+        if not isinstance(headers, Mapping):
+            raise TypeError("ws.connect: params.headers must be a dict of header names to values")
+        self.headers = [(str(k), str(v)) for k, v in headers.items()]
+        subprotocols = params.get("subprotocols") or ()
+        self.subprotocols = (
+            [subprotocols] if isinstance(subprotocols, str) else [str(p) for p in subprotocols]
+        )
+        timeout = params.get("timeout", DEFAULT_HANDSHAKE_TIMEOUT)
+        if isinstance(timeout, str):
+            from greenws.options.durations import parse_duration
+
+            timeout = parse_duration(timeout, name="ws.connect timeout")
+        self.timeout = float(timeout)
+        self.insecure = bool(
+            params.get("insecureSkipTLSVerify", params.get("insecure_skip_tls_verify"))
+            or insecure_default
+        )
+        # k6's only compression, "deflate", offers permessage-deflate (RFC 7692); RFC 7692
+        # parameters may follow ("deflate; server_no_context_takeover"), see parse_offers.
+        try:
+            self.extensions: tuple[DeflateOffer, ...] = parse_offers(params.get("compression"))
+        except ValueError as error:
+            raise ValueError(f"ws.connect: {error}") from None
+        #: The upgrade request around its key, made on first use (see `_upgrade_request`).
+        self._request: tuple[bytes, bytes] | None = None
+
+
+#: ConnectParams by (url, repr(params), insecure default): a VU connecting in a loop asks for the
+#: same target every iteration, and checking url and params again cost ~3 µs a session (churn
+#: benchmark). The objects are only read after construction, so sharing them is safe; the cache
+#: is bounded because a script may build a new URL per iteration.
+_TARGETS: dict[tuple[str, str, bool], ConnectParams] = {}
+TARGETS_MAX = 256
+
+
+def connect_params(
+    url: str, params: Mapping[str, Any] | None, *, insecure_default: bool
+) -> ConnectParams:
+    """``ConnectParams(url, params, ...)``, reused for a url and params seen before.
+
+    Only None or params made of plain values (str, numbers, lists, dicts) are cached, their
+    ``repr`` being the key; anything else (an object whose ``str`` may change) is checked
+    afresh, and invalid params raise their error every time (nothing is cached for them).
+    """
+    if isinstance(url, str) and (params is None or plain_value(params)):
+        key = (url, repr(params), insecure_default)
+        cached = _TARGETS.get(key)
+        if cached is None:
+            cached = ConnectParams(url, params, insecure_default=insecure_default)
+            if len(_TARGETS) >= TARGETS_MAX:
+                _TARGETS.clear()
+            _TARGETS[key] = cached
+        return cached
+    return ConnectParams(url, params, insecure_default=insecure_default)
+
+
+_PLAIN_SCALARS = (str, int, float, bool, type(None))
+
+
+def plain_value(value: Any) -> bool:
+    """Whether ``repr(value)`` says everything about it: plain scalars in dicts, lists, tuples."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(k) is str and plain_value(v) for k, v in value.items())
+    if kind is list or kind is tuple:
+        return all(plain_value(v) for v in value)
+    return kind in _PLAIN_SCALARS
+
+
+class Dialled:
+    """The outcome of :func:`dial`: a connection ready for frames, or an error in ``response``."""
+
+    __slots__ = (
+        "bytes_received",
+        "bytes_sent",
+        "connecting_ms",
+        "connection",
+        "deflate",
+        "error_tag",
+        "leftover",
+        "response",
+        "subprotocol",
+    )
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+        self.connection: Any = None
+        self.subprotocol: str | None = None
+        #: The permessage-deflate parameters the server accepted; None for no compression.
+        self.deflate: DeflateParams | None = None
+        self.leftover = b""
+        self.bytes_sent = 0
+        self.bytes_received = 0
+        self.connecting_ms = 0.0
+        #: The short, k6-style message for the ``error`` tag ("" without an error).
+        self.error_tag = ""
+
+
+#: Resolved addresses per (host, port), kept like k6's DNS cache (``dns.ttl`` defaults to 5m).
+_DNS_TTL = 300.0
+_resolved: dict[tuple[str, int], tuple[float, Any]] = {}
+#: Address family of each host that is an IP literal (0 for a name): parsing the literal with
+#: ``ipaddress`` on every connect was ~2 µs a session.
+_literal_family: dict[str, int] = {}
+
+
+def _address(host: str, port: int) -> tuple[int, Any]:
+    """Family and address to connect to. IP literals skip the resolver entirely: gevent resolves
+    in a thread pool, which was the biggest cost of a short session (cProfile, connection churn
+    against 127.0.0.1). Names are resolved once per 5 minutes, like k6's DNS cache."""
+    family = _literal_family.get(host)
+    if family is None:
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            family = 0
+        else:
+            family = stdlib_socket.AF_INET6 if ip.version == 6 else stdlib_socket.AF_INET
+        if len(_literal_family) >= TARGETS_MAX:
+            _literal_family.clear()
+        _literal_family[host] = family
+    if family:
+        return family, (host, port)
+    now = time.monotonic()
+    cached = _resolved.get((host, port))
+    if cached is None or now - cached[0] > _DNS_TTL:
+        infos = gsocket.getaddrinfo(host, port, 0, stdlib_socket.SOCK_STREAM)
+        if not infos:
+            raise OSError(f"no address for {host}")
+        cached = (now, (infos[0][0], infos[0][4]))
+        _resolved[(host, port)] = cached
+    return cached[1]
+
+
+def _open_tcp(host: str, port: int, secure: bool) -> Any:
+    """A connected socket: a :class:`PlainTransport` for ``ws://`` (the fast path, see
+    `open_plain`), a gevent socket for ``wss://`` to be wrapped in TLS."""
+    family, address = _address(host, port)
+    if not secure:
+        return open_plain(family, address)
+    connection = gsocket.socket(family, stdlib_socket.SOCK_STREAM)
+    try:
+        connection.connect(address)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def dial(target: ConnectParams, tls_context: Callable[[bool], ssl.SSLContext]) -> Dialled:
+    """Connect and upgrade; never raises for network or handshake failures (k6 returns them).
+
+    ``tls_context(insecure)`` gives the client TLS context for a wss:// target (the run's
+    cached one, see :meth:`RunContext.tls_context`).
+    """
+    result = Dialled(Response(target.url))
+    response = result.response
+    started = time.perf_counter()
+    connection: Any = None
+    connected = False  # the TCP connection is up: later failures are not dial failures
+    try:
+        with gevent.Timeout(
+            target.timeout, TimeoutError(f"handshake timed out after {target.timeout:g}s")
+        ):
+            connection = _open_tcp(target.host, target.port, target.secure)
+            connected = True
+            plain = type(connection) is PlainTransport
+            if plain:
+                connection._raw.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
+            else:
+                connection.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
+                context = tls_context(target.insecure)
+                connection = context.wrap_socket(connection, server_hostname=target.host)
+            key = generate_key()
+            request = _upgrade_request(target, key)
+            if plain:
+                connection.write(request)
+            else:
+                connection.sendall(request)
+            result.bytes_sent += len(request)
+            parser = ResponseParser()
+            handshake = None
+            while handshake is None:
+                chunk = connection.read(None) if plain else connection.recv(65536)
+                if chunk is None:
+                    continue  # a spurious wake-up; the Timeout above bounds the wait
+                if not chunk:
+                    handshake = parser.feed_eof()
+                    break
+                result.bytes_received += len(chunk)
+                handshake = parser.feed(chunk)
+            response.status = handshake.status
+            response.headers = handshake.headers
+            response.body = handshake.body.decode("utf-8", "replace") if handshake.body else None
+            negotiated = negotiate(
+                handshake,
+                key=key,
+                subprotocols=target.subprotocols,
+                extensions=target.extensions,
+            )
+            result.subprotocol, result.deflate = negotiated.subprotocol, negotiated.deflate
+            result.leftover = parser.leftover
+            result.bytes_received -= len(
+                result.leftover
+            )  # the Socket counts them when it reads them
+    except HandshakeError as error:
+        response.error = str(error)
+        if error.status:
+            response.status = error.status
+        response.error_code, result.error_tag = _handshake_error_code(error)
+    except (OSError, TimeoutError, ValueError) as error:
+        reason = os_error_text(error) if isinstance(error, OSError) else str(error)
+        response.error = f"dial {target.host}:{target.port} failed: {reason}"
+        response.error_code, result.error_tag = error_code_for(
+            error, "dial" if not connected else "handshake"
+        )
+    result.connecting_ms = (time.perf_counter() - started) * 1000.0
+    if response.error:
+        if connection is not None:
+            connection.close()
+        # A dial can fail without ever waiting (EMFILE, a refused loopback port): yield, or a
+        # VU retrying in a loop would hold the hub and starve every other VU, the flusher and
+        # the signal handlers (1,000 VUs at ulimit -n 256 froze the whole process).
+        gevent.sleep(0)
+    else:
+        result.connection = connection
+    return result
+
+
+#: A stand-in key: the request is built once per target around it, then only the key changes.
+_KEY_MARK = "AAAAAAAAAAAAAAAAAAAAAA=="
+_KEY_LINE = f"\r\nSec-WebSocket-Key: {_KEY_MARK}\r\n".encode()
+
+
+def _upgrade_request(target: ConnectParams, key: str) -> bytes:
+    """`build_request` for ``target`` with ``key``, from a template made on first use.
+
+    The request differs between sessions to one target only in its key, and building and
+    checking it in full was ~4 µs a session (churn benchmark); the template makes it ~0.3 µs.
+    The key line is found by its line boundaries: no header before it can contain CR or LF.
+    """
+    template = target._request
+    if template is None:
+        request = build_request(
+            host=target.host,
+            port=target.port,
+            resource=target.resource,
+            secure=target.secure,
+            key=_KEY_MARK,
+            headers=target.headers,
+            subprotocols=target.subprotocols,
+            extensions=target.extensions,
+        )
+        head, found, tail = request.partition(_KEY_LINE)
+        if not found:  # not build_request's layout: build it in full every time
+            return request.replace(_KEY_MARK.encode(), key.encode(), 1)
+        template = target._request = (head + _KEY_LINE[:-26], _KEY_LINE[-2:] + tail)
+    return template[0] + key.encode() + template[1]
+
+
+def os_error_text(error: OSError) -> str:
+    if isinstance(error, ssl.SSLError):
+        return f"TLS error: {error.reason or error}"
+    name = errno.errorcode.get(error.errno or 0, "")
+    text = error.strerror or str(error) or type(error).__name__
+    return f"{text} ({name})" if name else text
+
+
+# k6's error codes (lib/netext/httpext/error_codes.go; "Error codes" in the k6 docs) and the
+# short messages k6 tags them with. Errors k6 has no code for get the generic 1000.
+GENERIC_ERROR = 1000
+REQUEST_TIMEOUT = 1050
+DNS_ERROR = 1100
+DNS_NO_SUCH_HOST = 1101
+TCP_ERROR = 1200
+TCP_BROKEN_PIPE = 1201
+TCP_DIAL_ERROR = 1210
+TCP_DIAL_TIMEOUT = 1211
+TCP_DIAL_REFUSED = 1212
+TCP_RESET_BY_PEER = 1220
+TLS_ERROR = 1300
+X509_UNKNOWN_AUTHORITY = 1310
+X509_HOSTNAME = 1311
+
+
+def error_code_for(error: BaseException, operation: str) -> tuple[int, str]:
+    """k6's ``(error_code, error)`` tag values for a network failure during ``operation``.
+
+    ``operation`` is ``"dial"`` (TCP connect), ``"handshake"`` (TLS and HTTP upgrade), or
+    ``"read"``/``"write"`` on an open session, as k6 words its messages (``"read: connection
+    reset by peer"``).
+    """
+    if isinstance(error, ssl.SSLCertVerificationError):
+        if "hostname" in (error.verify_message or "").lower():
+            return X509_HOSTNAME, "x509: certificate doesn't match hostname"
+        return X509_UNKNOWN_AUTHORITY, "x509: unknown authority"
+    if isinstance(error, ssl.SSLError):
+        return TLS_ERROR, f"tls: {error.reason or error}"
+    if isinstance(error, (TimeoutError, gevent.Timeout)):
+        if operation == "dial":
+            return TCP_DIAL_TIMEOUT, "dial: i/o timeout"
+        return REQUEST_TIMEOUT, "request timeout"
+    if isinstance(error, stdlib_socket.gaierror):
+        if error.errno in (stdlib_socket.EAI_NONAME, getattr(stdlib_socket, "EAI_NODATA", -5)):
+            return DNS_NO_SUCH_HOST, "lookup: no such host"
+        return DNS_ERROR, f"lookup: {error.strerror or error}"
+    if isinstance(error, ConnectionResetError):
+        return TCP_RESET_BY_PEER, f"{operation}: connection reset by peer"
+    if isinstance(error, BrokenPipeError):
+        return TCP_BROKEN_PIPE, f"{operation}: broken pipe"
+    if isinstance(error, OSError):
+        if operation == "dial":
+            if isinstance(error, ConnectionRefusedError):
+                return TCP_DIAL_REFUSED, "dial: connection refused"
+            return TCP_DIAL_ERROR, f"dial: {os_error_text(error)}"
+        return TCP_ERROR, f"{operation}: {os_error_text(error)}"
+    return GENERIC_ERROR, str(error) or type(error).__name__
+
+
+def _handshake_error_code(error: HandshakeError) -> tuple[int, str]:
+    # k6 tags an HTTP 4xx/5xx answer with 1000 + status (1400-1599); a malformed or refused
+    # upgrade has no k6 code of its own.
+    if 400 <= error.status <= 599:
+        return GENERIC_ERROR + error.status, str(error).removeprefix("handshake refused: ")
+    return GENERIC_ERROR, str(error)
+
+
+def _parse_url(url: str) -> tuple[str, str, int, str, bool]:
+    if not isinstance(url, str):
+        raise ValueError(f"ws.connect: url must be a string, not {type(url).__name__}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss"):
+        raise ValueError(f"ws.connect: url {url!r} must start with ws:// or wss://")
+    if not parts.hostname:
+        raise ValueError(f"ws.connect: url {url!r} has no host")
+    secure = parts.scheme == "wss"
+    try:
+        port = parts.port or (443 if secure else 80)
+    except ValueError:
+        raise ValueError(f"ws.connect: url {url!r} has an invalid port") from None
+    resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return parts.scheme, parts.hostname, port, resource, secure
+
+
+def _check_params(params: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        raise TypeError(f"ws.connect: params must be a dict, not {type(params).__name__}")
+    unknown = set(params) - _PARAM_KEYS
+    if unknown:
+        raise ValueError(
+            f"ws.connect: unknown param {sorted(unknown)[0]!r} "
+            f"(known: headers, tags, subprotocols, timeout, insecureSkipTLSVerify, compression)"
+        )
+    return params
