@@ -31,6 +31,7 @@ _SCRIPT_API = {
     "Gauge",
     "Rate",
     "Trend",
+    "SharedArray",
     "env",
     "text_summary",
     "textSummary",

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import gevent
 
+from greenws.api.shared_array import SharedArray
 from greenws.metrics.metric import Metric, MetricType, ValueType
 from greenws.metrics.tags import TagSet
 from greenws.runtime.context import active_context
@@ -25,6 +26,7 @@ __all__ = [
     "EnvView",
     "Gauge",
     "Rate",
+    "SharedArray",
     "Trend",
     "VUInfo",
     "abort",

@@ -27,7 +27,7 @@ from greenws.execution.executors import ScenarioRunner, build_runners
 from greenws.execution.flusher import DEFAULT_QUEUE_LIMIT, Flusher
 from greenws.execution.interrupts import InterruptHandler
 from greenws.execution.open_files import report_open_files
-from greenws.execution.script_module import ScriptError, load_script_module
+from greenws.execution.script_module import Script, ScriptError, load_script
 from greenws.exit_codes import EXIT
 from greenws.metrics.aggregator import Aggregator
 from greenws.metrics.tags import TagSet
@@ -81,6 +81,7 @@ class Engine:
         self.queue_limit = int(os.environ.get("GREENWS_OUTPUT_QUEUE_LIMIT", DEFAULT_QUEUE_LIMIT))
         self.scenarios_started = gevent.event.Event()
         self.module: ModuleType | None = None
+        self.script: Script | None = None
         self.scenarios: list[ScenarioConfig] = []
         self.runners: list[ScenarioRunner] = []
         self.threshold_sets: list[Any] = []
@@ -114,7 +115,8 @@ class Engine:
 
     def load_script(self) -> ModuleType:
         """Import the script as a module; errors become one-line :class:`ScriptError`s."""
-        self.module = load_script_module(self.script_path)
+        self.script = load_script(self.script_path)
+        self.module = self.script.module
         return self.module
 
     def set_options(self, options: Options, run_tags: dict[str, str] | None = None) -> None:
@@ -341,6 +343,20 @@ class Engine:
         setup = getattr(self.module, "setup", None)
         teardown = getattr(self.module, "teardown", None)
         data = None
+        if self.workers is None:  # the coordinator of --workers runs no VUs itself
+            # Each VU runs the script's init code before setup(), as in k6.
+            assert self.script is not None
+            try:
+                self.runners = build_runners(
+                    self.context,
+                    self.scenarios,
+                    global_vu_ids(self.context.options),
+                    self.script,
+                    self.scenarios_started,
+                )
+            except ScriptError as error:
+                self.context.report_error("init", str(error))
+                return EXIT["script"]
         if callable(setup) and not self.no_setup:
             try:
                 data = self._run_in_vu0(setup, (), self.context.options.setup_timeout, "::setup")
@@ -368,14 +384,6 @@ class Engine:
                         "setup-data", f"setup() must return JSON-serialisable data: {error}"
                     )
                     return EXIT["script"]
-        if self.workers is None:  # the coordinator of --workers runs no VUs itself
-            self.runners = build_runners(
-                self.context,
-                self.scenarios,
-                global_vu_ids(self.context.options),
-                self.script_function,
-                self.scenarios_started,
-            )
         worker_failure = 0
         if self.interrupted or self.abort_reason is not None:
             pass

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 import gevent
 import gevent.event
 
+from greenws.execution.script_module import Script, ScriptError
 from greenws.metrics.tags import TagSet
 from greenws.options.scenarios import ScenarioConfig
 from greenws.options.schedule import scenario_arrivals, scenario_length, scenario_vus_at
@@ -37,24 +37,29 @@ def build_runners(
     context: RunContext,
     scenarios: Sequence[ScenarioConfig],
     vu_ids: Mapping[str, Sequence[int]],
-    script_function: Callable[[str], Callable[..., Any]],
+    script: Script,
     started: gevent.event.Event,
 ) -> list[ScenarioRunner]:
     """A runner per scenario with its VUs, numbered by ``vu_ids`` (see ``global_vu_ids``).
 
-    ``script_function`` finds a scenario's ``exec`` function; ``started`` is set when the first
-    scenario starts (the ``vus`` gauge waits for it).
+    Each VU runs the script's init code now (k6 initialises VUs before ``setup()``), except an
+    arrival-rate scenario's VUs beyond ``preAllocatedVUs``: they are initialised when first
+    needed, as k6 does. Raises :class:`ScriptError` if a VU's init code fails. ``started`` is
+    set when the first scenario starts (the ``vus`` gauge waits for it).
     """
     runners = []
     vu_id = 0
     for scenario in scenarios:
         ids = iter(vu_ids.get(scenario.name, ()))
         vus = []
-        for _ in range(scenario.max_vus):
+        initialised = scenario.pre_allocated_vus if scenario.is_arrival_rate else scenario.max_vus
+        for index in range(scenario.max_vus):
             vu_id += 1
-            vus.append(VirtualUser(next(ids, vu_id), context, scenario.name, dict(scenario.tags)))
-        function = script_function(scenario.exec_name)
-        runners.append(ScenarioRunner(context, scenario, vus, function, started))
+            vu = VirtualUser(next(ids, vu_id), context, scenario.name, dict(scenario.tags))
+            if index < initialised:
+                vu.namespace = script.new_vu_namespace(vu.id)
+            vus.append(vu)
+        runners.append(ScenarioRunner(context, scenario, vus, script, started))
     return runners
 
 
@@ -92,13 +97,13 @@ class ScenarioRunner:
         context: RunContext,
         config: ScenarioConfig,
         vus: list[VirtualUser],
-        function: Callable[..., Any],
+        script: Script,
         started: gevent.event.Event,
     ) -> None:
         self.context = context
         self.config = config
         self.vus = vus
-        self.function = function
+        self._script = script
         self._scenarios_started = started
         self._hub_loop = gevent.get_hub().loop
         self.started: float | None = None
@@ -197,6 +202,12 @@ class ScenarioRunner:
                     break
             if not idle and self._spare:
                 new_vu = self._spare.pop(0)
+                try:
+                    new_vu.namespace = self._script.new_vu_namespace(new_vu.id)
+                except ScriptError as error:  # k6 aborts the test when a VU cannot initialise
+                    context.report_error("init", str(error))
+                    context.abort(str(error))
+                    break
                 self.vus.append(new_vu)
                 idle.append(new_vu)
             if not idle:
@@ -252,7 +263,13 @@ class ScenarioRunner:
     def run_iteration(self, vu: VirtualUser) -> bool:
         """Run one iteration of the scenario's function; False when the VU was interrupted."""
         context = self.context
-        function = self.function
+        function = vu.namespace.get(self.config.exec_name)  # each VU has its own globals
+        if not callable(function):  # its init code left the function out (it ran conditionally)
+            context.report_error(
+                f"exec:{vu.id}", f"VU {vu.id}: the script defined no {self.config.exec_name}()"
+            )
+            self.interrupted += 1
+            return False
         vu.iteration += 1
         vu.enter_group("")
         loop = self._hub_loop

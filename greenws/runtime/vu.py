@@ -62,6 +62,7 @@ class VirtualUser:
         "group",
         "id",
         "iteration",
+        "namespace",
         "scenario",
         "tags",
     )
@@ -79,6 +80,9 @@ class VirtualUser:
         self._check_tags: dict[tuple[TagSet, str], TagSet] = {}
         #: The iteration's multi-socket loop (greenws.runtime.event_loop), made on first use.
         self.event_loop: Any = None
+        #: The VU's own run of the script's init code: its globals and functions (k6's per-VU
+        #: init context); empty until the executor initialises the VU.
+        self.namespace: dict[str, Any] = {}
 
     def enter_group(self, path: str) -> str:
         """Switch to group ``path``; returns the previous path to restore."""
