@@ -97,13 +97,21 @@ class ConnectParams:
         "tags",
         "timeout",
         "url",
+        "user_agent",
     )
 
     def __init__(
-        self, url: str, params: Mapping[str, Any] | None, *, insecure_default: bool
+        self,
+        url: str,
+        params: Mapping[str, Any] | None,
+        *,
+        insecure_default: bool,
+        user_agent: str | None = None,
     ) -> None:
         params = _check_params(params)
         self.url = url
+        #: The run's ``userAgent`` option (None: greenws's own); a ``User-Agent`` header wins.
+        self.user_agent = user_agent
         _, self.host, self.port, self.resource, self.secure = _parse_url(url)
         self.tags = {str(k): str(v) for k, v in (params.get("tags") or {}).items()}
         headers = params.get("headers") or {}
@@ -134,16 +142,20 @@ class ConnectParams:
         self._request: tuple[bytes, bytes] | None = None
 
 
-#: ConnectParams by (url, repr(params), insecure default): a VU connecting in a loop asks for the
+#: ConnectParams by (url, repr(params), insecure default, user agent): a VU connecting in a loop asks for the
 #: same target every iteration, and checking url and params again cost ~3 µs a session (churn
 #: benchmark). The objects are only read after construction, so sharing them is safe; the cache
 #: is bounded because a script may build a new URL per iteration.
-_TARGETS: dict[tuple[str, str, bool], ConnectParams] = {}
+_TARGETS: dict[tuple[str, str, bool, str | None], ConnectParams] = {}
 TARGETS_MAX = 256
 
 
 def connect_params(
-    url: str, params: Mapping[str, Any] | None, *, insecure_default: bool
+    url: str,
+    params: Mapping[str, Any] | None,
+    *,
+    insecure_default: bool,
+    user_agent: str | None = None,
 ) -> ConnectParams:
     """``ConnectParams(url, params, ...)``, reused for a url and params seen before.
 
@@ -152,15 +164,17 @@ def connect_params(
     afresh, and invalid params raise their error every time (nothing is cached for them).
     """
     if isinstance(url, str) and (params is None or plain_value(params)):
-        key = (url, repr(params), insecure_default)
+        key = (url, repr(params), insecure_default, user_agent)
         cached = _TARGETS.get(key)
         if cached is None:
-            cached = ConnectParams(url, params, insecure_default=insecure_default)
+            cached = ConnectParams(
+                url, params, insecure_default=insecure_default, user_agent=user_agent
+            )
             if len(_TARGETS) >= TARGETS_MAX:
                 _TARGETS.clear()
             _TARGETS[key] = cached
         return cached
-    return ConnectParams(url, params, insecure_default=insecure_default)
+    return ConnectParams(url, params, insecure_default=insecure_default, user_agent=user_agent)
 
 
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
@@ -358,6 +372,7 @@ def _upgrade_request(target: ConnectParams, key: str) -> bytes:
             key=_KEY_MARK,
             headers=target.headers,
             subprotocols=target.subprotocols,
+            user_agent=target.user_agent,
             extensions=target.extensions,
         )
         head, found, tail = request.partition(_KEY_LINE)

@@ -122,7 +122,8 @@ def build_request(
         headers: Extra headers in order. One named like a computed header (``Host``,
             ``User-Agent``, ``Sec-WebSocket-Protocol``) replaces it in place.
         subprotocols: Offered subprotocols, sent as ``Sec-WebSocket-Protocol``.
-        user_agent: ``User-Agent`` unless ``headers`` has one; defaults to ``greenws/<version>``.
+        user_agent: ``User-Agent`` unless ``headers`` has one; defaults to ``greenws/<version>``;
+            ``""`` sends none (as Go's HTTP client, hence k6, does for an empty agent).
         extensions: ``permessage-deflate`` offers, in order of preference: a
             :class:`~greenws.protocol.compression.DeflateOffer`, or the name
             ``"permessage-deflate"`` for the default offer
@@ -173,8 +174,9 @@ def build_request(
             ordered[lower] = (name, value)
     if "user-agent" not in ordered:
         agent = user_agent if user_agent is not None else _default_user_agent()
-        _check_header("User-Agent", agent)
-        ordered["user-agent"] = ("User-Agent", agent)
+        if agent:
+            _check_header("User-Agent", agent)
+            ordered["user-agent"] = ("User-Agent", agent)
     lines = [f"GET {resource} HTTP/1.1"]
     lines.extend(f"{name}: {value}" for name, value in ordered.values())
     lines.append("\r\n")

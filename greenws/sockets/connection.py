@@ -90,7 +90,8 @@ def close_tag(code: int) -> str:
     return f"websocket: close {code} ({name})" if name else f"websocket: close {code}"
 
 
-#: Targets already checked, by (api, url, repr(params), repr(protocols), allowed, insecure
+#: Targets already checked, by (api, url, repr(params), repr(protocols), allowed, insecure,
+#: user agent
 #: default): a VU opening a session per iteration asks for the same one every time, and
 #: checking it again (urlsplit twice, the params, the upgrade request's template) was about
 #: 100 function calls a session (cProfile of the churn benchmark). Shared like dial's cache:
@@ -113,9 +114,10 @@ def check_target(
     plain values are cached (see ``_CHECKED``); an invalid one raises its error every time.
     """
     insecure = context.options.insecure_skip_tls_verify
+    user_agent = context.options.user_agent
     key = None
     if type(url) is str and plain_value(params) and plain_value(protocols):
-        key = (api, url, repr(params), repr(protocols), tuple(allowed), insecure)
+        key = (api, url, repr(params), repr(protocols), tuple(allowed), insecure, user_agent)
         cached = _CHECKED.get(key)
         if cached is not None:
             return cached
@@ -136,7 +138,7 @@ def check_target(
     merged = dict(params)
     if protocols is not None:
         merged["subprotocols"] = protocols
-    target = ConnectParams(url, merged, insecure_default=insecure)
+    target = ConnectParams(url, merged, insecure_default=insecure, user_agent=user_agent)
     if key is not None:
         if len(_CHECKED) >= TARGETS_MAX:
             _CHECKED.clear()

@@ -294,7 +294,13 @@ def connect(
     ``ws_session_duration`` are emitted all the same.
     """
     # Cached per url and params: checking them again was ~3 µs a session (churn benchmark).
-    target = connect_params(url, params, insecure_default=context.options.insecure_skip_tls_verify)
+    options = context.options
+    target = connect_params(
+        url,
+        params,
+        insecure_default=options.insecure_skip_tls_verify,
+        user_agent=options.user_agent,
+    )
     socket_obj = Socket(vu, context)  # the session's clock starts here, before the dial
     try:
         dialled = dial(target, context.tls_context)
