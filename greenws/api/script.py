@@ -14,6 +14,7 @@ import gevent
 
 from greenws.metrics.metric import Metric, MetricType, ValueType
 from greenws.metrics.tags import TagSet
+from greenws.net.cookies import CookieJar
 from greenws.runtime.context import active_context
 from greenws.runtime.event_loop import loop_of
 from greenws.runtime.vu import AbortTest, current_vu
@@ -21,6 +22,7 @@ from greenws.sockets import session
 from greenws.sockets.sequential import SequentialSocket, open_socket
 
 __all__ = [
+    "CookieJar",
     "Counter",
     "EnvView",
     "Gauge",
@@ -33,6 +35,8 @@ __all__ = [
     "clearTimeout",
     "clear_interval",
     "clear_timeout",
+    "cookieJar",
+    "cookie_jar",
     "env",
     "fail",
     "group",
@@ -231,6 +235,15 @@ class VUInfo:
 
 
 vu = VUInfo()
+
+
+def cookie_jar() -> CookieJar:
+    """The running VU's cookie jar (k6's ``http.cookieJar()``): handshakes send its cookies and
+    keep the ones servers set; it is emptied at each iteration unless ``noCookiesReset``."""
+    return current_vu().cookie_jar
+
+
+cookieJar = cookie_jar
 
 
 class EnvView(Mapping[str, str]):

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import gevent
 from gevent import socket as gsocket
 
+from greenws.net.cookies import CookieJar
 from greenws.net.transport import PlainTransport, open_plain
 from greenws.protocol import (
     DeflateParams,
@@ -51,6 +52,7 @@ PARAM_KEYS = (
     "insecureSkipTLSVerify",
     "insecure_skip_tls_verify",
     "compression",
+    "jar",
 )
 _PARAM_KEYS = frozenset(PARAM_KEYS)
 
@@ -270,11 +272,16 @@ def _open_tcp(host: str, port: int, secure: bool) -> Any:
     return connection
 
 
-def dial(target: ConnectParams, tls_context: Callable[[bool], ssl.SSLContext]) -> Dialled:
+def dial(
+    target: ConnectParams,
+    tls_context: Callable[[bool], ssl.SSLContext],
+    jar: CookieJar | None = None,
+) -> Dialled:
     """Connect and upgrade; never raises for network or handshake failures (k6 returns them).
 
     ``tls_context(insecure)`` gives the client TLS context for a wss:// target (the run's
-    cached one, see :meth:`RunContext.tls_context`).
+    cached one, see :meth:`RunContext.tls_context`). With a ``jar``, its cookies for the url go
+    out with the upgrade request and the cookies the response sets are kept in it.
     """
     result = Dialled(Response(target.url))
     response = result.response
@@ -296,6 +303,8 @@ def dial(target: ConnectParams, tls_context: Callable[[bool], ssl.SSLContext]) -
                 connection = context.wrap_socket(connection, server_hostname=target.host)
             key = generate_key()
             request = _upgrade_request(target, key)
+            if jar is not None:
+                request = _with_cookies(request, jar.header_for(target.url))
             if plain:
                 connection.write(request)
             else:
@@ -312,6 +321,8 @@ def dial(target: ConnectParams, tls_context: Callable[[bool], ssl.SSLContext]) -
                     break
                 result.bytes_received += len(chunk)
                 handshake = parser.feed(chunk)
+            if jar is not None:
+                jar.store(target.url, handshake.set_cookies)
             response.status = handshake.status
             response.headers = handshake.headers
             response.body = handshake.body.decode("utf-8", "replace") if handshake.body else None
@@ -380,6 +391,18 @@ def _upgrade_request(target: ConnectParams, key: str) -> bytes:
             return request.replace(_KEY_MARK.encode(), key.encode(), 1)
         template = target._request = (head + _KEY_LINE[:-26], _KEY_LINE[-2:] + tail)
     return template[0] + key.encode() + template[1]
+
+
+def _with_cookies(request: bytes, cookies: str | None) -> bytes:
+    """``request`` with the jar's ``cookies`` added to its ``Cookie`` header (or a new one)."""
+    if not cookies:
+        return request
+    encoded = cookies.encode("latin-1", "replace")
+    start = request.lower().find(b"\r\ncookie:")
+    if start < 0:  # the request ends with its blank line: the new header goes just before it
+        return request[:-2] + b"Cookie: " + encoded + b"\r\n\r\n"
+    end = request.index(b"\r\n", start + 2)
+    return request[:end] + b"; " + encoded + request[end:]
 
 
 def os_error_text(error: OSError) -> str:
@@ -474,7 +497,6 @@ def _check_params(params: Mapping[str, Any] | None) -> Mapping[str, Any]:
     unknown = set(params) - _PARAM_KEYS
     if unknown:
         raise ValueError(
-            f"ws.connect: unknown param {sorted(unknown)[0]!r} "
-            f"(known: headers, tags, subprotocols, timeout, insecureSkipTLSVerify, compression)"
+            f"ws.connect: unknown param {sorted(unknown)[0]!r} (known: {', '.join(PARAM_KEYS)})"
         )
     return params

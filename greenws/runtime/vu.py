@@ -17,6 +17,7 @@ import gevent
 from gevent import Greenlet
 
 from greenws.metrics.tags import TagSet
+from greenws.net.cookies import CookieJar
 
 if TYPE_CHECKING:
     from greenws.runtime.context import RunContext
@@ -58,6 +59,7 @@ class VirtualUser:
         "_check_tags",
         "base_tags",
         "context",
+        "cookie_jar",
         "event_loop",
         "group",
         "id",
@@ -79,6 +81,9 @@ class VirtualUser:
         self._check_tags: dict[tuple[TagSet, str], TagSet] = {}
         #: The iteration's multi-socket loop (greenws.runtime.event_loop), made on first use.
         self.event_loop: Any = None
+        #: The VU's cookies (k6's per-VU jar), emptied at each iteration unless
+        #: ``noCookiesReset``; the three socket APIs use it unless given a ``jar`` param.
+        self.cookie_jar = CookieJar()
 
     def enter_group(self, path: str) -> str:
         """Switch to group ``path``; returns the previous path to restore."""

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import gevent
 
 from greenws.metrics.tags import TagSet
+from greenws.net.cookies import CookieJar
 from greenws.net.dial import (
     GENERIC_ERROR,
     REQUEST_TIMEOUT,
@@ -57,7 +58,14 @@ from greenws.runtime.vu import VirtualUser
 if TYPE_CHECKING:
     from greenws.runtime.context import RunContext
 
-__all__ = ["CLOSE_TIMEOUT", "UNEXPECTED_EOF", "Connection", "check_target", "close_tag"]
+__all__ = [
+    "CLOSE_TIMEOUT",
+    "UNEXPECTED_EOF",
+    "Connection",
+    "check_target",
+    "close_tag",
+    "cookie_jar",
+]
 
 #: How long a closing connection waits for the server's close frame before dropping it.
 CLOSE_TIMEOUT = 3.0
@@ -144,6 +152,19 @@ def check_target(
             _CHECKED.clear()
         _CHECKED[key] = target
     return target
+
+
+def cookie_jar(params: Mapping[str, Any] | None, vu: VirtualUser) -> CookieJar:
+    """The jar a session's handshake uses: the ``jar`` param, or the VU's own (as k6)."""
+    jar = params.get("jar") if isinstance(params, Mapping) else None
+    if jar is None:
+        return vu.cookie_jar
+    if not isinstance(jar, CookieJar):
+        raise TypeError(
+            f"params.jar must be a greenws.CookieJar (or greenws.cookie_jar()), "
+            f"not {type(jar).__name__}"
+        )
+    return jar
 
 
 class Connection:

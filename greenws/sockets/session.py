@@ -19,7 +19,7 @@ from greenws.net.dial import Response, connect_params, dial
 from greenws.protocol import InvalidStateError, State
 from greenws.runtime.timers import TimerQueue
 from greenws.runtime.vu import IterationInterrupted, VirtualUser, accepted_arguments
-from greenws.sockets.connection import Connection
+from greenws.sockets.connection import Connection, cookie_jar
 
 if TYPE_CHECKING:
     from greenws.runtime.context import RunContext
@@ -303,7 +303,7 @@ def connect(
     )
     socket_obj = Socket(vu, context)  # the session's clock starts here, before the dial
     try:
-        dialled = dial(target, context.tls_context)
+        dialled = dial(target, context.tls_context, cookie_jar(params, vu))
         response = dialled.response
         if not socket_obj._connected(vu, target, dialled, vu.tags):
             return response
