@@ -321,7 +321,7 @@ def dial(
                     break
                 result.bytes_received += len(chunk)
                 handshake = parser.feed(chunk)
-            if jar is not None:
+            if jar is not None and handshake.set_cookies:
                 jar.store(target.url, handshake.set_cookies)
             response.status = handshake.status
             response.headers = handshake.headers
