@@ -15,6 +15,7 @@ import gevent
 from greenws.api.shared_array import SharedArray
 from greenws.metrics.metric import Metric, MetricType, ValueType
 from greenws.metrics.tags import TagSet
+from greenws.net.cookies import CookieJar
 from greenws.runtime.context import active_context
 from greenws.runtime.event_loop import loop_of
 from greenws.runtime.vu import AbortTest, current_vu
@@ -22,6 +23,7 @@ from greenws.sockets import session
 from greenws.sockets.sequential import SequentialSocket, open_socket
 
 __all__ = [
+    "CookieJar",
     "Counter",
     "EnvView",
     "Gauge",
@@ -35,6 +37,8 @@ __all__ = [
     "clearTimeout",
     "clear_interval",
     "clear_timeout",
+    "cookieJar",
+    "cookie_jar",
     "env",
     "fail",
     "group",
@@ -233,6 +237,15 @@ class VUInfo:
 
 
 vu = VUInfo()
+
+
+def cookie_jar() -> CookieJar:
+    """The running VU's cookie jar (k6's ``http.cookieJar()``): handshakes send its cookies and
+    keep the ones servers set; it is emptied at each iteration unless ``noCookiesReset``."""
+    return current_vu().cookie_jar
+
+
+cookieJar = cookie_jar
 
 
 class EnvView(Mapping[str, str]):

@@ -124,6 +124,11 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         default=None,
         help="do not verify TLS certificates",
     )
+    run.add_argument(
+        "--user-agent",
+        metavar="TEXT",
+        help='the handshake\'s User-Agent (default greenws/<version>; "" sends none)',
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     run.add_argument(
         "--workers",
@@ -216,6 +221,7 @@ def _cli_options(args: argparse.Namespace) -> dict[str, Any]:
         ("summaryTrendStats", args.summary_trend_stats),
         ("summaryTimeUnit", args.summary_time_unit),
         ("insecureSkipTLSVerify", args.insecure_skip_tls_verify),
+        ("userAgent", getattr(args, "user_agent", None)),
         ("executionSegment", getattr(args, "execution_segment", None)),
         ("executionSegmentSequence", getattr(args, "execution_segment_sequence", None)),
     ):

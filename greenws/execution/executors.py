@@ -272,6 +272,8 @@ class ScenarioRunner:
             return False
         vu.iteration += 1
         vu.enter_group("")
+        if not context.options.no_cookies_reset:  # k6 gives each iteration an empty jar
+            vu.cookie_jar.clear()
         loop = self._hub_loop
         turn = loop.iteration
         started = time.perf_counter()

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import gevent
 from gevent import socket as gsocket
 
+from greenws.net.cookies import CookieJar
 from greenws.net.transport import PlainTransport, open_plain
 from greenws.protocol import (
     DeflateParams,
@@ -51,6 +52,7 @@ PARAM_KEYS = (
     "insecureSkipTLSVerify",
     "insecure_skip_tls_verify",
     "compression",
+    "jar",
 )
 _PARAM_KEYS = frozenset(PARAM_KEYS)
 
@@ -97,13 +99,21 @@ class ConnectParams:
         "tags",
         "timeout",
         "url",
+        "user_agent",
     )
 
     def __init__(
-        self, url: str, params: Mapping[str, Any] | None, *, insecure_default: bool
+        self,
+        url: str,
+        params: Mapping[str, Any] | None,
+        *,
+        insecure_default: bool,
+        user_agent: str | None = None,
     ) -> None:
         params = _check_params(params)
         self.url = url
+        #: The run's ``userAgent`` option (None: greenws's own); a ``User-Agent`` header wins.
+        self.user_agent = user_agent
         _, self.host, self.port, self.resource, self.secure = _parse_url(url)
         self.tags = {str(k): str(v) for k, v in (params.get("tags") or {}).items()}
         headers = params.get("headers") or {}
@@ -134,16 +144,20 @@ class ConnectParams:
         self._request: tuple[bytes, bytes] | None = None
 
 
-#: ConnectParams by (url, repr(params), insecure default): a VU connecting in a loop asks for the
+#: ConnectParams by (url, repr(params), insecure default, user agent): a VU connecting in a loop asks for the
 #: same target every iteration, and checking url and params again cost ~3 µs a session (churn
 #: benchmark). The objects are only read after construction, so sharing them is safe; the cache
 #: is bounded because a script may build a new URL per iteration.
-_TARGETS: dict[tuple[str, str, bool], ConnectParams] = {}
+_TARGETS: dict[tuple[str, str, bool, str | None], ConnectParams] = {}
 TARGETS_MAX = 256
 
 
 def connect_params(
-    url: str, params: Mapping[str, Any] | None, *, insecure_default: bool
+    url: str,
+    params: Mapping[str, Any] | None,
+    *,
+    insecure_default: bool,
+    user_agent: str | None = None,
 ) -> ConnectParams:
     """``ConnectParams(url, params, ...)``, reused for a url and params seen before.
 
@@ -152,15 +166,17 @@ def connect_params(
     afresh, and invalid params raise their error every time (nothing is cached for them).
     """
     if isinstance(url, str) and (params is None or plain_value(params)):
-        key = (url, repr(params), insecure_default)
+        key = (url, repr(params), insecure_default, user_agent)
         cached = _TARGETS.get(key)
         if cached is None:
-            cached = ConnectParams(url, params, insecure_default=insecure_default)
+            cached = ConnectParams(
+                url, params, insecure_default=insecure_default, user_agent=user_agent
+            )
             if len(_TARGETS) >= TARGETS_MAX:
                 _TARGETS.clear()
             _TARGETS[key] = cached
         return cached
-    return ConnectParams(url, params, insecure_default=insecure_default)
+    return ConnectParams(url, params, insecure_default=insecure_default, user_agent=user_agent)
 
 
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
@@ -256,11 +272,16 @@ def _open_tcp(host: str, port: int, secure: bool) -> Any:
     return connection
 
 
-def dial(target: ConnectParams, tls_context: Callable[[bool], ssl.SSLContext]) -> Dialled:
+def dial(
+    target: ConnectParams,
+    tls_context: Callable[[bool], ssl.SSLContext],
+    jar: CookieJar | None = None,
+) -> Dialled:
     """Connect and upgrade; never raises for network or handshake failures (k6 returns them).
 
     ``tls_context(insecure)`` gives the client TLS context for a wss:// target (the run's
-    cached one, see :meth:`RunContext.tls_context`).
+    cached one, see :meth:`RunContext.tls_context`). With a ``jar``, its cookies for the url go
+    out with the upgrade request and the cookies the response sets are kept in it.
     """
     result = Dialled(Response(target.url))
     response = result.response
@@ -282,6 +303,8 @@ def dial(target: ConnectParams, tls_context: Callable[[bool], ssl.SSLContext]) -
                 connection = context.wrap_socket(connection, server_hostname=target.host)
             key = generate_key()
             request = _upgrade_request(target, key)
+            if jar is not None:
+                request = _with_cookies(request, jar.header_for(target.url))
             if plain:
                 connection.write(request)
             else:
@@ -298,6 +321,8 @@ def dial(target: ConnectParams, tls_context: Callable[[bool], ssl.SSLContext]) -
                     break
                 result.bytes_received += len(chunk)
                 handshake = parser.feed(chunk)
+            if jar is not None and handshake.set_cookies:
+                jar.store(target.url, handshake.set_cookies)
             response.status = handshake.status
             response.headers = handshake.headers
             response.body = handshake.body.decode("utf-8", "replace") if handshake.body else None
@@ -358,6 +383,7 @@ def _upgrade_request(target: ConnectParams, key: str) -> bytes:
             key=_KEY_MARK,
             headers=target.headers,
             subprotocols=target.subprotocols,
+            user_agent=target.user_agent,
             extensions=target.extensions,
         )
         head, found, tail = request.partition(_KEY_LINE)
@@ -365,6 +391,18 @@ def _upgrade_request(target: ConnectParams, key: str) -> bytes:
             return request.replace(_KEY_MARK.encode(), key.encode(), 1)
         template = target._request = (head + _KEY_LINE[:-26], _KEY_LINE[-2:] + tail)
     return template[0] + key.encode() + template[1]
+
+
+def _with_cookies(request: bytes, cookies: str | None) -> bytes:
+    """``request`` with the jar's ``cookies`` added to its ``Cookie`` header (or a new one)."""
+    if not cookies:
+        return request
+    encoded = cookies.encode("latin-1", "replace")
+    start = request.lower().find(b"\r\ncookie:")
+    if start < 0:  # the request ends with its blank line: the new header goes just before it
+        return request[:-2] + b"Cookie: " + encoded + b"\r\n\r\n"
+    end = request.index(b"\r\n", start + 2)
+    return request[:end] + b"; " + encoded + request[end:]
 
 
 def os_error_text(error: OSError) -> str:
@@ -459,7 +497,6 @@ def _check_params(params: Mapping[str, Any] | None) -> Mapping[str, Any]:
     unknown = set(params) - _PARAM_KEYS
     if unknown:
         raise ValueError(
-            f"ws.connect: unknown param {sorted(unknown)[0]!r} "
-            f"(known: headers, tags, subprotocols, timeout, insecureSkipTLSVerify, compression)"
+            f"ws.connect: unknown param {sorted(unknown)[0]!r} (known: {', '.join(PARAM_KEYS)})"
         )
     return params

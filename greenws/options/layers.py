@@ -60,7 +60,6 @@ IGNORED_K6_OPTIONS = frozenset(
         "maxRedirects",
         "minIterationDuration",
         "noConnectionReuse",
-        "noCookiesReset",
         "noVUConnectionReuse",
         "paused",
         "rps",
@@ -69,7 +68,6 @@ IGNORED_K6_OPTIONS = frozenset(
         "tlsAuth",
         "tlsCipherSuites",
         "tlsVersion",
-        "userAgent",
         "localIPs",
         "console",
     }
@@ -95,6 +93,11 @@ class Options:
     teardown_timeout: float = 60.0
     no_color: bool = False
     max_message_size: int = 32 * 1024 * 1024
+    #: k6's ``userAgent``: the handshake's ``User-Agent`` (None: ``greenws/<version>``; ``""``:
+    #: none); a ``User-Agent`` in a connection's ``headers`` param still wins.
+    user_agent: str | None = None
+    #: k6's ``noCookiesReset``: keep a VU's cookies from one iteration to the next.
+    no_cookies_reset: bool = False
     #: This process's part of the test, k6's ``a:b`` (canonical, e.g. ``1/3:2/3``); None = all.
     execution_segment: str | None = None
     #: All the parts, k6's ``0,1/3,2/3,1``; with it, shares are dealt by striping.
@@ -117,6 +120,8 @@ _SETTERS: dict[str, tuple[str, Any]] = {
     "teardownTimeout": ("teardown_timeout", _duration),
     "noColor": ("no_color", _bool),
     "maxMessageSize": ("max_message_size", lambda k, v: _int(k, v, minimum=1)),
+    "noCookiesReset": ("no_cookies_reset", _bool),
+    "userAgent": ("user_agent", lambda k, v: v if isinstance(v, str) else _bad(k, v)),
     "scenarios": ("scenarios", lambda k, v: parse_scenarios(v)),
     "executionSegment": ("execution_segment", lambda k, v: _segment(k, v)),
     "executionSegmentSequence": ("execution_segment_sequence", lambda k, v: _sequence(k, v)),
@@ -200,6 +205,8 @@ _ENV_KEYS = {
     "SUMMARY_TIME_UNIT": "summaryTimeUnit",
     "INSECURE_SKIP_TLS_VERIFY": "insecureSkipTLSVerify",
     "NO_COLOR": "noColor",
+    "USER_AGENT": "userAgent",
+    "NO_COOKIES_RESET": "noCookiesReset",
     "SETUP_TIMEOUT": "setupTimeout",
     "TEARDOWN_TIMEOUT": "teardownTimeout",
     "EXECUTION_SEGMENT": "executionSegment",

@@ -122,7 +122,8 @@ def build_request(
         headers: Extra headers in order. One named like a computed header (``Host``,
             ``User-Agent``, ``Sec-WebSocket-Protocol``) replaces it in place.
         subprotocols: Offered subprotocols, sent as ``Sec-WebSocket-Protocol``.
-        user_agent: ``User-Agent`` unless ``headers`` has one; defaults to ``greenws/<version>``.
+        user_agent: ``User-Agent`` unless ``headers`` has one; defaults to ``greenws/<version>``;
+            ``""`` sends none (as Go's HTTP client, hence k6, does for an empty agent).
         extensions: ``permessage-deflate`` offers, in order of preference: a
             :class:`~greenws.protocol.compression.DeflateOffer`, or the name
             ``"permessage-deflate"`` for the default offer
@@ -173,8 +174,9 @@ def build_request(
             ordered[lower] = (name, value)
     if "user-agent" not in ordered:
         agent = user_agent if user_agent is not None else _default_user_agent()
-        _check_header("User-Agent", agent)
-        ordered["user-agent"] = ("User-Agent", agent)
+        if agent:
+            _check_header("User-Agent", agent)
+            ordered["user-agent"] = ("User-Agent", agent)
     lines = [f"GET {resource} HTTP/1.1"]
     lines.extend(f"{name}: {value}" for name, value in ordered.values())
     lines.append("\r\n")
@@ -190,17 +192,25 @@ class HandshakeResponse:
         headers: Header values by canonical name (``Sec-Websocket-Accept``); a repeated
             header's values are joined with ``", "``.
         body: The body of a refusal, at most 1 MiB; empty for a 101.
+        set_cookies: Each ``Set-Cookie`` value on its own: joined, they could not be told
+            apart again (an ``Expires`` date has a comma).
     """
 
-    __slots__ = ("body", "headers", "reason", "status")
+    __slots__ = ("body", "headers", "reason", "set_cookies", "status")
 
     def __init__(
-        self, status: int, reason: str, headers: dict[str, str], body: bytes = b""
+        self,
+        status: int,
+        reason: str,
+        headers: dict[str, str],
+        body: bytes = b"",
+        set_cookies: list[str] | None = None,
     ) -> None:
         self.status: int = status
         self.reason: str = reason
         self.headers: dict[str, str] = headers
         self.body: bytes = body
+        self.set_cookies: list[str] = set_cookies if set_cookies is not None else []
 
     def header(self, name: str) -> str | None:
         """Return the value of header ``name`` (any case), or None when absent."""
@@ -302,6 +312,7 @@ class ResponseParser:
             raise HandshakeError(f"handshake failed: malformed status line {status_line[:80]!r}")
         status = int(code)
         headers: dict[str, str] = {}
+        set_cookies: list[str] = []
         last = ""
         for line in header_lines:
             if line[:1] in (" ", "\t") and last:
@@ -314,7 +325,9 @@ class ResponseParser:
             last = canonical_header_name(name)
             value = value.strip(" \t")
             headers[last] = f"{headers[last]}, {value}" if last in headers else value
-        response = HandshakeResponse(status, reason, headers)
+            if last == "Set-Cookie":
+                set_cookies.append(value)
+        response = HandshakeResponse(status, reason, headers, set_cookies=set_cookies)
         if status == 101 or status < 200 or status in (204, 304):
             self._mode = _NO_BODY
         elif "chunked" in headers.get("Transfer-Encoding", "").lower():

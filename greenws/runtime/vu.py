@@ -17,6 +17,7 @@ import gevent
 from gevent import Greenlet
 
 from greenws.metrics.tags import TagSet
+from greenws.net.cookies import CookieJar
 
 if TYPE_CHECKING:
     from greenws.runtime.context import RunContext
@@ -58,6 +59,7 @@ class VirtualUser:
         "_check_tags",
         "base_tags",
         "context",
+        "cookie_jar",
         "event_loop",
         "group",
         "id",
@@ -83,6 +85,9 @@ class VirtualUser:
         #: The VU's own run of the script's init code: its globals and functions (k6's per-VU
         #: init context); empty until the executor initialises the VU.
         self.namespace: dict[str, Any] = {}
+        #: The VU's cookies (k6's per-VU jar), emptied at each iteration unless
+        #: ``noCookiesReset``; the three socket APIs use it unless given a ``jar`` param.
+        self.cookie_jar = CookieJar()
 
     def enter_group(self, path: str) -> str:
         """Switch to group ``path``; returns the previous path to restore."""

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import gevent
 
 from greenws.metrics.tags import TagSet
+from greenws.net.cookies import CookieJar
 from greenws.net.dial import (
     GENERIC_ERROR,
     REQUEST_TIMEOUT,
@@ -57,7 +58,14 @@ from greenws.runtime.vu import VirtualUser
 if TYPE_CHECKING:
     from greenws.runtime.context import RunContext
 
-__all__ = ["CLOSE_TIMEOUT", "UNEXPECTED_EOF", "Connection", "check_target", "close_tag"]
+__all__ = [
+    "CLOSE_TIMEOUT",
+    "UNEXPECTED_EOF",
+    "Connection",
+    "check_target",
+    "close_tag",
+    "cookie_jar",
+]
 
 #: How long a closing connection waits for the server's close frame before dropping it.
 CLOSE_TIMEOUT = 3.0
@@ -90,7 +98,8 @@ def close_tag(code: int) -> str:
     return f"websocket: close {code} ({name})" if name else f"websocket: close {code}"
 
 
-#: Targets already checked, by (api, url, repr(params), repr(protocols), allowed, insecure
+#: Targets already checked, by (api, url, repr(params), repr(protocols), allowed, insecure,
+#: user agent
 #: default): a VU opening a session per iteration asks for the same one every time, and
 #: checking it again (urlsplit twice, the params, the upgrade request's template) was about
 #: 100 function calls a session (cProfile of the churn benchmark). Shared like dial's cache:
@@ -113,9 +122,10 @@ def check_target(
     plain values are cached (see ``_CHECKED``); an invalid one raises its error every time.
     """
     insecure = context.options.insecure_skip_tls_verify
+    user_agent = context.options.user_agent
     key = None
     if type(url) is str and plain_value(params) and plain_value(protocols):
-        key = (api, url, repr(params), repr(protocols), tuple(allowed), insecure)
+        key = (api, url, repr(params), repr(protocols), tuple(allowed), insecure, user_agent)
         cached = _CHECKED.get(key)
         if cached is not None:
             return cached
@@ -136,12 +146,25 @@ def check_target(
     merged = dict(params)
     if protocols is not None:
         merged["subprotocols"] = protocols
-    target = ConnectParams(url, merged, insecure_default=insecure)
+    target = ConnectParams(url, merged, insecure_default=insecure, user_agent=user_agent)
     if key is not None:
         if len(_CHECKED) >= TARGETS_MAX:
             _CHECKED.clear()
         _CHECKED[key] = target
     return target
+
+
+def cookie_jar(params: Mapping[str, Any] | None, vu: VirtualUser) -> CookieJar:
+    """The jar a session's handshake uses: the ``jar`` param, or the VU's own (as k6)."""
+    jar = params.get("jar") if isinstance(params, Mapping) else None
+    if jar is None:
+        return vu.cookie_jar
+    if not isinstance(jar, CookieJar):
+        raise TypeError(
+            f"params.jar must be a greenws.CookieJar (or greenws.cookie_jar()), "
+            f"not {type(jar).__name__}"
+        )
+    return jar
 
 
 class Connection:

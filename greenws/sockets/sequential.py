@@ -20,7 +20,7 @@ from greenws.protocol import InvalidStateError
 from greenws.runtime.context import RunContext
 from greenws.runtime.event_loop import VULoop, loop_of
 from greenws.runtime.vu import VirtualUser
-from greenws.sockets.connection import Connection, check_target
+from greenws.sockets.connection import Connection, check_target, cookie_jar
 
 __all__ = ["ConnectError", "ConnectionClosed", "ReceiveTimeout", "SequentialSocket", "open_socket"]
 
@@ -294,7 +294,7 @@ def open_socket(
     dial or handshake failed (its samples are emitted all the same, as ``ws.connect`` does)."""
     target = check_target("ws.open", context, url, params, PARAM_KEYS)
     sock = SequentialSocket(context, url)
-    dialled = dial(target, context.tls_context)
+    dialled = dial(target, context.tls_context, cookie_jar(params, vu))
     if not sock._connected(vu, target, dialled, vu.tags):
         sock._finish_session()
         raise ConnectError(dialled.response)

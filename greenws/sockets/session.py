@@ -19,7 +19,7 @@ from greenws.net.dial import Response, connect_params, dial
 from greenws.protocol import InvalidStateError, State
 from greenws.runtime.timers import TimerQueue
 from greenws.runtime.vu import IterationInterrupted, VirtualUser, accepted_arguments
-from greenws.sockets.connection import Connection
+from greenws.sockets.connection import Connection, cookie_jar
 
 if TYPE_CHECKING:
     from greenws.runtime.context import RunContext
@@ -294,10 +294,16 @@ def connect(
     ``ws_session_duration`` are emitted all the same.
     """
     # Cached per url and params: checking them again was ~3 µs a session (churn benchmark).
-    target = connect_params(url, params, insecure_default=context.options.insecure_skip_tls_verify)
+    options = context.options
+    target = connect_params(
+        url,
+        params,
+        insecure_default=options.insecure_skip_tls_verify,
+        user_agent=options.user_agent,
+    )
     socket_obj = Socket(vu, context)  # the session's clock starts here, before the dial
     try:
-        dialled = dial(target, context.tls_context)
+        dialled = dial(target, context.tls_context, cookie_jar(params, vu))
         response = dialled.response
         if not socket_obj._connected(vu, target, dialled, vu.tags):
             return response

@@ -17,12 +17,13 @@ from typing import Any
 
 import gevent
 
+from greenws.net.cookies import CookieJar
 from greenws.net.dial import ConnectParams, Dialled, Response, dial
 from greenws.net.transport import nonblocking_reader
 from greenws.runtime.context import RunContext
 from greenws.runtime.event_loop import loop_of
 from greenws.runtime.vu import current_vu
-from greenws.sockets.connection import CLOSE_TIMEOUT, Connection, check_target
+from greenws.sockets.connection import CLOSE_TIMEOUT, Connection, check_target, cookie_jar
 from greenws.sockets.events import (
     CloseEvent,
     DOMSyntaxError,
@@ -39,7 +40,7 @@ __all__ = ["WebSocket"]
 
 CONNECTING, OPEN, CLOSING, CLOSED = 0, 1, 2, 3
 EVENT_TYPES = ("open", "message", "error", "close", "ping", "pong")
-_PARAMS = ("headers", "tags", "compression")
+_PARAMS = ("headers", "tags", "compression", "jar")
 _BINARY_TYPES = ("blob", "arraybuffer")
 
 
@@ -111,7 +112,9 @@ class WebSocket(Connection):
         self._dialled: Dialled | None = None
         self._loop = loop_of(vu)
         self._loop.add(self)
-        self._dialer: Any = gevent.spawn(self._dial_in_background, context, self._target)
+        self._dialer: Any = gevent.spawn(
+            self._dial_in_background, context, self._target, cookie_jar(params, vu)
+        )
 
     def __repr__(self) -> str:
         return f"<WebSocket {self.url} readyState={self._ready_state}>"
@@ -234,9 +237,11 @@ class WebSocket(Connection):
 
     # -- the loop's side -----------------------------------------------------------------------
 
-    def _dial_in_background(self, context: RunContext, target: ConnectParams) -> None:
+    def _dial_in_background(
+        self, context: RunContext, target: ConnectParams, jar: CookieJar
+    ) -> None:
         try:
-            dialled = dial(target, context.tls_context)
+            dialled = dial(target, context.tls_context, jar)
         except Exception as error:  # never leave the loop waiting on a dial that died
             dialled = Dialled(Response(target.url, error=f"dial failed: {error}", error_code=1000))
             dialled.error_tag = str(error)

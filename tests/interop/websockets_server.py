@@ -20,6 +20,8 @@ against it could hide a bug the two share. Routes, by request path:
 - ``/silent``: accept and never send anything (pings are still answered, by websockets itself).
 - ``/record?id=X``: echo, and remember the close code the client sent under ``X``.
 - ``/closes?id=X``: send one text message, the JSON list of close codes recorded under ``X``.
+- ``/set-cookie?name=N&value=V&path=/``: the 101 response sets cookie ``N=V`` (with that path)
+  and ``seen=1`` (with an ``Expires`` date, which has a comma), then echo.
 
 No compression and no keepalive pings: the client under test should see exactly the frames above.
 """
@@ -54,6 +56,17 @@ def _process_request(connection: ServerConnection, request: Request) -> Response
     route, query = _route(request.path)
     if route == "/reject":
         return connection.respond(int(query.get("status", "403")), query.get("body", ""))
+    return None
+
+
+def _process_response(
+    connection: ServerConnection, request: Request, response: Response
+) -> Response | None:
+    route, query = _route(request.path)
+    if route == "/set-cookie" and response.status_code == 101:
+        path = query.get("path", "/")
+        response.headers["Set-Cookie"] = f"{query['name']}={query['value']}; Path={path}"
+        response.headers["Set-Cookie"] = "seen=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/"
     return None
 
 
@@ -119,6 +132,7 @@ async def _main(port: int) -> None:
         "127.0.0.1",
         port,
         process_request=_process_request,
+        process_response=_process_response,
         subprotocols=list(map(Subprotocol, SUBPROTOCOLS)),
         select_subprotocol=_select_subprotocol,
         compression=None,

@@ -195,8 +195,8 @@ def test_scenarios_keep_k6_defaults_and_common_keys() -> None:
 
 
 def test_ignored_k6_options_warn_instead_of_failing() -> None:
-    options = resolve_options(("script", {"userAgent": "x", "vus": 1}))
-    assert options.warnings and "userAgent" in options.warnings[0]
+    options = resolve_options(("script", {"batch": 20, "vus": 1}))
+    assert options.warnings and "batch" in options.warnings[0]
 
 
 def test_a_higher_layer_shortcut_replaces_lower_scenarios_and_vice_versa() -> None:

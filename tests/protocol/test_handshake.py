@@ -143,6 +143,14 @@ def test_default_user_agent() -> None:
     assert b"\r\nUser-Agent: greenws/" in raw
 
 
+def test_an_empty_user_agent_sends_no_user_agent_header() -> None:
+    request = build_request(
+        host="example.com", port=80, resource="/", secure=False, key=KEY, user_agent=""
+    )
+    assert b"user-agent" not in request.lower()
+    assert request.endswith(b"\r\n\r\n")
+
+
 def test_default_user_agent_without_package_version(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "greenws", types.ModuleType("greenws"))
     handshake._default_user_agent.cache_clear()
