@@ -247,7 +247,8 @@ class Connection:
         if self._NAME_TAG:
             values["name"] = url
         values.update(target.tags)
-        values["status"] = str(response.status)
+        if response.status:  # as k6: no HTTP response (a failed dial), no status tag
+            values["status"] = str(response.status)
         if dialled.subprotocol:
             values["subproto"] = dialled.subprotocol
         elif self._EMPTY_SUBPROTO_TAG and response.status:

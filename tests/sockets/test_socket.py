@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -314,9 +315,8 @@ def test_end_of_test_closes_open_sockets_with_1001(tmp_path: Path, websockets_se
     result = run_events(
         tmp_path,
         """
-import uuid
 options = {"vus": 2, "duration": "1s", "gracefulStop": "0s"}
-RUN = uuid.uuid4().hex
+RUN = "RUN_ID"  # one id for the whole run: each VU runs this line itself
 
 def default():
     ws.connect(os.environ["TARGET"] + "/record?id=" + RUN, None, lambda socket: None)
@@ -326,7 +326,7 @@ def teardown(data):
         socket.on("message", lambda m: (record("closes", json.loads(m)), socket.close(1000)))
     ws.connect(os.environ["TARGET"] + "/closes?id=" + RUN, None, read)
     dump()
-""",
+""".replace("RUN_ID", uuid.uuid4().hex),
         websockets_server.url,
     )
     assert result.returncode == 0, result.stderr

@@ -8,7 +8,9 @@ from typing import Any
 
 from greenws_runner import RunResult, run_greenws
 
-#: Prepended to every test script: ``record(...)`` appends to a log that ``dump()`` writes.
+#: Prepended to every test script: ``record(...)`` appends an event to the VU's ``LOG`` and, as
+#: a JSON line, to the events file. Each VU runs the script's top level itself (as in k6), so
+#: ``LOG`` is one VU's; the file holds every VU's events in the order they happened.
 PRELUDE = """
 import json, os
 from greenws import ws, check
@@ -19,10 +21,11 @@ LOG = []
 
 def record(*item):
     LOG.append(list(item))
+    with open(os.environ["EVENTS_FILE"], "a") as handle:
+        handle.write(json.dumps(list(item)) + "\\n")
 
 def dump():
-    with open(os.environ["EVENTS_FILE"], "w") as handle:
-        json.dump(LOG, handle)
+    pass  # every event is in the file already
 """
 
 
@@ -30,8 +33,10 @@ def run_logged(tmp_path: Path, body: str, url: str, *args: str) -> tuple[RunResu
     """Run ``PRELUDE + body`` against ``url``; return the run and the events it dumped."""
     events = tmp_path / "events.json"
     env = {"EVENTS_FILE": str(events), "TARGET": url}
+    events.unlink(missing_ok=True)
     result = run_greenws(tmp_path, PRELUDE + body, *args, env=env)
-    log = json.loads(events.read_text()) if events.exists() else []
+    lines = events.read_text().splitlines() if events.exists() else []
+    log = [json.loads(line) for line in lines]
     return result, log
 
 
