@@ -19,6 +19,7 @@ import gevent
 from gevent import socket as gsocket
 
 from greenws.net.cookies import CookieJar
+from greenws.net.proxy import Proxy, proxy_for
 from greenws.net.transport import PlainTransport, open_plain
 from greenws.protocol import (
     DeflateParams,
@@ -93,6 +94,7 @@ class ConnectParams:
         "host",
         "insecure",
         "port",
+        "proxy",
         "resource",
         "secure",
         "subprotocols",
@@ -115,6 +117,8 @@ class ConnectParams:
         #: The run's ``userAgent`` option (None: greenws's own); a ``User-Agent`` header wins.
         self.user_agent = user_agent
         _, self.host, self.port, self.resource, self.secure = _parse_url(url)
+        #: The HTTP(S)_PROXY this target is reached through (k6's rules), or None.
+        self.proxy = proxy_for(self.host, self.port, self.secure)
         self.tags = {str(k): str(v) for k, v in (params.get("tags") or {}).items()}
         headers = params.get("headers") or {}
         if not isinstance(headers, Mapping):
@@ -257,9 +261,51 @@ def _address(host: str, port: int) -> tuple[int, Any]:
     return cached[1]
 
 
-def _open_tcp(host: str, port: int, secure: bool) -> Any:
+def _open_tcp(host: str, port: int, secure: bool, proxy: Proxy | None = None) -> Any:
     """A connected socket: a :class:`PlainTransport` for ``ws://`` (the fast path, see
-    `open_plain`), a gevent socket for ``wss://`` to be wrapped in TLS."""
+    `open_plain`), a gevent socket for ``wss://`` to be wrapped in TLS; through a ``CONNECT``
+    tunnel when a ``proxy`` is given."""
+    if proxy is None:
+        return _connect(host, port, secure)
+    connection = _connect(proxy.host, proxy.port, secure)
+    try:
+        _tunnel(connection, proxy, host, port)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _tunnel(connection: Any, proxy: Proxy, host: str, port: int) -> None:
+    """Ask ``proxy`` for a tunnel to ``host:port`` over ``connection``; raise if refused."""
+    plain = type(connection) is PlainTransport
+    request = proxy.connect_request(host, port)
+    if plain:
+        connection.write(request)
+    else:
+        connection.sendall(request)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = connection.read(None) if plain else connection.recv(4096)
+        if chunk is None:
+            continue  # a spurious wake-up; the dial's Timeout bounds the wait
+        if not chunk:
+            raise ConnectionError(f"{proxy} closed the connection during CONNECT")
+        head += chunk
+        if len(head) > 65536:
+            raise ConnectionError(f"{proxy} sent an endless CONNECT response")
+    status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+    _, _, rest = status_line.partition(" ")
+    code, _, reason = rest.partition(" ")
+    if not code.isdigit():
+        raise ConnectionError(f"{proxy} sent a malformed CONNECT response {status_line[:80]!r}")
+    if not 200 <= int(code) < 300:
+        raise ConnectionError(
+            f"{proxy} refused the tunnel to {host}:{port}: HTTP {code} {reason}".rstrip()
+        )
+
+
+def _connect(host: str, port: int, secure: bool) -> Any:
     family, address = _address(host, port)
     if not secure:
         return open_plain(family, address)
@@ -292,7 +338,7 @@ def dial(
         with gevent.Timeout(
             target.timeout, TimeoutError(f"handshake timed out after {target.timeout:g}s")
         ):
-            connection = _open_tcp(target.host, target.port, target.secure)
+            connection = _open_tcp(target.host, target.port, target.secure, target.proxy)
             connected = True
             plain = type(connection) is PlainTransport
             if plain:
