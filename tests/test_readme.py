@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from greenws_runner import run_greenws
+from servers import free_port
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SNIPPETS = [
@@ -36,9 +37,10 @@ def test_the_readme_has_snippets() -> None:
 @pytest.mark.parametrize("snippet", SNIPPETS, ids=[f"snippet{i}" for i in range(len(SNIPPETS))])
 def test_readme_snippet_runs_as_written(tmp_path: Path, snippet: str) -> None:
     (tmp_path / "users.json").write_text(json.dumps([{"name": "ann"}, {"name": "bob"}]))
-    result = run_greenws(
-        tmp_path, as_script(snippet), "--echo-server", "--echo-port", "8765", timeout=60
-    )
+    # The README's port, 8765, moved to a free one: another run may hold 8765 right now.
+    port = str(free_port())
+    script = as_script(snippet).replace("127.0.0.1:8765", f"127.0.0.1:{port}")
+    result = run_greenws(tmp_path, script, "--echo-server", "--echo-port", port, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.metric("iterations")["count"] >= 1
     assert "ERRO" not in result.stderr

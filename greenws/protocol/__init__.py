@@ -4,7 +4,8 @@ This package is the pure core under the gevent runtime. It imports neither geven
 socket, nor asyncio (``tests/protocol/test_purity.py`` proves it), so it can be tested with
 plain values and reused by any I/O layer.
 
-- :mod:`~greenws.protocol.handshake`: build the upgrade request, parse and check the reply.
+- :mod:`~greenws.protocol.handshake`: build the upgrade request, check the reply.
+- :mod:`~greenws.protocol.http_response`: parse the reply (status, headers, body).
 - :mod:`~greenws.protocol.client`: :class:`ClientProtocol`, the open connection's state machine.
 - :mod:`~greenws.protocol.events`: the events it reports and the connection states.
 - :mod:`~greenws.protocol.compression`: ``permessage-deflate`` (RFC 7692).
@@ -27,15 +28,14 @@ from .compression import DeflateParams, PerMessageDeflate
 from .errors import HandshakeError, InvalidStateError, ProtocolError
 from .frames import Frame, FrameParser, Opcode, apply_mask, serialize_frame
 from .handshake import (
-    HandshakeResponse,
     Negotiated,
-    ResponseParser,
     accept_key,
     build_request,
     generate_key,
     negotiate,
     validate_response,
 )
+from .http_response import HandshakeResponse, ResponseParser
 
 __all__ = [
     "BinaryMessage",

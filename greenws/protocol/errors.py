@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .handshake import HandshakeResponse
+    from .http_response import HandshakeResponse
 
 __all__ = ["HandshakeError", "InvalidStateError", "ProtocolError"]
 

@@ -31,16 +31,8 @@ import gevent
 
 from greenws.metrics.tags import TagSet
 from greenws.net.cookies import CookieJar
-from greenws.net.dial import (
-    GENERIC_ERROR,
-    REQUEST_TIMEOUT,
-    TARGETS_MAX,
-    ConnectParams,
-    Dialled,
-    error_code_for,
-    os_error_text,
-    plain_value,
-)
+from greenws.net.dial import TARGETS_MAX, ConnectParams, Dialled, plain_value
+from greenws.net.error_codes import GENERIC_ERROR, REQUEST_TIMEOUT, error_code_for, os_error_text
 from greenws.net.transport import make_transport
 from greenws.protocol import (
     BinaryMessage,

@@ -16,7 +16,7 @@ from servers import free_port
 from greenws.net.dial import ConnectParams, _upgrade_request, connect_params
 from greenws.net.transport import PlainTransport, make_transport, open_plain
 from greenws.protocol import build_request
-from greenws.protocol.handshake import canonical_header_name
+from greenws.protocol.http_response import canonical_header_name
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 

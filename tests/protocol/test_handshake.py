@@ -10,15 +10,12 @@ import pytest
 
 from greenws.protocol import handshake
 from greenws.protocol.errors import HandshakeError
-from greenws.protocol.handshake import (
+from greenws.protocol.handshake import accept_key, build_request, generate_key, validate_response
+from greenws.protocol.http_response import (
     MAX_BODY_BYTES,
     HandshakeResponse,
     ResponseParser,
-    accept_key,
-    build_request,
     canonical_header_name,
-    generate_key,
-    validate_response,
 )
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455 section 1.3's example
