@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from greenws_runner import ROOT, RunResult, run_greenws
 from headless_chromium import HeadlessChromium, find_chromium
+from servers import free_port
 
 from greenws.plugins.manager import BUILTIN_PLUGINS
 
@@ -118,6 +119,32 @@ def test_the_environment_variable_asks_for_a_report(tmp_path: Path, echo_server:
     )
     assert result.returncode == 0, result.stderr
     assert "<svg" in path.read_text(encoding="utf-8")
+
+
+REFUSED = """
+import os
+from greenws import ws
+
+options = {"iterations": 3}
+
+def default():
+    ws.connect(os.environ["TARGET"], {}, lambda socket: None)
+"""
+
+
+def test_the_error_legend_names_the_code(tmp_path: Path) -> None:
+    """Sessions to a port nobody listens on fail with k6's 1212; the legend says what it is."""
+    path = tmp_path / "refused.html"
+    target = f"ws://127.0.0.1:{free_port()}"
+    result = run_greenws(
+        tmp_path, REFUSED, *plugin_args(), "--out", f"html={path}", env={"TARGET": target}
+    )
+    assert result.returncode == 0, result.stderr
+    html = path.read_text(encoding="utf-8")
+    chart = html.split('data-chart="errors"')[1].split("</svg>")[0]
+    legend = re.findall(r'<g class="legend".*?<text[^>]*>([^<]*)</text>', chart)
+    assert legend == ["1212 (dial: connection refused)"]
+    assert embedded_data(html)["series"]["error_names"] == {"1212": ["dial: connection refused"]}
 
 
 def test_a_missing_directory_is_an_option_error(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from greenws.outputs.html_report.charts import Line, format_elapsed, line_chart, nice_ticks
-from greenws.outputs.html_report.render import chart_specs, render_report
+from greenws.outputs.html_report.render import render_report
+from greenws.outputs.html_report.specs import chart_specs
 
 
 def counter(contains: str, count: float, rate: float) -> dict[str, Any]:
@@ -153,7 +154,27 @@ def test_missing_series_get_an_empty_state_note_and_request_duration_only_when_p
 def test_errors_are_charted_per_error_code() -> None:
     specs = chart_specs({**SERIES, "errors": {"1006": [0.0, 2.0, 0.0]}})
     errors = next(spec for spec in specs if spec["id"] == "errors")
-    assert [line.name for line in errors["lines"]] == ["1006"]
+    assert [line.name for line in errors["lines"]] == ["1006"]  # no texts: the code alone
+
+
+def test_an_error_line_is_named_by_its_code_and_what_the_samples_said() -> None:
+    series = {
+        **SERIES,
+        "errors": {"1000": [1.0, 0.0, 0.0], "1212": [0.0, 2.0, 0.0], "other": [0.0, 0.0, 1.0]},
+        "error_names": {
+            "1212": ["dial: connection refused"],
+            "1000": ["websocket: close 1006 (abnormal closure)", "websocket: close 1011"],
+        },
+    }
+    errors = next(spec for spec in chart_specs(series) if spec["id"] == "errors")
+    assert [line.name for line in errors["lines"]] == [
+        "1000 (websocket: close 1006 (abnormal closure); +1 more)",
+        "1212 (dial: connection refused)",
+        "other (codes past the first 20)",
+    ]
+    chart = page(series=series).split('data-chart="errors"')[1].split("</svg>")[0]
+    legend = re.findall(r'<g class="legend".*?<text[^>]*>([^<]*)</text>', chart)
+    assert "1212 (dial: connection refused)" in legend
 
 
 def test_the_page_loads_nothing_and_embeds_its_data() -> None:
