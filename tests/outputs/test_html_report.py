@@ -169,6 +169,7 @@ Array.from(document.querySelectorAll('svg.chart')).map(svg => ({
     .filter(p => p.getAttribute('d') && p.getTotalLength() > 0).map(p => p.dataset.series),
   marked: Array.from(svg.querySelectorAll('path.series')).map(p => p.dataset.series),
   legend: Array.from(svg.querySelectorAll('g.legend text')).map(t => t.textContent),
+  xlabels: Array.from(svg.querySelectorAll('text.xlabel')).map(t => t.textContent),
 }))
 """
 
@@ -200,5 +201,7 @@ def test_the_page_renders_its_charts_in_chromium(report: tuple[RunResult, Path])
         assert set(chart["marked"]) == names, chart
     # A line with two or more points has length; a 2-second run has at least two buckets.
     assert {"ws_msgs_sent", "ws_msgs_received"} <= set(charts["messages"]["drawn"])
+    for chart in charts.values():  # a 2-second run: half seconds, never "0s 0s 1s"
+        assert len(set(chart["xlabels"])) == len(chart["xlabels"]) >= 3, chart
     png = (ARTIFACTS / "html_report.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000

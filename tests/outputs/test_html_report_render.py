@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from greenws.outputs.html_report.axis import elapsed_labels, time_ticks
 from greenws.outputs.html_report.charts import Line, format_elapsed, line_chart, nice_ticks
 from greenws.outputs.html_report.render import render_report
 from greenws.outputs.html_report.specs import chart_specs
@@ -177,6 +178,54 @@ def test_an_error_line_is_named_by_its_code_and_what_the_samples_said() -> None:
     assert "1212 (dial: connection refused)" in legend
 
 
+def x_labels(svg: str) -> list[str]:
+    return re.findall(r'<text class="xlabel"[^>]*>([^<]*)</text>', svg)
+
+
+@pytest.mark.parametrize(
+    ("times", "end", "expected"),
+    [
+        ([0.0], 0.8, ["0ms", "200ms", "400ms", "600ms", "800ms"]),
+        ([0.0, 1.0, 2.0], 3.0, ["0s", "1s", "2s", "3s"]),
+        ([0.0, 1.0], 1.7, ["0s", "0.5s", "1s", "1.5s"]),
+        ([0.0, 1.0, 2.0], None, ["0s", "0.5s", "1s", "1.5s", "2s"]),  # no end: the last point
+    ],
+    ids=["0.8s", "3s", "1.7s", "no-end"],
+)
+def test_a_short_runs_time_axis_has_distinct_meaningful_labels(
+    times: list[float], end: float | None, expected: list[str]
+) -> None:
+    svg = line_chart("x", "X", times, [Line("a", [1.0] * len(times))], str, end=end)
+    assert x_labels(svg) == expected
+
+
+def test_the_page_draws_the_time_axis_over_the_runs_length() -> None:
+    series = {**SERIES, "times": [0.0], "duration": 0.8, "rates": {"ws_msgs_sent": [5.0]}}
+    chart = page(series=series).split('data-chart="messages"')[1].split("</svg>")[0]
+    assert x_labels(chart) == ["0ms", "200ms", "400ms", "600ms", "800ms"]
+
+
+@pytest.mark.parametrize(
+    "span", [0.004, 0.05, 0.3, 0.8, 1.0, 1.7, 2.0, 3.0, 4.2, 7.0, 59.0, 100.0, 3000.0, 28800.0]
+)
+def test_time_labels_never_repeat_and_ticks_stay_inside_the_run(span: float) -> None:
+    ticks = time_ticks(span)
+    labels = elapsed_labels(ticks)
+    assert len(set(labels)) == len(labels) >= 3, labels
+    assert ticks[0] == 0 and ticks[-1] <= span * (1 + 1e-9)
+
+
+@pytest.mark.parametrize(
+    ("span", "expected"),
+    [
+        (600.0, ["0s", "2m", "4m", "6m", "8m", "10m"]),  # clock steps, not 200 s
+        (4000.0, ["0s", "15m", "30m", "45m", "1h"]),
+    ],
+)
+def test_long_runs_are_marked_at_clock_steps(span: float, expected: list[str]) -> None:
+    assert elapsed_labels(time_ticks(span)) == expected
+
+
 def test_the_page_loads_nothing_and_embeds_its_data() -> None:
     html = page()
     assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html)
@@ -207,7 +256,8 @@ def test_nice_ticks(maximum: float, ticks: list[float]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("seconds", "text"), [(0, "0s"), (45, "45s"), (60, "1m"), (150, "2m30s"), (3900, "1h05m")]
+    ("seconds", "text"),
+    [(0, "0s"), (45, "45s"), (60, "1m"), (150, "2m30s"), (3900, "1h05m"), (7200, "2h")],
 )
 def test_format_elapsed(seconds: float, text: str) -> None:
     assert format_elapsed(seconds) == text

@@ -164,6 +164,14 @@ def test_error_texts_per_code_are_capped() -> None:
     assert texts == ["e0", "e1", "e2", "e3", "e4", "+4"]  # 4 samples whose text was not kept
 
 
+def test_the_data_says_how_long_the_run_was() -> None:
+    """The chart's time axis spans the run, so a 0.8-second run is not drawn over a second."""
+    series = SeriesAggregator(START)
+    series.add_batch([(SENT, START + 0.1, 1.0, EMPTY_TAGS)])
+    assert series.to_data(end=START + 0.8)["duration"] == pytest.approx(0.8)
+    assert series.to_data()["duration"] is None
+
+
 def test_max_buckets_must_allow_merging() -> None:
     with pytest.raises(ValueError):
         SeriesAggregator(START, max_buckets=1)

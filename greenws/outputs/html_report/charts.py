@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
+from .axis import elapsed_labels, format_elapsed, nice_ticks, time_ticks
+
 __all__ = ["PALETTE", "Line", "format_elapsed", "line_chart", "nice_ticks"]
 
 #: Colours that stay distinguishable for the common forms of colour blindness (Okabe-Ito).
@@ -40,31 +42,6 @@ class Line:
     values: Sequence[float | None]
 
 
-def nice_ticks(maximum: float, count: int = 4) -> list[float]:
-    """Round axis ticks from 0 to at least ``maximum``: steps of 1, 2 or 5 times a power of ten."""
-    if not math.isfinite(maximum) or maximum <= 0:
-        return [0.0, 1.0]
-    raw = maximum / count
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    ticks = [0.0]
-    while ticks[-1] < maximum * (1 - 1e-9):
-        ticks.append(round(ticks[-1] + step, 12))
-    return ticks
-
-
-def format_elapsed(elapsed: float) -> str:
-    """Axis label for seconds since the start: ``45s``, ``2m30s``, ``1h05m``."""
-    seconds = round(elapsed)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        minutes, rest = divmod(seconds, 60)
-        return f"{minutes}m{rest:02d}s" if rest else f"{minutes}m"
-    hours, rest = divmod(seconds // 60, 60)
-    return f"{hours}h{rest:02d}m"
-
-
 def _number(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
@@ -77,19 +54,23 @@ def line_chart(
     value_format: Callable[[float], str],
     *,
     bucket_seconds: float = 1.0,
+    end: float | None = None,
 ) -> str:
     """An SVG chart of ``lines`` over ``times`` (seconds since the start of the run).
 
     ``value_format`` labels the y axis and the hover titles (``1.2ms``, ``3.4 kB/s``).
     ``bucket_seconds`` is stated under the chart, because after downsampling a point stands for
-    more than one second.
+    more than one second. ``end`` is the run's length in seconds: the time axis spans it, so a
+    0.8-second run is drawn over 800 ms, not stretched to a whole second (without it, the axis
+    ends at the last point, at least one second in).
     """
     plot_w = _WIDTH - _LEFT - _RIGHT
     plot_h = _HEIGHT - _TOP - _BOTTOM
     finite = [v for line in lines for v in line.values if v is not None and math.isfinite(v)]
     ticks = nice_ticks(max(finite, default=0.0))
     top = ticks[-1] or 1.0
-    span = max(times[-1] if times else 0.0, 1.0)
+    last = times[-1] if times else 0.0
+    span = max(last, end) if end is not None and end > 0 else max(last, 1.0)
 
     def x(t: float) -> float:
         return _LEFT + plot_w * (t / span)
@@ -109,13 +90,10 @@ def line_chart(
             f'<text class="ylabel" x="{_LEFT - 6}" y="{ty + 4:.1f}">'
             f"{escape(value_format(tick))}</text>"
         )
-    for tick in nice_ticks(span, 5):
-        if tick > span * 1.0001:
-            break
-        tx = x(tick)
+    time_marks = time_ticks(span)
+    for tick, label in zip(time_marks, elapsed_labels(time_marks), strict=True):
         parts.append(
-            f'<text class="xlabel" x="{tx:.1f}" y="{_TOP + plot_h + 16}">'
-            f"{escape(format_elapsed(tick))}</text>"
+            f'<text class="xlabel" x="{x(tick):.1f}" y="{_TOP + plot_h + 16}">{escape(label)}</text>'
         )
     parts.append(
         f'<line class="axis" x1="{_LEFT}" x2="{_WIDTH - _RIGHT}" '

@@ -288,6 +288,7 @@ def _charts(series: Mapping[str, Any]) -> str:
                 spec["lines"],
                 spec["format"],
                 bucket_seconds=width,
+                end=series.get("duration"),
             )
         else:
             body = f'<p class="empty" data-chart="{escape(spec["id"])}">{escape(spec["empty"])}</p>'

@@ -267,8 +267,9 @@ class SeriesAggregator:
     def to_data(self, end: float | None = None) -> dict[str, Any]:
         """Plain data for the charts.
 
-        Returns ``{"start", "width", "times", "rates", "gauges", "trends", "errors",
-        "error_names", "totals"}``: ``times`` is each bucket's start in seconds since ``start``; ``rates`` maps a counter to
+        Returns ``{"start", "width", "duration", "times", "rates", "gauges", "trends", "errors",
+        "error_names", "totals"}``: ``duration`` is ``end`` in seconds since ``start`` (None
+        without ``end``); ``times`` is each bucket's start in seconds since ``start``; ``rates`` maps a counter to
         its per-second rate per bucket; ``gauges`` a gauge to its last reading (None where the
         bucket had none); ``trends`` a Trend to ``{"p50": [...], "p95": [...], "p99": [...]}``
         (None for empty buckets); ``errors`` an ``error_code`` to errors per second and
@@ -326,6 +327,7 @@ class SeriesAggregator:
         return {
             "start": self.start,
             "width": width,
+            "duration": (end - self.start) if end is not None else None,
             "times": times,
             "rates": rates,
             "gauges": gauges,
