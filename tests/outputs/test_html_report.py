@@ -170,6 +170,10 @@ Array.from(document.querySelectorAll('svg.chart')).map(svg => ({
   marked: Array.from(svg.querySelectorAll('path.series')).map(p => p.dataset.series),
   legend: Array.from(svg.querySelectorAll('g.legend text')).map(t => t.textContent),
   xlabels: Array.from(svg.querySelectorAll('text.xlabel')).map(t => t.textContent),
+  strokes: Object.fromEntries(Array.from(svg.querySelectorAll('path.series')).map(p => [
+    p.dataset.series,
+    getComputedStyle(p).strokeDasharray + ' ' + getComputedStyle(p).strokeWidth,
+  ])),
 }))
 """
 
@@ -203,5 +207,8 @@ def test_the_page_renders_its_charts_in_chromium(report: tuple[RunResult, Path])
     assert {"ws_msgs_sent", "ws_msgs_received"} <= set(charts["messages"]["drawn"])
     for chart in charts.values():  # a 2-second run: half seconds, never "0s 0s 1s"
         assert len(set(chart["xlabels"])) == len(chart["xlabels"]) >= 3, chart
+    # An echo test's sent and received coincide: as the browser styles them, they still differ.
+    strokes = charts["messages"]["strokes"]
+    assert strokes["ws_msgs_sent"] != strokes["ws_msgs_received"], strokes
     png = (ARTIFACTS / "html_report.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000

@@ -178,6 +178,18 @@ def test_an_error_line_is_named_by_its_code_and_what_the_samples_said() -> None:
     assert "1212 (dial: connection refused)" in legend
 
 
+def test_a_long_legend_is_cut_and_wraps_inside_the_chart() -> None:
+    names = [f"10{i} ({'x' * 70})" for i in range(3)]
+    svg = line_chart("x", "X", [0.0, 1.0], [Line(name, [1.0, 2.0]) for name in names], str)
+    texts = re.findall(r'<g class="legend".*?<text x="([\d.]+)" y="([\d.]+)">([^<]*)<', svg)
+    assert all(len(text) <= 48 and text.endswith("…") for _, _, text in texts)
+    assert len({y for _, y, _ in texts}) == 3  # one row each: none runs off the right edge
+    height = float(re.search(r'viewBox="0 0 \d+ ([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
+    assert max(float(y) for _, y, _ in texts) < height
+    for name in names:  # the whole name is still there, on hover
+        assert f"<title>{name}</title>" in svg
+
+
 def x_labels(svg: str) -> list[str]:
     return re.findall(r'<text class="xlabel"[^>]*>([^<]*)</text>', svg)
 
@@ -224,6 +236,42 @@ def test_time_labels_never_repeat_and_ticks_stay_inside_the_run(span: float) -> 
 )
 def test_long_runs_are_marked_at_clock_steps(span: float, expected: list[str]) -> None:
     assert elapsed_labels(time_ticks(span)) == expected
+
+
+def series_strokes(svg: str) -> dict[str, dict[str, str]]:
+    """Each series' drawing attributes (dash, width, marker), by its name."""
+    found = {}
+    for tag in re.findall(r'<path class="series"[^>]*>', svg):
+        attributes = dict(re.findall(r'([\w-]+)="([^"]*)"', tag))
+        found[attributes["data-series"]] = {
+            key: attributes.get(key, "")
+            for key in ("stroke-dasharray", "stroke-width", "data-marker")
+        }
+    return found
+
+
+def test_lines_that_coincide_stay_distinguishable() -> None:
+    """An echo test sends and receives the same number of messages: one line would hide the
+    other, so they differ in dash, width and marker, and the legend draws each the same way."""
+    same = [40.0, 50.0, 45.0]
+    series = {**SERIES, "rates": {"ws_msgs_sent": same, "ws_msgs_received": list(same)}}
+    chart = page(series=series).split('data-chart="messages"')[1].split("</svg>")[0]
+    strokes = series_strokes(chart)
+    sent, received = strokes["ws_msgs_sent"], strokes["ws_msgs_received"]
+    assert sent["stroke-dasharray"] != received["stroke-dasharray"]
+    assert sent["data-marker"] != received["data-marker"]
+    assert float(sent["stroke-width"]) > float(received["stroke-width"])  # the lower one shows
+    for name, stroke in strokes.items():
+        legend = chart.split(f'<g class="legend" data-series="{name}"')[1].split("</g>")[0]
+        sample = re.search(r'<line class="sample"[^>]*>', legend)
+        assert sample is not None, legend
+        assert f'stroke-width="{stroke["stroke-width"]}"' in sample.group(0)
+        if stroke["stroke-dasharray"]:
+            assert f'stroke-dasharray="{stroke["stroke-dasharray"]}"' in sample.group(0)
+        else:
+            assert "stroke-dasharray" not in sample.group(0)
+    # the markers differ in shape, and the top one is hollow so the one under it shows
+    assert "<circle" in chart and '<rect class="marker hollow"' in chart
 
 
 def test_the_page_loads_nothing_and_embeds_its_data() -> None:
