@@ -73,7 +73,7 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KIND[=ARG]",
-        help="send samples to an output, e.g. json=results.json (repeatable)",
+        help="send samples to an output, e.g. json=results.json (repeatable; kinds below)",
     )
     run.add_argument(
         "-p",
@@ -159,7 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run a test script", description="Run a test script.")
+    run = commands.add_parser(
+        "run",
+        help="run a test script",
+        description="Run a test script.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the --out table's columns
+    )
     add_run_arguments(run)
     inspect = commands.add_parser(
         "inspect",
@@ -318,21 +323,23 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
         kind, _, argument = text.partition("=")
         outputs.append(OutputSpec(kind, argument))
     config = RunConfig(options=options, args=args, pluginmanager=pluginmanager, outputs=outputs)
+    claimed_by: dict[str, str] = {}  # kind -> plugin, for kinds a plugin never declared
     for impl in pluginmanager.hook.greenws_configure.get_hookimpls():
+        name = pluginmanager.get_name(impl.plugin) or repr(impl.plugin)
+        before = set(config.known_kinds)
         try:
             impl.function(*[{"config": config}[name] for name in impl.argnames])
         except DestinationError as error:  # already names the flag, the path and the reason
             return _fail(EXIT["config"], str(error))
         except Exception as error:
-            name = pluginmanager.get_name(impl.plugin) or repr(impl.plugin)
             return _fail(EXIT["config"], f"plugin {name}: greenws_configure failed: {error}")
+        claimed_by.update(dict.fromkeys(config.known_kinds - before, name))
     unknown = [spec.kind for spec in outputs if not spec.claimed]
     if unknown:
-        return _fail(
-            EXIT["config"],
-            f"unknown output {unknown[0]!r} in --out "
-            f"(available: {', '.join(sorted(config.known_kinds)) or 'none'})",
-        )
+        from greenws.plugins.catalog import available_outputs, unknown_output_error
+
+        available = available_outputs(pluginmanager, claimed_by)
+        return _fail(EXIT["config"], unknown_output_error(unknown[0], available))
     link_error = _attach_workers(engine, args, pluginmanager)
     if link_error:
         return _fail(EXIT["config"], link_error)
@@ -420,6 +427,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for command in ("run", "inspect"):  # same flags, plugins' options included
         pluginmanager.hook.greenws_addoption(parser=subparsers.choices[command])
+    from greenws.plugins.catalog import declared_outputs, output_table, undeclared_plugins
+
+    try:  # declared, not claimed: --help must list the kinds without loading a script
+        kinds = output_table(declared_outputs(pluginmanager), undeclared_plugins(pluginmanager))
+    except PluginError as error:
+        return _fail(EXIT["config"], str(error))
+    subparsers.choices["run"].epilog = "--out kinds (KIND=ARG):\n" + kinds
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:

@@ -171,6 +171,12 @@ def _go(seconds: float) -> str:
 
 
 @hookimpl
+def greenws_output_kinds() -> dict[str, str]:
+    """None: the console is not an ``--out`` kind, so it is not listed as undeclared either."""
+    return {}
+
+
+@hookimpl
 def greenws_configure(config: Any) -> None:
     """The console is always on; ``--summary-mode disabled`` and ``-q`` silence parts of it."""
     config.pluginmanager.register(ConsoleOutput(), name="console-output")

@@ -139,6 +139,12 @@ def parse_argument(argument: str) -> tuple[str, str | None]:
 
 
 @hookimpl
+def greenws_output_kinds() -> dict[str, str]:
+    """``csv``, for ``--help``, ``greenws plugins`` and the unknown-kind error."""
+    return {"csv": "FILE[.gz]: k6's CSV, one row per sample"}
+
+
+@hookimpl
 def greenws_configure(config: Any) -> None:
     """Register one writer per ``--out csv=FILE``; ``K6_CSV_TIME_FORMAT`` as in k6."""
     for argument in config.claim_outputs("csv"):

@@ -109,6 +109,12 @@ class JSONLinesOutput(LineFileOutput):
 
 
 @hookimpl
+def greenws_output_kinds() -> dict[str, str]:
+    """``json``, for ``--help``, ``greenws plugins`` and the unknown-kind error."""
+    return {"json": "FILE[.gz]: k6's JSON lines, one per sample"}
+
+
+@hookimpl
 def greenws_configure(config: Any) -> None:
     """Register one writer per ``--out json=FILE``."""
     thresholds: dict[str, list[str]] = {}

@@ -7,15 +7,16 @@ are registered exactly like a third party's (the InfluxDB output *is* a third pa
 :data:`greenws.plugins.manager.BUILTIN_PLUGINS`, an entry point in the ``greenws`` group, or
 ``-p module`` on the command line.
 
-Output plugins follow pytest's ``junitxml`` pattern: the module adds its option in
-:func:`greenws_addoption`, claims its ``--out`` entries in :func:`greenws_configure`, builds the writer
-object only when selected, and registers *that object*, which then receives the output hooks.
+Output plugins follow pytest's ``junitxml`` pattern: the module declares its ``--out`` kinds in
+:func:`greenws_output_kinds`, adds its option in :func:`greenws_addoption`, claims its ``--out``
+entries in :func:`greenws_configure`, builds the writer object only when selected, and registers
+*that object*, which then receives the output hooks.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -28,6 +29,20 @@ hookspec = pluggy.HookspecMarker("greenws")
 
 
 # -- set-up -----------------------------------------------------------------------------------
+
+
+@hookspec
+def greenws_output_kinds() -> Mapping[str, str]:
+    """The ``--out`` kinds this plugin's ``greenws_configure`` claims: kind -> one line of help
+    (``{"json": "FILE[.gz]: k6's JSON lines, one per sample"}``); ``{}`` for a plugin that claims none.
+
+    Claims happen only once a test is loaded, so without this nothing could tell ``greenws run
+    --help``, ``greenws plugins`` or the error for an unknown ``--out`` kind which kinds exist and
+    which distribution provides each. Called before arguments are parsed; it must not do more than
+    answer. Optional: a plugin without it still claims its kinds exactly as before, and is listed
+    as undeclared.
+    """
+    raise NotImplementedError  # a specification: pluggy calls the plugins' functions, never this
 
 
 @hookspec

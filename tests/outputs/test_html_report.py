@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from greenws_runner import ROOT, RunResult, run_greenws
 from headless_chromium import HeadlessChromium, find_chromium
+from servers import free_port
 
 from greenws.plugins.manager import BUILTIN_PLUGINS
 
@@ -120,6 +121,32 @@ def test_the_environment_variable_asks_for_a_report(tmp_path: Path, echo_server:
     assert "<svg" in path.read_text(encoding="utf-8")
 
 
+REFUSED = """
+import os
+from greenws import ws
+
+options = {"iterations": 3}
+
+def default():
+    ws.connect(os.environ["TARGET"], {}, lambda socket: None)
+"""
+
+
+def test_the_error_legend_names_the_code(tmp_path: Path) -> None:
+    """Sessions to a port nobody listens on fail with k6's 1212; the legend says what it is."""
+    path = tmp_path / "refused.html"
+    target = f"ws://127.0.0.1:{free_port()}"
+    result = run_greenws(
+        tmp_path, REFUSED, *plugin_args(), "--out", f"html={path}", env={"TARGET": target}
+    )
+    assert result.returncode == 0, result.stderr
+    html = path.read_text(encoding="utf-8")
+    chart = html.split('data-chart="errors"')[1].split("</svg>")[0]
+    legend = re.findall(r'<g class="legend".*?<text[^>]*>([^<]*)</text>', chart)
+    assert legend == ["1212 (dial: connection refused)"]
+    assert embedded_data(html)["series"]["error_names"] == {"1212": ["dial: connection refused"]}
+
+
 def test_a_missing_directory_is_an_option_error(tmp_path: Path) -> None:
     result = run_greenws(
         tmp_path,
@@ -142,6 +169,11 @@ Array.from(document.querySelectorAll('svg.chart')).map(svg => ({
     .filter(p => p.getAttribute('d') && p.getTotalLength() > 0).map(p => p.dataset.series),
   marked: Array.from(svg.querySelectorAll('path.series')).map(p => p.dataset.series),
   legend: Array.from(svg.querySelectorAll('g.legend text')).map(t => t.textContent),
+  xlabels: Array.from(svg.querySelectorAll('text.xlabel')).map(t => t.textContent),
+  strokes: Object.fromEntries(Array.from(svg.querySelectorAll('path.series')).map(p => [
+    p.dataset.series,
+    getComputedStyle(p).strokeDasharray + ' ' + getComputedStyle(p).strokeWidth,
+  ])),
 }))
 """
 
@@ -173,5 +205,10 @@ def test_the_page_renders_its_charts_in_chromium(report: tuple[RunResult, Path])
         assert set(chart["marked"]) == names, chart
     # A line with two or more points has length; a 2-second run has at least two buckets.
     assert {"ws_msgs_sent", "ws_msgs_received"} <= set(charts["messages"]["drawn"])
+    for chart in charts.values():  # a 2-second run: half seconds, never "0s 0s 1s"
+        assert len(set(chart["xlabels"])) == len(chart["xlabels"]) >= 3, chart
+    # An echo test's sent and received coincide: as the browser styles them, they still differ.
+    strokes = charts["messages"]["strokes"]
+    assert strokes["ws_msgs_sent"] != strokes["ws_msgs_received"], strokes
     png = (ARTIFACTS / "html_report.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000

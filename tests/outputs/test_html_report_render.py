@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from greenws.outputs.html_report.axis import elapsed_labels, time_ticks
 from greenws.outputs.html_report.charts import Line, format_elapsed, line_chart, nice_ticks
-from greenws.outputs.html_report.render import chart_specs, render_report
+from greenws.outputs.html_report.render import render_report
+from greenws.outputs.html_report.specs import chart_specs
 
 
 def counter(contains: str, count: float, rate: float) -> dict[str, Any]:
@@ -153,7 +155,123 @@ def test_missing_series_get_an_empty_state_note_and_request_duration_only_when_p
 def test_errors_are_charted_per_error_code() -> None:
     specs = chart_specs({**SERIES, "errors": {"1006": [0.0, 2.0, 0.0]}})
     errors = next(spec for spec in specs if spec["id"] == "errors")
-    assert [line.name for line in errors["lines"]] == ["1006"]
+    assert [line.name for line in errors["lines"]] == ["1006"]  # no texts: the code alone
+
+
+def test_an_error_line_is_named_by_its_code_and_what_the_samples_said() -> None:
+    series = {
+        **SERIES,
+        "errors": {"1000": [1.0, 0.0, 0.0], "1212": [0.0, 2.0, 0.0], "other": [0.0, 0.0, 1.0]},
+        "error_names": {
+            "1212": ["dial: connection refused"],
+            "1000": ["websocket: close 1006 (abnormal closure)", "websocket: close 1011"],
+        },
+    }
+    errors = next(spec for spec in chart_specs(series) if spec["id"] == "errors")
+    assert [line.name for line in errors["lines"]] == [
+        "1000 (websocket: close 1006 (abnormal closure); +1 more)",
+        "1212 (dial: connection refused)",
+        "other (codes past the first 20)",
+    ]
+    chart = page(series=series).split('data-chart="errors"')[1].split("</svg>")[0]
+    legend = re.findall(r'<g class="legend".*?<text[^>]*>([^<]*)</text>', chart)
+    assert "1212 (dial: connection refused)" in legend
+
+
+def test_a_long_legend_is_cut_and_wraps_inside_the_chart() -> None:
+    names = [f"10{i} ({'x' * 70})" for i in range(3)]
+    svg = line_chart("x", "X", [0.0, 1.0], [Line(name, [1.0, 2.0]) for name in names], str)
+    texts = re.findall(r'<g class="legend".*?<text x="([\d.]+)" y="([\d.]+)">([^<]*)<', svg)
+    assert all(len(text) <= 48 and text.endswith("…") for _, _, text in texts)
+    assert len({y for _, y, _ in texts}) == 3  # one row each: none runs off the right edge
+    height = float(re.search(r'viewBox="0 0 \d+ ([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
+    assert max(float(y) for _, y, _ in texts) < height
+    for name in names:  # the whole name is still there, on hover
+        assert f"<title>{name}</title>" in svg
+
+
+def x_labels(svg: str) -> list[str]:
+    return re.findall(r'<text class="xlabel"[^>]*>([^<]*)</text>', svg)
+
+
+@pytest.mark.parametrize(
+    ("times", "end", "expected"),
+    [
+        ([0.0], 0.8, ["0ms", "200ms", "400ms", "600ms", "800ms"]),
+        ([0.0, 1.0, 2.0], 3.0, ["0s", "1s", "2s", "3s"]),
+        ([0.0, 1.0], 1.7, ["0s", "0.5s", "1s", "1.5s"]),
+        ([0.0, 1.0, 2.0], None, ["0s", "0.5s", "1s", "1.5s", "2s"]),  # no end: the last point
+    ],
+    ids=["0.8s", "3s", "1.7s", "no-end"],
+)
+def test_a_short_runs_time_axis_has_distinct_meaningful_labels(
+    times: list[float], end: float | None, expected: list[str]
+) -> None:
+    svg = line_chart("x", "X", times, [Line("a", [1.0] * len(times))], str, end=end)
+    assert x_labels(svg) == expected
+
+
+def test_the_page_draws_the_time_axis_over_the_runs_length() -> None:
+    series = {**SERIES, "times": [0.0], "duration": 0.8, "rates": {"ws_msgs_sent": [5.0]}}
+    chart = page(series=series).split('data-chart="messages"')[1].split("</svg>")[0]
+    assert x_labels(chart) == ["0ms", "200ms", "400ms", "600ms", "800ms"]
+
+
+@pytest.mark.parametrize(
+    "span", [0.004, 0.05, 0.3, 0.8, 1.0, 1.7, 2.0, 3.0, 4.2, 7.0, 59.0, 100.0, 3000.0, 28800.0]
+)
+def test_time_labels_never_repeat_and_ticks_stay_inside_the_run(span: float) -> None:
+    ticks = time_ticks(span)
+    labels = elapsed_labels(ticks)
+    assert len(set(labels)) == len(labels) >= 3, labels
+    assert ticks[0] == 0 and ticks[-1] <= span * (1 + 1e-9)
+
+
+@pytest.mark.parametrize(
+    ("span", "expected"),
+    [
+        (600.0, ["0s", "2m", "4m", "6m", "8m", "10m"]),  # clock steps, not 200 s
+        (4000.0, ["0s", "15m", "30m", "45m", "1h"]),
+    ],
+)
+def test_long_runs_are_marked_at_clock_steps(span: float, expected: list[str]) -> None:
+    assert elapsed_labels(time_ticks(span)) == expected
+
+
+def series_strokes(svg: str) -> dict[str, dict[str, str]]:
+    """Each series' drawing attributes (dash, width, marker), by its name."""
+    found = {}
+    for tag in re.findall(r'<path class="series"[^>]*>', svg):
+        attributes = dict(re.findall(r'([\w-]+)="([^"]*)"', tag))
+        found[attributes["data-series"]] = {
+            key: attributes.get(key, "")
+            for key in ("stroke-dasharray", "stroke-width", "data-marker")
+        }
+    return found
+
+
+def test_lines_that_coincide_stay_distinguishable() -> None:
+    """An echo test sends and receives the same number of messages: one line would hide the
+    other, so they differ in dash, width and marker, and the legend draws each the same way."""
+    same = [40.0, 50.0, 45.0]
+    series = {**SERIES, "rates": {"ws_msgs_sent": same, "ws_msgs_received": list(same)}}
+    chart = page(series=series).split('data-chart="messages"')[1].split("</svg>")[0]
+    strokes = series_strokes(chart)
+    sent, received = strokes["ws_msgs_sent"], strokes["ws_msgs_received"]
+    assert sent["stroke-dasharray"] != received["stroke-dasharray"]
+    assert sent["data-marker"] != received["data-marker"]
+    assert float(sent["stroke-width"]) > float(received["stroke-width"])  # the lower one shows
+    for name, stroke in strokes.items():
+        legend = chart.split(f'<g class="legend" data-series="{name}"')[1].split("</g>")[0]
+        sample = re.search(r'<line class="sample"[^>]*>', legend)
+        assert sample is not None, legend
+        assert f'stroke-width="{stroke["stroke-width"]}"' in sample.group(0)
+        if stroke["stroke-dasharray"]:
+            assert f'stroke-dasharray="{stroke["stroke-dasharray"]}"' in sample.group(0)
+        else:
+            assert "stroke-dasharray" not in sample.group(0)
+    # the markers differ in shape, and the top one is hollow so the one under it shows
+    assert "<circle" in chart and '<rect class="marker hollow"' in chart
 
 
 def test_the_page_loads_nothing_and_embeds_its_data() -> None:
@@ -186,7 +304,8 @@ def test_nice_ticks(maximum: float, ticks: list[float]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("seconds", "text"), [(0, "0s"), (45, "45s"), (60, "1m"), (150, "2m30s"), (3900, "1h05m")]
+    ("seconds", "text"),
+    [(0, "0s"), (45, "45s"), (60, "1m"), (150, "2m30s"), (3900, "1h05m"), (7200, "2h")],
 )
 def test_format_elapsed(seconds: float, text: str) -> None:
     assert format_elapsed(seconds) == text

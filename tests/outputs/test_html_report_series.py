@@ -136,6 +136,42 @@ def test_distinct_error_codes_are_capped() -> None:
     assert errors["other"] == [30.0]
 
 
+def test_each_error_code_keeps_the_error_texts_its_samples_carried() -> None:
+    """What names the code's line in the report: ``1212`` alone says nothing."""
+    refused = TagSet({"error_code": "1212", "error": "dial: connection refused"})
+    eof = TagSet({"error_code": "1000", "error": "websocket: close 1006 (abnormal closure)"})
+    server_error = TagSet({"error_code": "1000", "error": "websocket: close 1011"})
+    series = SeriesAggregator(START)
+    series.add_batch(
+        [(SESSIONS, START, 1.0, refused)] * 2
+        + [(SESSIONS, START, 1.0, server_error)]
+        + [(SESSIONS, START, 1.0, eof)] * 3
+        + [(SESSIONS, START, 1.0, TagSet({"error_code": "1300"}))]  # no text: the code alone
+    )
+    names = series.to_data(end=START + 1)["error_names"]
+    assert names == {
+        "1212": ["dial: connection refused"],
+        "1000": ["websocket: close 1006 (abnormal closure)", "websocket: close 1011"],
+    }
+
+
+def test_error_texts_per_code_are_capped() -> None:
+    series = SeriesAggregator(START)
+    series.add_batch(
+        [(SESSIONS, START, 1.0, TagSet({"error_code": "1000", "error": f"e{i}"})) for i in range(9)]
+    )
+    texts = series.to_data(end=START + 1)["error_names"]["1000"]
+    assert texts == ["e0", "e1", "e2", "e3", "e4", "+4"]  # 4 samples whose text was not kept
+
+
+def test_the_data_says_how_long_the_run_was() -> None:
+    """The chart's time axis spans the run, so a 0.8-second run is not drawn over a second."""
+    series = SeriesAggregator(START)
+    series.add_batch([(SENT, START + 0.1, 1.0, EMPTY_TAGS)])
+    assert series.to_data(end=START + 0.8)["duration"] == pytest.approx(0.8)
+    assert series.to_data()["duration"] is None
+
+
 def test_max_buckets_must_allow_merging() -> None:
     with pytest.raises(ValueError):
         SeriesAggregator(START, max_buckets=1)

@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 from greenws_runner import ROOT, run_greenws
 
+from greenws.plugins.catalog import declared_outputs
+from greenws.plugins.manager import make_plugin_manager
+
 DISTRIBUTION = "greenws-sample-output"
 SOURCE = ROOT / "examples" / "plugins" / DISTRIBUTION
 
@@ -63,6 +66,16 @@ def test_sample_output_is_installed_from_this_tree() -> None:
     assert Path(module.__file__).resolve().is_relative_to(SOURCE), (
         f"{DISTRIBUTION} is installed from {module.__file__}, not from {SOURCE}: reinstall with -e"
     )
+
+
+def test_sample_output_declares_its_kind() -> None:
+    """``greenws run --help`` and ``greenws plugins`` list the kind with this distribution."""
+    installed_entry_point()
+    manager = make_plugin_manager(load_entry_points=True)
+    kinds = {item.kind: item for item in declared_outputs(manager)}
+    assert "summary-counts" in kinds, "the sample output does not declare its --out kind"
+    assert kinds["summary-counts"].distribution == DISTRIBUTION
+    assert kinds["summary-counts"].plugin == "summary-counts"
 
 
 def test_sample_output_counts_equal_the_summary(tmp_path: Path, echo_server: object) -> None:

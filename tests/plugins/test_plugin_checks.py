@@ -55,7 +55,8 @@ def test_listing_names_plugins_versions_and_hooks(
     """
     module = write_module(tmp_path, monkeypatch, "greenws_listed_plugin", source)
     text = plugin_listing(make_plugin_manager([module, "no:csv_output"]))
-    lines = {line.split()[0]: line for line in text.splitlines()}
+    plugins = text.split("\n\n", 1)[0]  # then the --out kinds (test_output_kinds.py)
+    lines = {line.split()[0]: line for line in plugins.splitlines()}
     assert "greenws==" in lines["json_lines"] and "greenws_configure" in lines["json_lines"]
     assert "csv_output" not in lines  # blocked
     assert "-p module" in lines[module]

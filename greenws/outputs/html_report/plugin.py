@@ -105,6 +105,12 @@ class HtmlReportOutput(FileOutput):
 
 
 @hookimpl
+def greenws_output_kinds() -> dict[str, str]:
+    """``html``, for ``--help``, ``greenws plugins`` and the unknown-kind error."""
+    return {"html": "FILE: one self-contained HTML report"}
+
+
+@hookimpl
 def greenws_configure(config: Any) -> None:
     """Register one writer per ``--out html=FILE`` and for ``GREENWS_HTML_REPORT``."""
     paths = config.claim_outputs("html")

@@ -1,6 +1,7 @@
 """The report page: plain data in, one self-contained HTML document out.
 
-Pure: no clock, no files. Every number in the tables goes through the console summary's own
+Pure: no clock, no files. Which charts there are, and what their lines are called, is
+``specs.py``. Every number in the tables goes through the console summary's own
 formatters (``greenws.summary.formatting``) and section rules (``greenws.summary.sections``), so
 ``1.23ms`` or ``1.4 kB`` reads the same on the page as in the terminal. Charts are inline SVG
 (``charts.py``); styles are inlined; the page loads nothing, so it opens from a ticket attachment
@@ -13,14 +14,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from greenws.summary.formatting import (
     DEFAULT_TREND_STATS,
-    humanize_bytes,
     humanize_duration,
     humanize_value,
     js_number,
@@ -32,10 +32,11 @@ from greenws.summary.formatting import (
 )
 from greenws.summary.sections import group_by_section
 
-from .charts import Line, line_chart
+from .charts import line_chart
+from .specs import chart_specs
 from .style import STYLE
 
-__all__ = ["EXIT_MEANINGS", "chart_specs", "render_report"]
+__all__ = ["EXIT_MEANINGS", "render_report"]
 
 #: k6's exit codes, as the README lists them.
 EXIT_MEANINGS: dict[int, str] = {
@@ -50,93 +51,6 @@ EXIT_MEANINGS: dict[int, str] = {
 }
 
 Metric = Mapping[str, Any]
-Format = Callable[[float], str]
-
-
-def _per_second(format_value: Format) -> Format:
-    return lambda value: format_value(value) + "/s"
-
-
-def _rate_number(value: float) -> str:
-    return js_number(float(f"{value:.3g}")) if value else "0"
-
-
-def _ms(value: float) -> str:
-    return humanize_duration(value)
-
-
-def chart_specs(series: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The charts to draw, in page order: ``{"id", "title", "lines", "format", "empty"}``.
-
-    A chart whose data is missing keeps its place with an ``empty`` note saying why, so a reader
-    sees that nothing happened rather than wondering whether the chart was forgotten.
-    """
-    rates = series.get("rates", {})
-    gauges = series.get("gauges", {})
-    trends = series.get("trends", {})
-    errors = series.get("errors", {})
-
-    def pick(source: Mapping[str, Any], names: Sequence[str]) -> list[Line]:
-        return [Line(name, source[name]) for name in names if name in source]
-
-    specs: list[dict[str, Any]] = [
-        {
-            "id": "vus",
-            "title": "Active VUs",
-            "lines": pick(gauges, ("vus", "vus_max")),
-            "format": _rate_number,
-            "empty": "no vus samples",
-        },
-        {
-            "id": "sessions",
-            "title": "Sessions and iterations per second",
-            "lines": pick(rates, ("ws_sessions", "iterations")),
-            "format": _per_second(_rate_number),
-            "empty": "no sessions or iterations",
-        },
-        {
-            "id": "messages",
-            "title": "Messages per second",
-            "lines": pick(rates, ("ws_msgs_sent", "ws_msgs_received")),
-            "format": _per_second(_rate_number),
-            "empty": "no messages were sent or received",
-        },
-        {
-            "id": "data",
-            "title": "Data rate",
-            "lines": pick(rates, ("data_sent", "data_received")),
-            "format": _per_second(humanize_bytes),
-            "empty": "no data was sent or received",
-        },
-    ]
-    for name, empty in (
-        ("ws_connecting", "no ws_connecting samples"),
-        ("ws_ping", "no ws_ping samples: the script sent no pings"),
-        ("ws_request_duration", None),  # only runs that measure requests emit it
-    ):
-        lines = trends.get(name)
-        if lines is None and empty is None:
-            continue
-        specs.append(
-            {
-                "id": name,
-                "title": f"{name} p50 / p95 / p99",
-                "lines": [Line(label, values) for label, values in (lines or {}).items()],
-                "format": _ms,
-                "empty": empty,
-            }
-        )
-    specs.append(
-        {
-            "id": "errors",
-            "title": "Errors per second by error_code",
-            "lines": [Line(code, values) for code, values in errors.items()],
-            "format": _per_second(_rate_number),
-            "empty": "no errors: no ws_sessions or ws_request_duration sample carried an "
-            "error_code tag",
-        }
-    )
-    return specs
 
 
 # -------------------------------------------------------------------------------------- values
@@ -374,6 +288,7 @@ def _charts(series: Mapping[str, Any]) -> str:
                 spec["lines"],
                 spec["format"],
                 bucket_seconds=width,
+                end=series.get("duration"),
             )
         else:
             body = f'<p class="empty" data-chart="{escape(spec["id"])}">{escape(spec["empty"])}</p>'

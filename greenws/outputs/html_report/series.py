@@ -56,6 +56,7 @@ ERROR_METRICS: frozenset[str] = frozenset({"ws_sessions", "ws_request_duration"}
 PERCENTILES: tuple[float, ...] = (50.0, 95.0, 99.0)
 
 _MAX_ERROR_CODES = 20  # more distinct codes than this share one "other" line
+_MAX_ERROR_TEXTS = 5  # distinct ``error`` texts kept per code, to name its line
 _OTHER_CODE = "other"
 _COARSE_BITS = 3  # 256 -> 32 sub-buckets per octave once frozen
 _STATE_SHIFT = 44  # Histogram's key shift; frozen state must match it to thaw
@@ -153,6 +154,10 @@ class SeriesAggregator:
         self.width = 1  # seconds per bucket; doubles on every downsampling
         self.buckets: list[Bucket | None] = []
         self.error_codes: set[str] = set()
+        #: code -> ``error`` tag text -> how many samples carried it (at most _MAX_ERROR_TEXTS
+        #: texts a code; later ones only add to ``error_texts_dropped``): what names a code.
+        self.error_texts: dict[str, dict[str, int]] = {}
+        self.error_texts_dropped: dict[str, int] = {}
         self._frozen_below = 0  # buckets before this index are frozen
 
     def _bucket(self, when: float) -> Bucket:
@@ -218,15 +223,36 @@ class SeriesAggregator:
             if name in ERROR_METRICS:
                 code = tags.get("error_code")
                 if code:
-                    self._count_error(bucket, str(code))
+                    self._count_error(bucket, str(code), tags.get("error"))
 
-    def _count_error(self, bucket: Bucket, code: str) -> None:
+    def _count_error(self, bucket: Bucket, code: str, text: str | None) -> None:
         if code not in self.error_codes:
             if len(self.error_codes) >= _MAX_ERROR_CODES:
                 code = _OTHER_CODE
             self.error_codes.add(code)
         key = "error_code:" + code
         bucket.counters[key] = bucket.counters.get(key, 0.0) + 1.0
+        if text and code != _OTHER_CODE:
+            texts = self.error_texts.setdefault(code, {})
+            if text in texts or len(texts) < _MAX_ERROR_TEXTS:
+                texts[text] = texts.get(text, 0) + 1
+            else:
+                self.error_texts_dropped[code] = self.error_texts_dropped.get(code, 0) + 1
+
+    def error_names(self) -> dict[str, list[str]]:
+        """Each ``error_code`` to the ``error`` texts its samples carried, most frequent first.
+
+        A code alone (``1212``) means nothing to most readers; the text k6 tags it with
+        (``dial: connection refused``) does. One code can carry several texts (k6's generic
+        1000 covers every close code), so all that were kept are listed; a last entry ``+N``
+        counts the samples whose text was not kept.
+        """
+        names = {}
+        for code, texts in self.error_texts.items():
+            ordered = sorted(texts, key=lambda text: (-texts[text], text))
+            dropped = self.error_texts_dropped.get(code, 0)
+            names[code] = ordered + ([f"+{dropped}"] if dropped else [])
+        return names
 
     # -- reading --------------------------------------------------------------------------------
     def totals(self) -> dict[str, float]:
@@ -241,11 +267,13 @@ class SeriesAggregator:
     def to_data(self, end: float | None = None) -> dict[str, Any]:
         """Plain data for the charts.
 
-        Returns ``{"start", "width", "times", "rates", "gauges", "trends", "errors", "totals"}``:
-        ``times`` is each bucket's start in seconds since ``start``; ``rates`` maps a counter to
+        Returns ``{"start", "width", "duration", "times", "rates", "gauges", "trends", "errors",
+        "error_names", "totals"}``: ``duration`` is ``end`` in seconds since ``start`` (None
+        without ``end``); ``times`` is each bucket's start in seconds since ``start``; ``rates`` maps a counter to
         its per-second rate per bucket; ``gauges`` a gauge to its last reading (None where the
         bucket had none); ``trends`` a Trend to ``{"p50": [...], "p95": [...], "p99": [...]}``
-        (None for empty buckets); ``errors`` an ``error_code`` to errors per second. A rate is
+        (None for empty buckets); ``errors`` an ``error_code`` to errors per second and
+        ``error_names`` each code to its ``error`` texts (:meth:`error_names`). A rate is
         divided by the part of its bucket the run covered, so the last, partial bucket is not
         understated. Series without a single sample are left out.
         """
@@ -299,11 +327,13 @@ class SeriesAggregator:
         return {
             "start": self.start,
             "width": width,
+            "duration": (end - self.start) if end is not None else None,
             "times": times,
             "rates": rates,
             "gauges": gauges,
             "trends": trends,
             "errors": {code: rate("error_code:" + code) for code in sorted(errors)},
+            "error_names": self.error_names(),
             "totals": self.totals(),
         }
 

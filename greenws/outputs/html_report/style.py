@@ -39,8 +39,10 @@ svg.chart .ylabel { text-anchor: end; fill: var(--muted); }
 svg.chart .xlabel { text-anchor: middle; fill: var(--muted); }
 svg.chart .step { text-anchor: end; fill: var(--muted); font-size: 10px; }
 svg.chart .legend text { fill: var(--fg); }
-svg.chart path.series { fill: none; stroke: currentColor; stroke-width: 1.8; stroke-linejoin: round; }
-svg.chart circle { fill: currentColor; }
+svg.chart path.series { fill: none; stroke: currentColor; stroke-linejoin: round; }
+svg.chart .legend line.sample { stroke: currentColor; }
+svg.chart .marker { fill: currentColor; stroke: currentColor; stroke-width: 1; }
+svg.chart .marker.hollow { fill: none; stroke-width: 1.4; }
 details.block { margin: 6px 0; } details.block > summary { cursor: pointer; font-weight: 600; }
 footer { padding: 12px 24px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); }
 @media print { .charts-grid { grid-template-columns: 1fr 1fr; } details.block { break-inside: avoid; } }

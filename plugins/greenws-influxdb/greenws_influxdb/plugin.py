@@ -10,6 +10,15 @@ from greenws_influxdb.settings import parse_settings
 
 
 @hookimpl
+def greenws_output_kinds() -> dict[str, str]:
+    """Both kinds, so ``greenws run --help`` lists them before any run."""
+    return {
+        "influxdb": "URL: InfluxDB 1.x, k6's layout",
+        "influxdb2": "URL: the InfluxDB 2.x write API",
+    }
+
+
+@hookimpl
 def greenws_configure(config: Any) -> None:
     """Build one output per ``--out``; a bad URL or setting is a configuration error (exit 104)."""
     for kind in ("influxdb", "influxdb2"):

@@ -47,6 +47,15 @@ class SummaryCountsOutput:
 
 
 @hookimpl
+def greenws_output_kinds() -> dict[str, str]:
+    """Declare the kind, so ``greenws run --help`` and ``greenws plugins`` list it before a run.
+
+    Optional: without it the output still works, but greenws cannot name its kind until it runs.
+    """
+    return {"summary-counts": "FILE: per-metric sample counts as JSON"}
+
+
+@hookimpl
 def greenws_configure(config: Any) -> None:
     """Claim each ``--out summary-counts=FILE`` and register one output per file."""
     for path in config.claim_outputs("summary-counts"):
