@@ -21,6 +21,7 @@ from itertools import compress
 from operator import itemgetter
 from typing import Any
 
+from greenws.metrics.breakdown import Breakdown
 from greenws.metrics.metric import Metric, MetricError, Registry
 from greenws.metrics.sample import Sample
 from greenws.metrics.sinks import DEFAULT_TREND_STATS, GaugeSink, Sink, sink_for
@@ -156,8 +157,11 @@ class _Group:
 class Aggregator:
     """Folds sample batches into per-metric sinks and answers the summary's questions."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, *, breakdown: bool = False) -> None:
         self.registry = registry
+        #: Per-scenario and per-group blocks, for ``--summary-mode full`` only: None otherwise,
+        #: so compact mode pays one ``is None`` test per metric per batch and nothing per sample.
+        self.breakdown: Breakdown | None = Breakdown() if breakdown else None
         self._entries: dict[Metric, _Entry] = {}
         self._appends: dict[Metric, Any] = {}  # Metric -> its pending list's bound append
         self._subs_by_name: dict[str, Submetric] = {}
@@ -226,6 +230,7 @@ class Aggregator:
             except KeyError:
                 self._entry(sample[0]).pending.append(sample)
         self._note_tags(batch)
+        breakdown = self.breakdown
         for entry in self._entries.values():
             pending = entry.pending
             if not pending:
@@ -241,6 +246,8 @@ class Aggregator:
                     self._feed_submetrics(entry, pending, values)
                 if entry.metric.name == _CHECKS:
                     self._count_checks(pending)
+                if breakdown is not None:
+                    breakdown.add(entry.metric, pending, values)
             finally:
                 pending.clear()  # a bad value must not poison every later batch
 
@@ -381,6 +388,9 @@ class Aggregator:
         JSON encoder sorts map keys. ``thresholds`` maps a metric or submetric name to
         ``{expression: ok}`` (see ``ThresholdReport.summary_thresholds``).
 
+        With a breakdown (full mode) the data has greenws's ``breakdown`` key: the blocks
+        ``--summary-mode full`` prints after TOTAL RESULTS (see :mod:`greenws.metrics.breakdown`).
+
         ``options`` carries ``summaryTrendStats``; the runtime adds ``summaryTimeUnit``,
         ``noColor``, the TTY flags of ``state`` and ``setup_data``, which it alone knows.
         """
@@ -409,12 +419,15 @@ class Aggregator:
             if verdicts:
                 data["thresholds"] = {source: {"ok": bool(ok)} for source, ok in verdicts.items()}
             metrics[name] = data
-        return {
+        summary = {
             "root_group": self._root.export(),
             "options": {"summaryTrendStats": list(trend_stats)},
             "state": {"testRunDurationMs": duration_s * 1000.0},
             "metrics": metrics,
         }
+        if self.breakdown is not None:
+            summary["breakdown"] = self.breakdown.summary(duration_s, trend_stats)
+        return summary
 
     def _observe_threshold_target(
         self, name: str, observed: dict[str, tuple[Metric, Sink]]
