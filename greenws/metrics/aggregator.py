@@ -15,7 +15,9 @@ in the init context too), so there is nothing to defer.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import compress
 from operator import itemgetter
@@ -24,10 +26,17 @@ from typing import Any
 from greenws.metrics.breakdown import Breakdown
 from greenws.metrics.metric import Metric, MetricError, Registry
 from greenws.metrics.sample import Sample
-from greenws.metrics.sinks import DEFAULT_TREND_STATS, GaugeSink, Sink, sink_for
+from greenws.metrics.sinks import (
+    DEFAULT_TREND_STATS,
+    AggregationError,
+    GaugeSink,
+    Sink,
+    TrendSink,
+    sink_for,
+)
 from greenws.metrics.tags import TagSet
 
-__all__ = ["Aggregator", "Submetric", "parse_metric_name"]
+__all__ = ["Aggregator", "Submetric", "parse_metric_name", "threshold_aggregation"]
 
 _VALUE = itemgetter(2)
 _TAGS = itemgetter(3)
@@ -388,6 +397,11 @@ class Aggregator:
         JSON encoder sorts map keys. ``thresholds`` maps a metric or submetric name to
         ``{expression: ok}`` (see ``ThresholdReport.summary_thresholds``).
 
+        A Trend's ``values`` also hold what its thresholds are judged on when that is not a
+        ``summaryTrendStats`` column (``p(99)`` of ``p(99)<500``), so the THRESHOLDS block and the
+        export show the real number, as k6 >= 1.1 prints it (grafana/k6#4698; k6 does it for
+        percentiles only and leaves them out of the data).
+
         With a breakdown (full mode) the data has greenws's ``breakdown`` key: the blocks
         ``--summary-mode full`` prints after TOTAL RESULTS (see :mod:`greenws.metrics.breakdown`).
 
@@ -418,6 +432,8 @@ class Aggregator:
             verdicts = results_of.get(name)
             if verdicts:
                 data["thresholds"] = {source: {"ok": bool(ok)} for source, ok in verdicts.items()}
+                if isinstance(sink, TrendSink):
+                    _add_threshold_stats(data["values"], sink, verdicts)
             metrics[name] = data
         summary = {
             "root_group": self._root.export(),
@@ -444,3 +460,20 @@ class Aggregator:
         observed.setdefault(sub.name, (sub.parent, sub.sink))
         observed.setdefault(sub.parent.name, (sub.parent, self._entry(sub.parent).sink))
         return sub.name
+
+
+def threshold_aggregation(source: str) -> str:
+    """The left-hand side of a threshold expression as written: ``p(99)`` of ``p(99) < 500``.
+
+    k6's renderer splits on ``=``, ``<`` and ``>``, which leaves ``avg!`` for ``avg!=3``; ``!`` is
+    cut too, so that value can be found and shown.
+    """
+    return re.split(r"[=<>!]", source, maxsplit=1)[0].strip()
+
+
+def _add_threshold_stats(values: dict[str, float], sink: TrendSink, sources: Iterable[str]) -> None:
+    for source in sources:
+        stat = threshold_aggregation(source)
+        if stat not in values:
+            with contextlib.suppress(AggregationError):  # not a Trend's: bind() reported it
+                values[stat] = sink.stat(stat)

@@ -77,8 +77,13 @@ def _threshold_ok(result: Any) -> bool:
 def _threshold_value(
     name: str, metric: Metric, source: str, cells: Cells, opts: RenderOptions
 ) -> str:
-    """The observed value a threshold was judged on, e.g. ``p(95)=1.2ms`` (k6 shows it inline)."""
-    agg = re.split(r"[=><]", source, maxsplit=1)[0].strip()
+    """The observed value a threshold was judged on, e.g. ``p(95)=1.2ms`` (k6 shows it inline).
+
+    A Trend stat that is not a column comes from the metric's other values, where the
+    aggregator puts every stat a threshold needs; ``!`` is cut with the operator (k6 keeps it
+    and then finds no value for ``avg!``).
+    """
+    agg = re.split(r"[=<>!]", source, maxsplit=1)[0].strip()
     kind = metric.get("type")
     if kind == "trend":
         if agg in opts.trend_stats:

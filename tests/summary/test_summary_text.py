@@ -225,6 +225,34 @@ def test_threshold_values_shown_per_aggregation(data: dict[str, Any]) -> None:
     assert "    ✓ 'p(99.9)<1' p(99.9)=n/a" in lines  # not computed at all
 
 
+def test_threshold_on_a_stat_outside_the_columns_shows_its_real_value() -> None:
+    """grafana/k6#4698: the aggregator computes ``p(99)`` (and ``avg``) for thresholds on them
+    with the default trend stats; the THRESHOLDS block and the export show it, TOTAL RESULTS
+    keeps its columns."""
+    from greenws.metrics.aggregator import Aggregator
+    from greenws.metrics.builtin import register_builtin
+    from greenws.metrics.metric import Registry
+    from greenws.metrics.tags import TagSet
+    from greenws.summary.export import to_summary_export
+
+    registry = Registry()
+    builtin = register_builtin(registry)
+    aggregator = Aggregator(registry)
+    aggregator.add_batch([(builtin.ws_ping, 0.0, float(v), TagSet()) for v in range(1, 101)])
+    verdicts = {"ws_ping": {"p(99)<500": True, "avg!=0": True, "max<50": False}}
+    data = aggregator.summary_data(duration_s=1.0, trend_stats=["max"], thresholds=verdicts)
+    lines = _lines(data)
+    # The histogram's p(99) of 1..100 is within 0.39 % of k6's exact 99.01.
+    assert any(line.startswith("    ✓ 'p(99)<500' p(99)=99.") for line in lines)
+    assert "    ✓ 'avg!=0' avg=50.5ms" in lines
+    assert "    ✗ 'max<50' max=100ms" in lines
+    ws_ping = next(line for line in lines if line.startswith("    ws_ping..."))
+    assert ws_ping.split(": ", 1)[1] == "max=100ms"
+    exported = to_summary_export(data)["metrics"]["ws_ping"]
+    assert exported["p(99)"] == pytest.approx(99.01, rel=0.005)
+    assert exported["thresholds"] == {"p(99)<500": False, "avg!=0": False, "max<50": True}
+
+
 def test_submetric_threshold_without_parent_shows_full_name(data: dict[str, Any]) -> None:
     del data["metrics"]["ws_connecting"]["thresholds"]
     lines = _lines(data)
