@@ -1,4 +1,4 @@
-"""The end-of-test text summary, laid out as k6 (>= 1.0) prints it.
+"""The end-of-test text summary, laid out as k6 v2.2.0 prints it.
 
 Layout rules come from grafana/k6 ``internal/js/summary.js`` (the renderer),
 ``internal/output/summary/summary.go`` and ``data.go`` (what goes in each block) and
@@ -23,10 +23,12 @@ recognise::
         EXECUTION
         ...
 
-The input is the ``handleSummary`` data dict. Two optional extensions feed ``mode="full"``:
-a group dict may carry ``"metrics"`` (same shape as the top-level ones, aggregated over that
-group's samples only) and the data may carry ``"scenarios"`` (name -> group-shaped dict), which
-print as ``█ SCENARIO:`` blocks. Without them a group block lists only its checks.
+``--summary-mode full`` adds, after TOTAL RESULTS, a ``█ GROUP:`` block per top-level group of
+the samples outside any named scenario, then a ``█ SCENARIO:`` block per named scenario (by
+name), each with its checks, its metrics by section and its nested groups (``↳ GROUP:``, two
+spaces deeper per level). The data for them is greenws's ``breakdown`` key
+(:mod:`greenws.metrics.breakdown` says which samples count where). Data without it (a compact
+run's, an export) prints each group of ``root_group`` with its checks only.
 
 Each block computes its own column widths, so the colons line up within a block (checks,
 metrics, one group) but not necessarily across blocks. That is what k6 prints: its renderer
@@ -42,7 +44,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .check_lines import all_checks, as_list, check_counts, check_tokens, own_checks
-from .formatting import DEFAULT_TREND_STATS, Ansi, sort_metric_names
+from .formatting import DEFAULT_TREND_STATS, Ansi, sort_metric_names, sort_names
 from .metric_lines import (
     NL,
     Cells,
@@ -145,16 +147,20 @@ def _block_tokens(block: Mapping[str, Any], level: int, opts: RenderOptions) -> 
 def _full_mode_sections(
     data: Mapping[str, Any], root: Mapping[str, Any], opts: RenderOptions
 ) -> list[tuple[str, list[str]]]:
-    """A ``█ GROUP:`` block per top-level group, then ``█ SCENARIO:`` blocks when
-    ``data["scenarios"]`` is given."""
+    """The ``█ GROUP:`` blocks, then the ``█ SCENARIO:`` blocks in k6's (locale) name order."""
+    breakdown = data.get("breakdown")
+    scenarios: Any = None
+    if isinstance(breakdown, Mapping):
+        groups = as_list(breakdown.get("groups"))
+        scenarios = breakdown.get("scenarios")
+    else:  # no blocks were aggregated: each group with its checks is all there is to show
+        groups = [g for g in as_list(root.get("groups")) if g.get("name") not in _HIDDEN_GROUPS]
     sections = [
         (title(f"GROUP: {group.get('name', '')}", 1, opts), _block_tokens(group, 0, opts))
-        for group in as_list(root.get("groups"))
-        if group.get("name") not in _HIDDEN_GROUPS
+        for group in groups
     ]
-    scenarios = data.get("scenarios")
     if isinstance(scenarios, Mapping):
-        for name in sorted(scenarios):
+        for name in sort_names(scenarios):
             scenario = scenarios[name]
             if isinstance(scenario, Mapping):
                 sections.append(
@@ -201,10 +207,10 @@ def render_summary(data: Mapping[str, Any], *, mode: str = "compact", color: boo
     """Render k6's end-of-test summary for ``data`` (the ``handleSummary`` data dict).
 
     Args:
-        data: ``root_group``, ``metrics``, ``state`` and ``options`` as handleSummary gets them.
+        data: ``root_group``, ``metrics``, ``state`` and ``options`` as handleSummary gets them,
+            and in full mode greenws's ``breakdown`` (``groups``, ``scenarios``).
         mode: ``"compact"`` (k6's default) or ``"full"``, which also shows the HTTP timing
-            breakdown and a ``█ GROUP:`` block per top-level group (plus ``█ SCENARIO:`` blocks
-            when ``data["scenarios"]`` is given).
+            breakdown and the ``█ GROUP:`` and ``█ SCENARIO:`` blocks (module docstring).
         color: emit ANSI colours (green ✓, red ✗, cyan values, faint dots, bold titles).
 
     Returns:
