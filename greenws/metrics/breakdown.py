@@ -19,7 +19,7 @@ None then and tests that once per metric per batch; the VUs never see it. In ful
 distinct TagSet of a batch is routed once (cached), one pass deals a batch's values out by route
 when it mixes several, and values reach the sinks in bulk through ``add_many``: about 0.1 µs a
 sample more for the flusher when every sample lands in one scenario, 0.15 µs in a batch mixing
-two scenarios and their groups (on the top of ~0.12 µs a sample in compact mode).
+two scenarios and their groups (on top of ~0.12 µs a sample in compact mode).
 
 The blocks travel in the mergeable state too (``--workers``, ``greenws merge``): :meth:`to_state`
 and :func:`parse_breakdown_state`, which checks everything before :meth:`Breakdown.merge`
