@@ -94,13 +94,15 @@ def load_state(path: str | Path) -> dict[str, Any]:
     return dict(state)
 
 
-def merge_files(paths: Sequence[str | Path], warn: TextIO | None = None) -> RunState:
+def merge_files(
+    paths: Sequence[str | Path], warn: TextIO | None = None, *, full: bool = False
+) -> RunState:
     """Load and merge every file's state, in order.
 
     A submetric that only some files tracked (a threshold on ``name{tag:value}`` that the other
-    runs did not have) holds only those files' samples: a warning line on ``warn`` says so. The
-    same goes for full mode's per-scenario and per-group blocks when only some runs were made
-    with ``--summary-mode full``.
+    runs did not have) holds only those files' samples: a warning line on ``warn`` says so. With
+    ``full`` (the summary will print full mode's per-scenario and per-group blocks) the same goes
+    for those blocks when only some runs were made with ``--summary-mode full``.
 
     Raises:
         MergeError: for the first file that cannot be read or merged.
@@ -131,7 +133,7 @@ def merge_files(paths: Sequence[str | Path], warn: TextIO | None = None) -> RunS
                     f"greenws: warning: submetric {name} was not tracked in "
                     f"{_others(paths, files)}: its merged values come from {', '.join(files)} only\n"
                 )
-        if with_blocks and len(with_blocks) < len(paths):
+        if full and with_blocks and len(with_blocks) < len(paths):
             warn.write(
                 f"greenws: warning: {_others(paths, with_blocks)} ran without --summary-mode full: "
                 f"the per-scenario and per-group blocks hold {', '.join(with_blocks)} only\n"
@@ -222,7 +224,7 @@ def merge_command(
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
     try:
-        run = merge_files(args.files, warn=err)
+        run = merge_files(args.files, warn=err, full=args.summary_mode == "full")
         from_files: dict[str, Any] = {}
         if run.trend_stats is not None:
             from_files["summaryTrendStats"] = list(run.trend_stats)

@@ -312,6 +312,7 @@ def test_full_mode_blocks_merge_and_runs_without_them_are_warned_about(tmp_path:
         f"per-group blocks hold {first} only\n"
     )
     assert "    ws_sessions...: 2 2/s" in out[out.index("  █ SCENARIO: s") :].split("\n")
+    assert run_merge(str(first), str(compact), "--no-color")[2] == ""  # compact: no blocks shown
 
     code, out, err = run_merge(str(compact), "--no-color", "--summary-mode", "full")
     assert code == 0
