@@ -247,6 +247,8 @@ class ParsedNode:
 
 @dataclass
 class ParsedBreakdown:
+    """A whole breakdown state, checked: merging it can no longer fail half-way."""
+
     root: ParsedNode
     scenarios: list[tuple[str, ParsedNode]]
 
