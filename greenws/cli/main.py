@@ -269,6 +269,7 @@ def load_and_resolve(args: argparse.Namespace, pluginmanager: Any) -> tuple[Engi
         summary_export=None if args.no_summary else args.summary_export,
         quiet=args.quiet,
         is_tty=sys.stderr.isatty(),
+        breakdown=args.summary_mode == "full",
     )
     try:
         module = engine.load_script()

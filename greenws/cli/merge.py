@@ -94,11 +94,15 @@ def load_state(path: str | Path) -> dict[str, Any]:
     return dict(state)
 
 
-def merge_files(paths: Sequence[str | Path], warn: TextIO | None = None) -> RunState:
+def merge_files(
+    paths: Sequence[str | Path], warn: TextIO | None = None, *, full: bool = False
+) -> RunState:
     """Load and merge every file's state, in order.
 
     A submetric that only some files tracked (a threshold on ``name{tag:value}`` that the other
-    runs did not have) holds only those files' samples: a warning line on ``warn`` says so.
+    runs did not have) holds only those files' samples: a warning line on ``warn`` says so. With
+    ``full`` (the summary will print full mode's per-scenario and per-group blocks) the same goes
+    for those blocks when only some runs were made with ``--summary-mode full``.
 
     Raises:
         MergeError: for the first file that cannot be read or merged.
@@ -107,6 +111,7 @@ def merge_files(paths: Sequence[str | Path], warn: TextIO | None = None) -> RunS
         raise MergeError("no files to merge")
     run: RunState | None = None
     tracked: dict[str, list[str]] = {}  # submetric -> files that tracked it
+    with_blocks: list[str] = []  # files of --summary-mode full runs
     for path in paths:
         state = load_state(path)
         try:
@@ -118,16 +123,26 @@ def merge_files(paths: Sequence[str | Path], warn: TextIO | None = None) -> RunS
             raise MergeError(f"{path}: {error}") from None
         for name in _submetric_names(state):
             tracked.setdefault(name, []).append(str(path))
+        if state["aggregator"].get("breakdown") is not None:
+            with_blocks.append(str(path))
     assert run is not None
     if warn is not None:
         for name, files in tracked.items():
             if len(files) < len(paths):
-                missing = [str(p) for p in paths if str(p) not in files]
                 warn.write(
                     f"greenws: warning: submetric {name} was not tracked in "
-                    f"{', '.join(missing)}: its merged values come from {', '.join(files)} only\n"
+                    f"{_others(paths, files)}: its merged values come from {', '.join(files)} only\n"
                 )
+        if full and with_blocks and len(with_blocks) < len(paths):
+            warn.write(
+                f"greenws: warning: {_others(paths, with_blocks)} ran without --summary-mode full: "
+                f"the per-scenario and per-group blocks hold {', '.join(with_blocks)} only\n"
+            )
     return run
+
+
+def _others(paths: Sequence[str | Path], files: list[str]) -> str:
+    return ", ".join(str(p) for p in paths if str(p) not in files)
 
 
 def _submetric_names(state: Mapping[str, Any]) -> list[str]:
@@ -209,7 +224,7 @@ def merge_command(
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
     try:
-        run = merge_files(args.files, warn=err)
+        run = merge_files(args.files, warn=err, full=args.summary_mode == "full")
         from_files: dict[str, Any] = {}
         if run.trend_stats is not None:
             from_files["summaryTrendStats"] = list(run.trend_stats)
@@ -244,6 +259,12 @@ def merge_command(
     except MergeError as error:
         err.write(f"greenws: error: {error}\n")
         return EXIT["config"]
+    if args.summary_mode == "full" and run.aggregator.breakdown is None:
+        err.write(
+            "greenws: warning: no file holds the per-scenario and per-group blocks of "
+            "--summary-mode full (their runs were compact): the GROUP blocks show checks only "
+            "and there are no SCENARIO blocks\n"
+        )
     if args.summary_mode != "disabled":
         out.write(
             render_summary(summary, mode=args.summary_mode, color=is_tty and not args.no_color)

@@ -69,13 +69,16 @@ class Engine:
         summary_export: str | None = None,
         quiet: bool = False,
         is_tty: bool = False,
+        breakdown: bool = False,
     ) -> None:
         self.script_path = str(Path(script_path).resolve())
         self.pluginmanager = pluginmanager
         self.context = RunContext(
             options, script_path=self.script_path, run_tags=run_tags, on_abort=self.abort
         )
-        self.aggregator = Aggregator(self.context.registry)
+        # Full mode's per-scenario and per-group blocks cost the flusher a little; aggregated
+        # only when asked for (a worker of a full-mode run is asked too: it prints nothing).
+        self.aggregator = Aggregator(self.context.registry, breakdown=breakdown)
         self.flusher = Flusher(self.context.samples, self.aggregator)
         #: Samples one output may have queued before its batches are dropped (and counted).
         self.queue_limit = int(os.environ.get("GREENWS_OUTPUT_QUEUE_LIMIT", DEFAULT_QUEUE_LIMIT))

@@ -209,6 +209,8 @@ def child_arguments(args: Any, segment: str, sequence: Sequence[str], link: str)
         argv += ["--stage", stage]
     if args.insecure_skip_tls_verify:
         argv.append("--insecure-skip-tls-verify")
+    if args.summary_mode == "full":  # the workers aggregate full mode's blocks for the summary
+        argv += ["--summary-mode", "full"]
     return argv
 
 

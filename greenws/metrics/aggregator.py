@@ -15,18 +15,28 @@ in the init context too), so there is nothing to defer.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import compress
 from operator import itemgetter
 from typing import Any
 
+from greenws.metrics.breakdown import Breakdown
 from greenws.metrics.metric import Metric, MetricError, Registry
 from greenws.metrics.sample import Sample
-from greenws.metrics.sinks import DEFAULT_TREND_STATS, GaugeSink, Sink, sink_for
+from greenws.metrics.sinks import (
+    DEFAULT_TREND_STATS,
+    AggregationError,
+    GaugeSink,
+    Sink,
+    TrendSink,
+    sink_for,
+)
 from greenws.metrics.tags import TagSet
 
-__all__ = ["Aggregator", "Submetric", "parse_metric_name"]
+__all__ = ["Aggregator", "Submetric", "parse_metric_name", "threshold_aggregation"]
 
 _VALUE = itemgetter(2)
 _TAGS = itemgetter(3)
@@ -156,8 +166,11 @@ class _Group:
 class Aggregator:
     """Folds sample batches into per-metric sinks and answers the summary's questions."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, *, breakdown: bool = False) -> None:
         self.registry = registry
+        #: Per-scenario and per-group blocks, for ``--summary-mode full`` only: None otherwise,
+        #: so compact mode pays one ``is None`` test per metric per batch and nothing per sample.
+        self.breakdown: Breakdown | None = Breakdown() if breakdown else None
         self._entries: dict[Metric, _Entry] = {}
         self._appends: dict[Metric, Any] = {}  # Metric -> its pending list's bound append
         self._subs_by_name: dict[str, Submetric] = {}
@@ -226,6 +239,7 @@ class Aggregator:
             except KeyError:
                 self._entry(sample[0]).pending.append(sample)
         self._note_tags(batch)
+        breakdown = self.breakdown
         for entry in self._entries.values():
             pending = entry.pending
             if not pending:
@@ -241,6 +255,8 @@ class Aggregator:
                     self._feed_submetrics(entry, pending, values)
                 if entry.metric.name == _CHECKS:
                     self._count_checks(pending)
+                if breakdown is not None:
+                    breakdown.add(entry.metric, pending, values)
             finally:
                 pending.clear()  # a bad value must not poison every later batch
 
@@ -381,6 +397,14 @@ class Aggregator:
         JSON encoder sorts map keys. ``thresholds`` maps a metric or submetric name to
         ``{expression: ok}`` (see ``ThresholdReport.summary_thresholds``).
 
+        A Trend's ``values`` also hold what its thresholds are judged on when that is not a
+        ``summaryTrendStats`` column (``p(99)`` of ``p(99)<500``), so the THRESHOLDS block and the
+        export show the real number, as k6 >= 1.1 prints it (grafana/k6#4698; k6 does it for
+        percentiles only and leaves them out of the data).
+
+        With a breakdown (full mode) the data has greenws's ``breakdown`` key: the blocks
+        ``--summary-mode full`` prints after TOTAL RESULTS (see :mod:`greenws.metrics.breakdown`).
+
         ``options`` carries ``summaryTrendStats``; the runtime adds ``summaryTimeUnit``,
         ``noColor``, the TTY flags of ``state`` and ``setup_data``, which it alone knows.
         """
@@ -408,13 +432,18 @@ class Aggregator:
             verdicts = results_of.get(name)
             if verdicts:
                 data["thresholds"] = {source: {"ok": bool(ok)} for source, ok in verdicts.items()}
+                if isinstance(sink, TrendSink):
+                    _add_threshold_stats(data["values"], sink, verdicts)
             metrics[name] = data
-        return {
+        summary = {
             "root_group": self._root.export(),
             "options": {"summaryTrendStats": list(trend_stats)},
             "state": {"testRunDurationMs": duration_s * 1000.0},
             "metrics": metrics,
         }
+        if self.breakdown is not None:
+            summary["breakdown"] = self.breakdown.summary(duration_s, trend_stats)
+        return summary
 
     def _observe_threshold_target(
         self, name: str, observed: dict[str, tuple[Metric, Sink]]
@@ -431,3 +460,20 @@ class Aggregator:
         observed.setdefault(sub.name, (sub.parent, sub.sink))
         observed.setdefault(sub.parent.name, (sub.parent, self._entry(sub.parent).sink))
         return sub.name
+
+
+def threshold_aggregation(source: str) -> str:
+    """The left-hand side of a threshold expression as written: ``p(99)`` of ``p(99) < 500``.
+
+    k6's renderer splits on ``=``, ``<`` and ``>``, which leaves ``avg!`` for ``avg!=3``; ``!`` is
+    cut too, so that value can be found and shown.
+    """
+    return re.split(r"[=<>!]", source, maxsplit=1)[0].strip()
+
+
+def _add_threshold_stats(values: dict[str, float], sink: TrendSink, sources: Iterable[str]) -> None:
+    for source in sources:
+        stat = threshold_aggregation(source)
+        if stat not in values:
+            with contextlib.suppress(AggregationError):  # not a Trend's: bind() reported it
+                values[stat] = sink.stat(stat)

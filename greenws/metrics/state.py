@@ -13,7 +13,9 @@ Two layers:
   :func:`aggregator_from_state`): every
   registered metric's definition (name, type, contains) with its sink and submetric sinks, and the
   group tree with check counts. The definitions travel too, so a process that never imported the
-  script can rebuild the registry.
+  script can rebuild the registry. In full mode, also the per-scenario and per-group blocks
+  (``breakdown``, :mod:`greenws.metrics.breakdown`): without them ``--workers`` and ``greenws
+  merge`` could not print full mode's blocks.
 - **run state** (:class:`RunState`): the aggregator state plus what the end-of-test summary and
   thresholds need -- the test run duration, the ``thresholds`` option, ``summaryTrendStats`` and
   ``summaryTimeUnit``.
@@ -26,6 +28,9 @@ Merge rules (all commutative and associative, except where noted):
   the larger value). A gauge without a timestamp loses to one with (see ``GaugeSink``).
 - submetrics: merged by parent and tag set. A submetric only counts samples from the moment it is
   added (as in k6), so a state that did not track it contributes nothing to it.
+- breakdown: block by block, as the sinks and checks above. A state without one merged into an
+  aggregator with one adds nothing to its blocks (the blocks then hold the other states' samples
+  only: ``greenws merge`` says so); a state with one switches them on.
 - groups and checks: passes and fails add per check path. Groups and checks keep first-seen order
   (the summary lists them in script order), so that order -- and only that -- depends on the order
   of the merge.
@@ -43,6 +48,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from greenws.metrics.aggregator import Aggregator, parse_metric_name
+from greenws.metrics.breakdown import Breakdown, BreakdownStateError, parse_breakdown_state
 from greenws.metrics.metric import NAME_PATTERN, MetricType, Registry, ValueType
 from greenws.metrics.sinks import AggregationError, Sink, sink_for, sink_from_state
 
@@ -86,7 +92,10 @@ def export_aggregator(aggregator: Aggregator) -> dict[str, Any]:
             if entry is not None
             else {},
         }
-    return {"version": STATE_VERSION, "metrics": metrics, "root_group": aggregator.root_group()}
+    state = {"version": STATE_VERSION, "metrics": metrics, "root_group": aggregator.root_group()}
+    if aggregator.breakdown is not None:
+        state["breakdown"] = aggregator.breakdown.to_state()
+    return state
 
 
 def aggregator_from_state(state: Mapping[str, Any]) -> Aggregator:
@@ -119,6 +128,14 @@ def merge_into_aggregator(aggregator: Aggregator, state: Mapping[str, Any]) -> N
     _check_version(state, "aggregator state")
     metrics = _parse_metrics(state.get("metrics"))
     checks = _parse_groups(state.get("root_group"))
+    breakdown = None
+    if state.get("breakdown") is not None:
+        try:
+            breakdown = parse_breakdown_state(
+                state["breakdown"], {parsed.name: parsed.type for parsed in metrics}
+            )
+        except BreakdownStateError as error:
+            raise StateError(f"aggregator state: {error}") from None
     registry = aggregator.registry
     for parsed in metrics:
         existing = registry.get(parsed.name)
@@ -144,6 +161,10 @@ def merge_into_aggregator(aggregator: Aggregator, state: Mapping[str, Any]) -> N
         check = aggregator._check_at(group_path, name)
         check.passes += passes
         check.fails += fails
+    if breakdown is not None:
+        if aggregator.breakdown is None:  # what was merged before has no blocks: see merge
+            aggregator.breakdown = Breakdown()
+        aggregator.breakdown.merge(breakdown, registry)
 
 
 def _merge_sink(target: Sink, other: Sink) -> None:

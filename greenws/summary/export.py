@@ -4,7 +4,10 @@ k6 derives this file from the handleSummary data in ``internal/js/summary-wrappe
 (``oldJSONSummary``); its expected shape is pinned by ``expectedOldJSONExportResult`` in
 ``internal/js/summary_test.go``. The transformation, reproduced here:
 
-- ``options`` and ``state`` are dropped; every other top-level key (``setup_data`` too) stays.
+- ``options`` and ``state`` are dropped; every other top-level key (``setup_data`` too) stays,
+  except greenws's ``breakdown`` (full mode's per-scenario and per-group blocks): k6's file has
+  no such blocks, and ``greenws_state`` holds them mergeably (``greenws merge --summary-mode full``
+  prints them again).
 - Each metric is replaced by its ``values`` dict: counters ``{count, rate}``, gauges
   ``{value, min, max}``, trends their summary stats, rates ``{passes, fails, value}`` (the rate's
   ``rate`` key is renamed ``value``).
@@ -45,6 +48,9 @@ GREENWS_KEY = "greenws"
 ``dropped_samples`` and ``output_errors`` (by output name)."""
 
 
+_NOT_EXPORTED = frozenset({"options", "state", "breakdown"})
+
+
 def _export_metric(metric: Mapping[str, Any]) -> dict[str, Any]:
     values = metric.get("values")
     flat: dict[str, Any] = dict(values) if isinstance(values, Mapping) else {}
@@ -76,7 +82,7 @@ def to_summary_export(data: Mapping[str, Any]) -> dict[str, Any]:
     ``data`` is not modified. Groups or checks already keyed by name are kept as they are, as
     k6 only converts lists.
     """
-    result = {k: copy.deepcopy(v) for k, v in data.items() if k not in ("options", "state")}
+    result = {k: copy.deepcopy(v) for k, v in data.items() if k not in _NOT_EXPORTED}
     metrics = result.get("metrics")
     if isinstance(metrics, Mapping):
         result["metrics"] = {

@@ -33,6 +33,7 @@ __all__ = [
     "percent",
     "plain_number",
     "sort_metric_names",
+    "sort_names",
     "strip_ansi",
     "submetric_display_name",
     "trend_stat_value",
@@ -318,6 +319,11 @@ def metric_sort_key(name: str) -> tuple[object, ...]:
 def sort_metric_names(names: Iterable[str]) -> list[str]:
     """Metric names in k6's summary order."""
     return sorted(names, key=metric_sort_key)
+
+
+def sort_names(names: Iterable[str]) -> list[str]:
+    """Names in JavaScript's ``localeCompare`` order (k6 sorts the SCENARIO blocks so)."""
+    return sorted(names, key=lambda name: (_collation_key(name), name))
 
 
 def pad(text: str, width: int) -> str:

@@ -229,16 +229,22 @@ def test_bad_flags_exit_104(runs: list[tuple[Path, RunResult]], tmp_path: Path) 
 
 
 # -- in process: files built from aggregators ----------------------------------------------------
-def export_file(path: Path, sessions: list[str], thresholds: dict[str, Any]) -> Path:
-    """An export of a run whose ws_sessions samples carry these statuses."""
+def export_file(
+    path: Path, sessions: list[str], thresholds: dict[str, Any], *, full: bool = False
+) -> Path:
+    """An export of a run whose ws_sessions samples carry these statuses, in scenario "s";
+    ``full``: a run with --summary-mode full (its state holds the per-scenario blocks)."""
     registry = Registry()
     builtin = register_builtin(registry)
-    aggregator = Aggregator(registry)
+    aggregator = Aggregator(registry, breakdown=full)
     for key in thresholds:
         if "{" in key:
             aggregator.add_submetric(key)
     aggregator.add_batch(
-        [(builtin.ws_sessions, 1.0, 1.0, TagSet({"status": status})) for status in sessions]
+        [
+            (builtin.ws_sessions, 1.0, 1.0, TagSet({"status": status, "scenario": "s"}))
+            for status in sessions
+        ]
     )
     data = aggregator.summary_data(duration_s=1.0)
     data["state"]["greenwsState"] = RunState(
@@ -286,3 +292,29 @@ def test_thresholds_of_every_file_are_judged(tmp_path: Path) -> None:
     assert "✓ 'count<5' count=2" in out and "✗ 'count>2' count=2" in out
     code, _, _ = run_merge(str(first), str(first))
     assert code == 0
+
+
+def test_full_mode_blocks_merge_and_runs_without_them_are_warned_about(tmp_path: Path) -> None:
+    first = export_file(tmp_path / "a.json", ["101", "101"], {}, full=True)
+    second = export_file(tmp_path / "b.json", ["101"], {}, full=True)
+    compact = export_file(tmp_path / "c.json", ["101"], {})
+    assert "breakdown" not in json.loads(first.read_text())  # the blocks are in greenws_state
+
+    code, out, err = run_merge(str(first), str(second), "--no-color", "--summary-mode", "full")
+    assert (code, err) == (0, "")
+    scenario = out[out.index("  █ SCENARIO: s") :]
+    assert "    ws_sessions...: 3 3/s" in scenario.split("\n")
+
+    code, out, err = run_merge(str(first), str(compact), "--no-color", "--summary-mode", "full")
+    assert code == 0
+    assert err == (
+        f"greenws: warning: {compact} ran without --summary-mode full: the per-scenario and "
+        f"per-group blocks hold {first} only\n"
+    )
+    assert "    ws_sessions...: 2 2/s" in out[out.index("  █ SCENARIO: s") :].split("\n")
+    assert run_merge(str(first), str(compact), "--no-color")[2] == ""  # compact: no blocks shown
+
+    code, out, err = run_merge(str(compact), "--no-color", "--summary-mode", "full")
+    assert code == 0
+    assert "SCENARIO" not in out
+    assert err.startswith("greenws: warning: no file holds the per-scenario and per-group blocks")

@@ -328,6 +328,25 @@ def test_thresholds_make_metrics_appear_without_samples(
     assert metrics["ws_ping"]["type"] == "trend"
 
 
+def test_a_trend_threshold_outside_the_trend_stats_gets_its_value(
+    agg: Aggregator, builtin: BuiltinMetrics
+) -> None:
+    """grafana/k6#4698: ``p(99)<500`` with the default stats must not print ``p(99)=n/a``."""
+    tags = TagSet()
+    agg.add_batch([(builtin.ws_ping, T0, float(v), tags) for v in range(1, 101)])
+    thresholds = {
+        "ws_ping": {"p(99) < 500": True, "avg<60": True, "min!=0": True, "p(95)<99": True}
+    }
+    values = agg.summary_data(duration_s=1.0, thresholds=thresholds)["metrics"]["ws_ping"]["values"]
+    assert list(values) == ["avg", "min", "med", "max", "p(90)", "p(95)", "p(99)"]
+    assert values["p(99)"] == pytest.approx(99.01, rel=0.01)
+    # Without thresholds, the values are the trend stats alone, as in k6's data.
+    plain = agg.summary_data(duration_s=1.0)["metrics"]["ws_ping"]["values"]
+    assert list(plain) == ["avg", "min", "med", "max", "p(90)", "p(95)"]
+    few = agg.summary_data(duration_s=1.0, trend_stats=["max"], thresholds=thresholds)
+    assert list(few["metrics"]["ws_ping"]["values"]) == ["max", "p(99)", "avg", "min", "p(95)"]
+
+
 def test_thresholds_on_unknown_metrics_are_left_out_of_the_summary(agg: Aggregator) -> None:
     metrics = agg.summary_data(duration_s=1.0, thresholds={"nope_x": {"count>0": True}})["metrics"]
     assert metrics == {}

@@ -109,3 +109,94 @@ SAMPLE_DATA: dict[str, Any] = {
     "state": {"testRunDurationMs": 5012.3, "isStdOutTTY": False, "isStdErrTTY": False},
     "options": {"summaryTrendStats": TREND_STATS, "summaryTimeUnit": None, "noColor": True},
 }
+
+_SECONDS = SAMPLE_DATA["state"]["testRunDurationMs"] / 1000
+
+
+def _count(contains: str, count: float) -> dict[str, Any]:
+    return _counter(contains, count, count / _SECONDS)
+
+
+def _checks(passes: int, fails: int) -> dict[str, Any]:
+    values = {"rate": passes / (passes + fails), "passes": passes, "fails": fails}
+    return {"type": "rate", "contains": "default", "values": values}
+
+
+# Full mode's blocks (greenws's ``breakdown``) for the same run, split in two named scenarios:
+# "lurkers" only connect and listen; "talkers" chat in a group with a nested group. With named
+# scenarios k6 prints no top-level GROUP block: the groups show inside their scenario.
+SAMPLE_DATA["breakdown"] = {
+    "groups": [],
+    "scenarios": {
+        "talkers": {
+            "checks": [
+                {"name": "status is 101", "passes": 2, "fails": 0},
+                {"name": "echo matches", "passes": 2, "fails": 0},
+                {"name": "history is complete", "passes": 3, "fails": 1},
+            ],
+            "metrics": {
+                "chat_latency": _trend("time", 42.5, 10.0, 38.25, 120.75, 95.0, 110.0),
+                "chat_messages": _count("default", 12),
+                "checks": _checks(7, 1),
+                "data_received": _count("data", 1140),
+                "data_sent": _count("data", 900),
+                "group_duration": _trend("time", 2502.0, 2500.0, 2502.0, 2504.0, 2503.0, 2503.5),
+                "iteration_duration": _trend(
+                    "time", 2504.1, 2502.3, 2504.1, 2506.0, 2505.6, 2505.8
+                ),
+                "iterations": _count("default", 2),
+                "ws_msgs_received": _count("default", 12),
+                "ws_msgs_sent": _count("default", 12),
+                "ws_sessions": _count("default", 2),
+            },
+            "groups": [
+                {
+                    "name": "chat",
+                    "checks": [{"name": "echo matches", "passes": 2, "fails": 0}],
+                    "metrics": {
+                        "checks": _checks(2, 0),
+                        "group_duration": _trend(
+                            "time", 2502.0, 2500.0, 2502.0, 2504.0, 2503.0, 2503.5
+                        ),
+                        "ws_msgs_received": _count("default", 4),
+                        "ws_msgs_sent": _count("default", 4),
+                        "ws_sessions": _count("default", 2),
+                    },
+                    "groups": [
+                        {
+                            "name": "history",
+                            "checks": [{"name": "history is complete", "passes": 3, "fails": 1}],
+                            "metrics": {
+                                "chat_latency": _trend(
+                                    "time", 42.5, 10.0, 38.25, 120.75, 95.0, 110.0
+                                ),
+                                "chat_messages": _count("default", 12),
+                                "checks": _checks(3, 1),
+                                "ws_msgs_received": _count("default", 8),
+                                "ws_msgs_sent": _count("default", 8),
+                            },
+                            "groups": [],
+                        }
+                    ],
+                }
+            ],
+        },
+        "lurkers": {
+            "checks": [{"name": "status is 101", "passes": 2, "fails": 0}],
+            "metrics": {
+                "checks": _checks(2, 0),
+                "data_received": _count("data", 700),
+                "data_sent": _count("data", 500),
+                "iteration_duration": _trend(
+                    "time", 2502.7, 2501.2, 2502.7, 2504.2, 2503.9, 2504.0
+                ),
+                "iterations": _count("default", 2),
+                "ws_connecting": _trend("time", 1.234, 0.512, 1.1, 2.3, 2.05, 2.175),
+                "ws_msgs_received": _count("default", 8),
+                "ws_msgs_sent": _count("default", 8),
+                "ws_sessions": _count("default", 2),
+            },
+            "groups": [],
+        },
+    },
+}

@@ -12,6 +12,7 @@ from greenws.summary.export import summary_export_json, to_summary_export
 
 def test_top_level_keys(data: dict[str, Any]) -> None:
     data["setup_data"] = {"token": "abc"}
+    data["breakdown"] = {"groups": [], "scenarios": {}}  # full mode's blocks: not k6's file
     exported = to_summary_export(data)
     assert set(exported) == {"root_group", "metrics", "setup_data"}
     assert exported["setup_data"] == {"token": "abc"}

@@ -150,7 +150,115 @@ def test_hidden_metrics_are_left_out(data: dict[str, Any]) -> None:
     assert "http_req_waiting" in render_summary(data, mode="full")
 
 
-def test_full_mode_adds_group_blocks(data: dict[str, Any]) -> None:
+def test_full_mode_prints_each_scenario_and_its_groups(data: dict[str, Any]) -> None:
+    """k6 v2.2.0's full mode: after TOTAL RESULTS, a ``█ SCENARIO:`` block per named scenario,
+    by name, each with its checks, its metrics by section (its own widths) and its groups one
+    level deeper as ``↳ GROUP:``; group_duration is never listed."""
+    lines = _lines(data, mode="full")
+    titles = [line for line in lines if "█" in line or "↳ GROUP" in line]
+    assert titles == [
+        "  █ THRESHOLDS",
+        "  █ TOTAL RESULTS",
+        "  █ SCENARIO: lurkers",
+        "  █ SCENARIO: talkers",
+        "    ↳ GROUP: chat",
+        "      ↳ GROUP: history",
+    ]
+    start = lines.index("  █ SCENARIO: lurkers")
+    assert lines[start : lines.index("  █ SCENARIO: talkers")] == [
+        "  █ SCENARIO: lurkers",
+        "",
+        "    checks_total.......: 2       0.399018/s",
+        "    checks_succeeded...: 100.00% 2 out of 2",
+        "    checks_failed......: 0.00%   0 out of 2",
+        "",
+        "    ✓ status is 101",
+        "",
+        "    EXECUTION",
+        "    iteration_duration...: avg=2.5s   min=2.5s  med=2.5s  max=2.5s   p(90)=2.5s"
+        "   p(95)=2.5s",
+        "    iterations...........: 2     0.399018/s",
+        "",
+        "    NETWORK",
+        "    data_received........: 700 B 140 B/s",
+        "    data_sent............: 500 B 100 B/s",
+        "",
+        "    WEBSOCKET",
+        "    ws_connecting........: avg=1.23ms min=512µs med=1.1ms max=2.29ms p(90)=2.04ms"
+        " p(95)=2.17ms",
+        "    ws_msgs_received.....: 8     1.596074/s",
+        "    ws_msgs_sent.........: 8     1.596074/s",
+        "    ws_sessions..........: 2     0.399018/s",
+        "",
+        "",
+    ]
+    chat = lines.index("    ↳ GROUP: chat")
+    assert lines[chat:] == [
+        "    ↳ GROUP: chat",
+        "",
+        "      checks_total.......: 2       0.399018/s",
+        "      checks_succeeded...: 100.00% 2 out of 2",
+        "      checks_failed......: 0.00%   0 out of 2",
+        "",
+        "      ✓ echo matches",
+        "",
+        "      WEBSOCKET",
+        "      ws_msgs_received...: 4 0.798037/s",
+        "      ws_msgs_sent.......: 4 0.798037/s",
+        "      ws_sessions........: 2 0.399018/s",
+        "",
+        "      ↳ GROUP: history",
+        "",
+        "        checks_total.......: 4      0.798037/s",
+        "        checks_succeeded...: 75.00% 3 out of 4",
+        "        checks_failed......: 25.00% 1 out of 4",
+        "",
+        "        ✗ history is complete",
+        "              ↳  75% — ✓ 3 / ✗ 1",
+        "",
+        "        CUSTOM",
+        "        chat_latency.......: avg=42.5ms min=10ms med=38.25ms max=120.75ms p(90)=95ms"
+        " p(95)=110ms",
+        "        chat_messages......: 12 2.39411/s",
+        "",
+        "        WEBSOCKET",
+        "        ws_msgs_received...: 8  1.596074/s",
+        "        ws_msgs_sent.......: 8  1.596074/s",
+        "",
+        "",
+    ]
+    assert not any("group_duration" in line for line in lines)
+    assert "SCENARIO" not in render_summary(data)
+
+
+def test_full_mode_top_level_groups_come_before_the_scenarios(data: dict[str, Any]) -> None:
+    """Groups of samples outside a named scenario (a script without ``scenarios``) print as
+    top-level ``█ GROUP:`` blocks, in the order they were first seen."""
+    talkers = data["breakdown"]["scenarios"].pop("talkers")
+    data["breakdown"]["groups"] = [*talkers["groups"], {"name": "idle", "groups": []}]
+    lines = _lines(data, mode="full")
+    titles = [line for line in lines if "█" in line or "↳ GROUP" in line]
+    assert titles[2:] == [
+        "  █ GROUP: chat",
+        "    ↳ GROUP: history",
+        "  █ GROUP: idle",
+        "  █ SCENARIO: lurkers",
+    ]
+    chat = lines.index("  █ GROUP: chat")
+    assert lines[chat : chat + 3] == [
+        "  █ GROUP: chat",
+        "",
+        "    checks_total.......: 2       0.399018/s",
+    ]
+    idle = lines.index("  █ GROUP: idle")
+    # No checks, no metrics: the title alone (k6's TestGroupsOrderInFullSummary prints so).
+    assert lines[idle : idle + 4] == ["  █ GROUP: idle", "", "", "  █ SCENARIO: lurkers"]
+
+
+def test_full_mode_without_blocks_shows_each_group_with_its_checks(data: dict[str, Any]) -> None:
+    """Data with no ``breakdown`` (a compact run's, an export) has the group tree only."""
+    del data["breakdown"]
+    data["root_group"]["groups"].append({"name": "setup", "groups": [], "checks": []})
     lines = _lines(data, mode="full")
     start = lines.index("  █ GROUP: chat")
     assert lines[start:] == [
@@ -176,23 +284,13 @@ def test_full_mode_adds_group_blocks(data: dict[str, Any]) -> None:
     assert "GROUP" not in render_summary(data)
 
 
-def test_full_mode_group_metrics_and_scenarios(data: dict[str, Any]) -> None:
-    chat = data["root_group"]["groups"][0]
-    chat["metrics"] = {
-        "ws_ping": data["metrics"]["ws_ping"],
-        "chat_messages": data["metrics"]["chat_messages"],
-        "group_duration": data["metrics"]["group_duration"],
-    }
-    data["root_group"]["groups"].append({"name": "setup", "groups": [], "checks": []})
-    data["scenarios"] = {"readers": {"checks": [], "groups": [], "metrics": {}}}
+def test_scenario_blocks_sort_as_javascripts_locale_compare(data: dict[str, Any]) -> None:
+    blocks = data["breakdown"]["scenarios"]
+    for name in ("Zeta", "alpha", "beta_2", "beta-1"):
+        blocks[name] = {"checks": [], "metrics": {}, "groups": []}
     lines = _lines(data, mode="full")
-    group = lines[lines.index("  █ GROUP: chat") :]
-    assert "    CUSTOM" in group
-    assert "    chat_messages...: 12 2.394/s" in group  # the group's own widths
-    assert "    WEBSOCKET" in group
-    assert not any("group_duration" in line for line in group)
-    assert "  █ GROUP: setup" not in lines
-    assert lines[-3:] == ["  █ SCENARIO: readers", "", ""]
+    names = [line.split(": ", 1)[1] for line in lines if line.startswith("  █ SCENARIO: ")]
+    assert names == ["alpha", "beta_2", "beta-1", "lurkers", "talkers", "Zeta"]
 
 
 def test_trend_stats_follow_options(data: dict[str, Any]) -> None:
@@ -223,6 +321,34 @@ def test_threshold_values_shown_per_aggregation(data: dict[str, Any]) -> None:
     assert "    ✓ 'value<3' value=2" in lines
     assert "    ✓ 'p(99)<1' p(99)=480µs" in lines  # a stat not in summaryTrendStats
     assert "    ✓ 'p(99.9)<1' p(99.9)=n/a" in lines  # not computed at all
+
+
+def test_threshold_on_a_stat_outside_the_columns_shows_its_real_value() -> None:
+    """grafana/k6#4698: the aggregator computes ``p(99)`` (and ``avg``) for thresholds on them
+    with the default trend stats; the THRESHOLDS block and the export show it, TOTAL RESULTS
+    keeps its columns."""
+    from greenws.metrics.aggregator import Aggregator
+    from greenws.metrics.builtin import register_builtin
+    from greenws.metrics.metric import Registry
+    from greenws.metrics.tags import TagSet
+    from greenws.summary.export import to_summary_export
+
+    registry = Registry()
+    builtin = register_builtin(registry)
+    aggregator = Aggregator(registry)
+    aggregator.add_batch([(builtin.ws_ping, 0.0, float(v), TagSet()) for v in range(1, 101)])
+    verdicts = {"ws_ping": {"p(99)<500": True, "avg!=0": True, "max<50": False}}
+    data = aggregator.summary_data(duration_s=1.0, trend_stats=["max"], thresholds=verdicts)
+    lines = _lines(data)
+    # The histogram's p(99) of 1..100 is within 0.39 % of k6's exact 99.01.
+    assert any(line.startswith("    ✓ 'p(99)<500' p(99)=99.") for line in lines)
+    assert "    ✓ 'avg!=0' avg=50.5ms" in lines
+    assert "    ✗ 'max<50' max=100ms" in lines
+    ws_ping = next(line for line in lines if line.startswith("    ws_ping..."))
+    assert ws_ping.split(": ", 1)[1] == "max=100ms"
+    exported = to_summary_export(data)["metrics"]["ws_ping"]
+    assert exported["p(99)"] == pytest.approx(99.01, rel=0.005)
+    assert exported["thresholds"] == {"p(99)<500": False, "avg!=0": False, "max<50": True}
 
 
 def test_submetric_threshold_without_parent_shows_full_name(data: dict[str, Any]) -> None:

@@ -1,8 +1,10 @@
 """Per-scenario and per-group metric tables, built with the summary's own aggregator.
 
-The console's full summary prints ``█ SCENARIO:`` and ``█ GROUP:`` blocks when the summary data
-carries ``scenarios`` and per-group ``metrics``. The engine does not provide those (yet), so the
-report aggregates them itself: one :class:`~greenws.metrics.aggregator.Aggregator` per scenario
+The console's full summary prints ``█ SCENARIO:`` and ``█ GROUP:`` blocks from the summary data's
+``breakdown``, which the engine aggregates only with ``--summary-mode full`` and files as k6
+does (a group inside its scenario). The report has tables whatever the mode, per group path
+across scenarios, so it aggregates them itself: one
+:class:`~greenws.metrics.aggregator.Aggregator` per scenario
 and per group, fed the very samples this output receives. Sinks are the summary's sinks, so a
 scenario's table computes its numbers exactly as the TOTAL table does, and memory is bounded by
 the number of scenarios and groups, not by the test's length.

@@ -312,8 +312,8 @@ def render_report(report: Mapping[str, Any]) -> str:
     ``report`` holds ``run`` (script, start, end, duration_s, exit_code, scenarios, dropped),
     ``summary`` (the handleSummary data the console summary printed), ``series``
     (``SeriesAggregator.to_data()``), and ``scenario_metrics`` / ``group_metrics`` (name ->
-    metrics, handleSummary-shaped). Data the summary itself carries (``summary["scenarios"]``,
-    a group's ``metrics``) takes precedence over the report's own breakdown.
+    metrics, handleSummary-shaped). The scenario blocks the summary itself carries in full mode
+    (``summary["breakdown"]["scenarios"]``) take precedence over the report's own tables.
     """
     run = report.get("run", {})
     summary = report.get("summary", {})
@@ -324,7 +324,7 @@ def render_report(report: Mapping[str, Any]) -> str:
     script = str(run.get("script", ""))
 
     scenario_metrics = dict(report.get("scenario_metrics", {}))
-    for name, block in (summary.get("scenarios") or {}).items():
+    for name, block in ((summary.get("breakdown") or {}).get("scenarios") or {}).items():
         if isinstance(block, Mapping) and isinstance(block.get("metrics"), Mapping):
             scenario_metrics[name] = block["metrics"]
     group_metrics = dict(report.get("group_metrics", {}))
