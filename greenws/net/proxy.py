@@ -8,7 +8,8 @@
   with ``:port``.
 - ``localhost`` and loopback addresses are never proxied.
 - A proxy URL without a scheme is ``http://``; its ``user:password`` becomes
-  ``Proxy-Authorization: Basic``. Other schemes (``socks5://``) are refused with a clear error.
+  ``Proxy-Authorization: Basic``. Other schemes (``https://``, TLS to the proxy itself, and
+  ``socks5://``, both of which Go also speaks) are refused with a clear error.
 
 The environment is read once per process, as Go does.
 """
@@ -62,10 +63,10 @@ def _variable(environ: Mapping[str, str], name: str) -> tuple[str, str] | None:
 def _parse_proxy(variable: str, value: str) -> Proxy:
     url = value if "://" in value else f"http://{value}"
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
+    if parts.scheme != "http":
         raise ProxyError(f"{variable}={value!r}: only http:// proxies are supported")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = parts.port or 80
     except ValueError:
         raise ProxyError(f"{variable}={value!r}: the port is not a number") from None
     if not parts.hostname:

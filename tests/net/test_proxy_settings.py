@@ -46,5 +46,7 @@ def test_a_star_bypasses_everything_and_bad_settings_are_named() -> None:
     assert settings_from({"HTTP_PROXY": "p:1", "NO_PROXY": "*"}).bypassed("a.b", 1)
     with pytest.raises(ProxyError, match="HTTPS_PROXY='socks5://p:1'"):
         settings_from({"HTTPS_PROXY": "socks5://p:1"})
+    with pytest.raises(ProxyError, match="only http://"):
+        settings_from({"HTTP_PROXY": "https://p:1"})
     with pytest.raises(ProxyError, match="not a number"):
         settings_from({"HTTP_PROXY": "http://p:port"})
