@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import gevent
 
+from greenws.api.console import console
 from greenws.metrics.metric import Metric, MetricType, ValueType
 from greenws.metrics.tags import TagSet
 from greenws.runtime.context import active_context
@@ -33,6 +34,7 @@ __all__ = [
     "clearTimeout",
     "clear_interval",
     "clear_timeout",
+    "console",
     "env",
     "fail",
     "group",
