@@ -124,7 +124,19 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         default=None,
         help="do not verify TLS certificates",
     )
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    run.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress output (logs are unchanged, as k6)"
+    )
+    logs = run.add_argument_group("logs (console.log and greenws's errors; print() goes to stderr)")
+    logs.add_argument(
+        "--log-output",
+        metavar="stderr|stdout|none|file=PATH",
+        help="where log lines go (default stderr; file=PATH[,level=LEVEL] appends to PATH)",
+    )
+    logs.add_argument("--log-format", metavar="text|json|raw", help="log line format (text)")
+    logs.add_argument(
+        "-v", "--verbose", action="store_true", help="show debug lines (console.debug)"
+    )
     run.add_argument(
         "--workers",
         metavar="N|auto",
@@ -206,6 +218,22 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
+def _configure_logs(args: argparse.Namespace) -> int:
+    """``--log-output``, ``--log-format``, ``-v``: set before the script is imported, so its
+    top-level ``console.log`` obeys them too; a bad value is one line and exit 104 (0: all well).
+    """
+    from greenws.runtime.logs import LogConfigError, logger_from_flags, set_logger
+
+    try:
+        logger = logger_from_flags(
+            args.log_output, args.log_format, verbose=args.verbose, no_color=args.no_color
+        )
+    except LogConfigError as error:
+        return _fail(EXIT["config"], str(error))
+    set_logger(logger)
+    return 0
+
+
 def _cli_options(args: argparse.Namespace) -> dict[str, Any]:
     layer: dict[str, Any] = {}
     for key, value in (
@@ -277,6 +305,10 @@ def load_and_resolve(args: argparse.Namespace, pluginmanager: Any) -> tuple[Engi
             )
         for warning in options.warnings:
             print(f"greenws: warning: {warning}", file=sys.stderr)
+        if options.no_color:  # the script's noColor too: logs follow the summary's colours
+            from greenws.runtime.logs import get_logger
+
+            get_logger().colored = False
         engine.set_options(options, dict(args.tag))
         engine.no_summary = args.no_summary
         engine.no_setup, engine.no_teardown, engine.no_thresholds = (
@@ -360,6 +392,10 @@ def _attach_workers(engine: Engine, args: argparse.Namespace, pluginmanager: Any
         engine.worker_link = WorkerLink(int(link["fd"]))
         if link["forward"]:
             pluginmanager.register(engine.worker_link, "worker-link")
+        if "log_started" in link:  # one [0003] clock for the coordinator's and workers' lines
+            from greenws.runtime.logs import get_logger
+
+            get_logger().started_at = float(link["log_started"])
         if link.get("setup_data"):
             with open(link["setup_data"], encoding="utf-8") as handle:
                 engine.context.setup_data = handle.read()
@@ -382,10 +418,11 @@ def inspect_command(args: argparse.Namespace, pluginmanager: Any) -> int:
     if isinstance(prepared, int):
         return prepared
     from greenws.cli.inspection import inspect_document
+    from greenws.runtime.logs import summary_stdout
 
     engine, options = prepared
     document = inspect_document(options, engine.scenarios)
-    print(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+    print(json.dumps(document, indent=2, ensure_ascii=False, default=str), file=summary_stdout())
     return 0
 
 
@@ -423,10 +460,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"greenws {__version__}")
         return 0
-    if args.command == "run":
-        return run_command(args, pluginmanager)
-    if args.command == "inspect":
-        return inspect_command(args, pluginmanager)
+    if args.command in ("run", "inspect"):
+        failed = _configure_logs(args)
+        if failed:
+            return failed
+        from greenws.runtime.logs import prints_to_stderr
+
+        handler = run_command if args.command == "run" else inspect_command
+        with prints_to_stderr():  # the script's print(): stdout is the summary's (or inspect's)
+            return handler(args, pluginmanager)
     if args.command == "merge":
         from greenws.cli.merge import merge_command
 
