@@ -303,12 +303,12 @@ def load_and_resolve(args: argparse.Namespace, pluginmanager: Any) -> tuple[Engi
                 f"--summary-export {args.summary_export} is not written: --no-summary turns off "
                 "the export too, as in k6 (use --summary-mode disabled to hide only the text)"
             )
-        for warning in options.warnings:
-            print(f"greenws: warning: {warning}", file=sys.stderr)
-        if options.no_color:  # the script's noColor too: logs follow the summary's colours
-            from greenws.runtime.logs import get_logger
+        from greenws.runtime.logs import get_logger
 
+        if options.no_color:  # the script's noColor too: logs follow the summary's colours
             get_logger().colored = False
+        for warning in options.warnings:  # logged, as k6 logs its option warnings
+            get_logger().warn(warning)
         engine.set_options(options, dict(args.tag))
         engine.no_summary = args.no_summary
         engine.no_setup, engine.no_teardown, engine.no_thresholds = (
