@@ -16,7 +16,7 @@ import json
 import random
 import string
 
-from greenws import vu
+from greenws import console, vu
 from greenws.websockets import WebSocket, clear_interval, clear_timeout, set_interval, set_timeout
 
 options = {"vus": 2, "iterations": 2}
@@ -46,9 +46,9 @@ def start_ws_worker(worker):
         def on_message(event):
             message = json.loads(event.data)
             if message["event"] == "SAY":  # the echo of what we said
-                print(f"VU {vu.id}:{worker} received: {message['message']}")
+                console.log(f"VU {vu.id}:{worker} received: {message['message']}")
             else:
-                print(f"VU {vu.id}:{worker} received unhandled message: {message['event']}")
+                console.log(f"VU {vu.id}:{worker} received unhandled message: {message['event']}")
 
         sock.add_event_listener("message", on_message)
 
@@ -59,13 +59,13 @@ def start_ws_worker(worker):
 
         def leave():
             clear_interval(interval)
-            print(f"VU {vu.id}:{worker}: {SESSION_MS}ms passed, leaving the chat")
+            console.log(f"VU {vu.id}:{worker}: {SESSION_MS}ms passed, leaving the chat")
             sock.send(json.dumps({"event": "LEAVE"}))
 
         timeout1 = set_timeout(leave, SESSION_MS)
 
         def close_forcefully():
-            print(f"VU {vu.id}:{worker}: closing the socket 1s after the graceful LEAVE")
+            console.log(f"VU {vu.id}:{worker}: closing the socket 1s after the graceful LEAVE")
             sock.close()
 
         timeout2 = set_timeout(close_forcefully, SESSION_MS + 1000)
@@ -73,7 +73,7 @@ def start_ws_worker(worker):
         def on_close(event):
             clear_timeout(timeout1)
             clear_timeout(timeout2)
-            print(f"VU {vu.id}:{worker}: disconnected")
+            console.log(f"VU {vu.id}:{worker}: disconnected")
 
         sock.add_event_listener("close", on_close)
 

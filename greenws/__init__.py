@@ -2,12 +2,14 @@
 
 A script imports what it needs::
 
-    from greenws import ws, check, group, sleep, Counter, Gauge, Rate, Trend, vu, env
+    from greenws import ws, check, group, sleep, Counter, Gauge, Rate, Trend, vu, env, console
     from greenws import set_timeout, set_interval, clear_timeout, clear_interval
 
 ``greenws.env`` is k6's ``__ENV``: a read-only mapping of the environment (``-e KEY=VALUE``
 included) with the running scenario's ``env`` on top. ``text_summary`` renders the default
-end-of-test summary for a script's ``handle_summary(data)``.
+end-of-test summary for a script's ``handle_summary(data)``. ``console`` is k6's: ``console.log``
+and friends write log lines (to stderr unless ``--log-output`` says otherwise), never into the
+summary on stdout.
 
 The script API is loaded lazily so that the pure cores (``greenws.protocol``, ``greenws.metrics``…)
 can be imported without gevent.
@@ -38,6 +40,7 @@ _SCRIPT_API = {
     "env",
     "text_summary",
     "textSummary",
+    "console",
     # k6/timers: global timers on the VU's loop (several sockets per VU, greenws.websockets)
     "set_timeout",
     "set_interval",

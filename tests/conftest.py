@@ -24,6 +24,7 @@ PURE_TESTS = (
     "tests/options/",
     "tests/test_architecture.py",
     "tests/runtime/test_timers.py",
+    "tests/runtime/test_logs.py",
     "tests/outputs/test_file_destination.py",
     "tests/outputs/test_line_file.py",
     "tests/outputs/test_influx_lines.py",

@@ -27,6 +27,7 @@ LAYERS = [
             "greenws.options",
             "greenws.summary",
             "greenws.runtime.timers",
+            "greenws.runtime.logs",
             "greenws.outputs.file_destination",
         ],
     ),

@@ -20,3 +20,4 @@ def test_example_runs_against_the_echo_server(tmp_path: Path, example: Path) -> 
     if checks:
         assert checks["fails"] == 0
     assert "WEBSOCKET" in result.stdout
+    assert "source=console" not in result.stdout  # console.log goes to stderr, as in k6

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import gevent
 
+from greenws.api.console import console
 from greenws.api.shared_array import SharedArray
 from greenws.metrics.metric import Metric, MetricType, ValueType
 from greenws.metrics.tags import TagSet
@@ -37,6 +38,7 @@ __all__ = [
     "clearTimeout",
     "clear_interval",
     "clear_timeout",
+    "console",
     "cookieJar",
     "cookie_jar",
     "env",

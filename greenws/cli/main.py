@@ -17,203 +17,35 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from greenws.cli.parser import build_parser  # argparse only: safe before monkey-patching
 from greenws.exit_codes import EXIT  # pure: safe before monkey-patching
 
 if TYPE_CHECKING:
     from greenws.execution.engine import Engine
     from greenws.options.layers import Options
 
-__all__ = ["build_parser", "load_and_resolve", "main"]
-
-
-def _key_value(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key, value
-
-
-def add_run_arguments(run: argparse.ArgumentParser) -> None:
-    """The flags of ``greenws run``; ``greenws inspect`` takes the same ones."""
-    run.add_argument(
-        "script", help="the Python test script (options, default(), setup(), teardown())"
-    )
-    shape = run.add_argument_group("load shape (override the script's options)")
-    shape.add_argument("-u", "--vus", type=int, help="number of virtual users")
-    shape.add_argument("-d", "--duration", help="test duration, e.g. 30s, 1m30s")
-    shape.add_argument("-i", "--iterations", type=int, help="total iterations shared by the VUs")
-    shape.add_argument(
-        "-s",
-        "--stage",
-        action="append",
-        metavar="DURATION:TARGET",
-        help="ramping stage (repeatable)",
-    )
-    run.add_argument("--config", metavar="FILE", help="JSON file with options (lowest precedence)")
-    run.add_argument(
-        "-e",
-        "--env",
-        action="append",
-        type=_key_value,
-        default=[],
-        metavar="KEY=VALUE",
-        help="set an environment variable for the script (greenws.env and os.environ)",
-    )
-    run.add_argument(
-        "--tag",
-        action="append",
-        type=_key_value,
-        default=[],
-        metavar="NAME=VALUE",
-        help="add a tag to every sample",
-    )
-    run.add_argument(
-        "-o",
-        "--out",
-        action="append",
-        default=[],
-        metavar="KIND[=ARG]",
-        help="send samples to an output, e.g. json=results.json (repeatable; kinds below)",
-    )
-    run.add_argument(
-        "-p",
-        dest="plugins",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="load a plugin module (-p no:NAME blocks one)",
-    )
-    run.add_argument(
-        "--echo-server",
-        action="store_true",
-        help="start the embedded echo server on 127.0.0.1 for the run (a child process)",
-    )
-    run.add_argument(
-        "--echo-port",
-        type=int,
-        default=8765,
-        metavar="PORT",
-        help="port of --echo-server (default 8765)",
-    )
-    summary = run.add_argument_group("summary")
-    summary.add_argument(
-        "--summary-export", metavar="FILE", help="write the summary as k6's JSON export"
-    )
-    summary.add_argument("--summary-trend-stats", metavar="STATS", help="e.g. avg,med,p(99),max")
-    summary.add_argument("--summary-time-unit", choices=["s", "ms", "us"])
-    summary.add_argument(
-        "--summary-mode",
-        choices=["compact", "full", "disabled"],
-        default="compact",
-        help="the end-of-test text summary; disabled prints none, but --summary-export is still "
-        "written and handle_summary() still called",
-    )
-    summary.add_argument(
-        "--no-summary",
-        action="store_true",
-        help="no end-of-test summary at all, as k6: no text, no handle_summary(), no "
-        "--summary-export (--summary-mode disabled only hides the text)",
-    )
-    summary.add_argument("--no-color", action="store_true", help="no ANSI colours")
-    run.add_argument("--no-thresholds", action="store_true", help="evaluate no thresholds")
-    run.add_argument("--no-setup", action="store_true", help="skip setup()")
-    run.add_argument("--no-teardown", action="store_true", help="skip teardown()")
-    run.add_argument(
-        "--insecure-skip-tls-verify",
-        action="store_true",
-        default=None,
-        help="do not verify TLS certificates",
-    )
-    run.add_argument(
-        "--user-agent",
-        metavar="TEXT",
-        help='the handshake\'s User-Agent (default greenws/<version>; "" sends none)',
-    )
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    run.add_argument(
-        "--workers",
-        metavar="N|auto",
-        help="run the VUs in N processes (auto: one per core), each a slice of every scenario; "
-        "one progress, summary and exit code",
-    )
-    run.add_argument("--worker-link", help=argparse.SUPPRESS)  # set by the coordinator only
-    segments = run.add_argument_group("execution segments (split one test between processes)")
-    segments.add_argument(
-        "--execution-segment",
-        metavar="A:B",
-        help="run only this part of the test, e.g. 0:1/3, 1/3:2/3, 50%%:100%%",
-    )
-    segments.add_argument(
-        "--execution-segment-sequence",
-        metavar="POINTS",
-        help="all the parts, e.g. 0,1/3,2/3,1: VUs, iterations and arrivals are striped so "
-        "the parts add up exactly to the whole test",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser; plugins add their own options to ``run`` (and ``inspect``)."""
-    parser = argparse.ArgumentParser(
-        prog="greenws", description="Load-test WebSocket services with k6's k6/ws API, in Python."
-    )
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    run = commands.add_parser(
-        "run",
-        help="run a test script",
-        description="Run a test script.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the --out table's columns
-    )
-    add_run_arguments(run)
-    inspect = commands.add_parser(
-        "inspect",
-        help="print the resolved options and scenarios of a script as JSON; runs nothing",
-        description=(
-            "Load a script, resolve its options exactly as `greenws run` would with the same "
-            "flags, and print them with the scenarios they imply as JSON (k6 inspect "
-            "--execution-requirements). Nothing runs: no setup(), no VUs, no connections. Flags "
-            "that only matter while running (--out, --summary-export, --echo-server…) are "
-            "accepted and ignored, so a run's command line can be inspected as it is."
-        ),
-    )
-    add_run_arguments(inspect)
-
-    echo = commands.add_parser(
-        "echo",
-        help="run the embedded echo server",
-        description="Run the embedded WebSocket echo server.",
-    )
-    echo.add_argument("--host", default="127.0.0.1")
-    echo.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-    echo.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
-    echo.add_argument("--watch", action="store_true", help=argparse.SUPPRESS)  # exit with parent
-
-    merge = commands.add_parser(
-        "merge",
-        help="merge runs' --summary-export files: one summary, thresholds on the merged data",
-        description=(
-            "Merge the --summary-export files of several runs (e.g. one per load generator) "
-            "into one summary, and evaluate every file's thresholds on the merged data: exit 99 "
-            "if one fails, 104 for a bad file."
-        ),
-    )
-    from greenws.cli.merge import add_merge_arguments
-
-    add_merge_arguments(merge)
-
-    plugins = commands.add_parser(
-        "plugins",
-        help="list the loaded plugins, their versions and hooks",
-        description="List the loaded plugins (built-in, entry points, -p), versions and hooks.",
-    )
-    plugins.add_argument("-p", dest="plugins", action="append", default=[], metavar="MODULE")
-    return parser
+__all__ = ["load_and_resolve", "main"]
 
 
 def _fail(code: int, message: str) -> int:
     print(f"greenws: error: {message}", file=sys.stderr)
     return code
+
+
+def _configure_logs(args: argparse.Namespace) -> int:
+    """``--log-output``, ``--log-format``, ``-v``: set before the script is imported, so its
+    top-level ``console.log`` obeys them too; a bad value is one line and exit 104 (0: all well).
+    """
+    from greenws.runtime.logs import LogConfigError, logger_from_flags, set_logger
+
+    try:
+        logger = logger_from_flags(
+            args.log_output, args.log_format, verbose=args.verbose, no_color=args.no_color
+        )
+    except LogConfigError as error:
+        return _fail(EXIT["config"], str(error))
+    set_logger(logger)
+    return 0
 
 
 def _cli_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -287,8 +119,12 @@ def load_and_resolve(args: argparse.Namespace, pluginmanager: Any) -> tuple[Engi
                 f"--summary-export {args.summary_export} is not written: --no-summary turns off "
                 "the export too, as in k6 (use --summary-mode disabled to hide only the text)"
             )
-        for warning in options.warnings:
-            print(f"greenws: warning: {warning}", file=sys.stderr)
+        from greenws.runtime.logs import get_logger
+
+        if options.no_color:  # the script's noColor too: logs follow the summary's colours
+            get_logger().colored = False
+        for warning in options.warnings:  # logged, as k6 logs its option warnings
+            get_logger().warn(warning)
         engine.set_options(options, dict(args.tag))
         engine.no_summary = args.no_summary
         engine.no_setup, engine.no_teardown, engine.no_thresholds = (
@@ -374,6 +210,10 @@ def _attach_workers(engine: Engine, args: argparse.Namespace, pluginmanager: Any
         engine.worker_link = WorkerLink(int(link["fd"]))
         if link["forward"]:
             pluginmanager.register(engine.worker_link, "worker-link")
+        if "log_started" in link:  # one [0003] clock for the coordinator's and workers' lines
+            from greenws.runtime.logs import get_logger
+
+            get_logger().started_at = float(link["log_started"])
         if link.get("setup_data"):
             with open(link["setup_data"], encoding="utf-8") as handle:
                 engine.context.setup_data = handle.read()
@@ -396,10 +236,11 @@ def inspect_command(args: argparse.Namespace, pluginmanager: Any) -> int:
     if isinstance(prepared, int):
         return prepared
     from greenws.cli.inspection import inspect_document
+    from greenws.runtime.logs import summary_stdout
 
     engine, options = prepared
     document = inspect_document(options, engine.scenarios)
-    print(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+    print(json.dumps(document, indent=2, ensure_ascii=False, default=str), file=summary_stdout())
     return 0
 
 
@@ -444,10 +285,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"greenws {__version__}")
         return 0
-    if args.command == "run":
-        return run_command(args, pluginmanager)
-    if args.command == "inspect":
-        return inspect_command(args, pluginmanager)
+    if args.command in ("run", "inspect"):
+        failed = _configure_logs(args)
+        if failed:
+            return failed
+        from greenws.runtime.logs import prints_to_stderr
+
+        handler = run_command if args.command == "run" else inspect_command
+        with prints_to_stderr():  # the script's print(): stdout is the summary's (or inspect's)
+            return handler(args, pluginmanager)
     if args.command == "merge":
         from greenws.cli.merge import merge_command
 

@@ -8,7 +8,8 @@ call) and says once, before any VU starts, when the planned VUs cannot all hold 
 from __future__ import annotations
 
 import resource
-import sys
+
+from greenws.runtime.logs import get_logger
 
 __all__ = [
     "RESERVED_FILES",
@@ -49,10 +50,10 @@ def open_files_warning(planned_vus: int, soft: int, hard: int) -> str | None:
 
 
 def report_open_files(planned_vus: int | None) -> None:
-    """At start: raise the soft limit, then one WARN line if ``planned_vus`` cannot all connect
+    """At start: raise the soft limit, then one warning in the log if ``planned_vus`` cannot all connect
     (None: this process runs no VUs)."""
     soft, hard = raise_open_files_limit()
     if planned_vus is not None:
         warning = open_files_warning(planned_vus, soft, hard)
         if warning is not None:
-            print(f"WARN[0000] {warning}", file=sys.stderr, flush=True)
+            get_logger().warn(warning)

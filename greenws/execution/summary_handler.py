@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from greenws.execution.file_results import output_errors
 from greenws.metrics.state import RunState
+from greenws.runtime.logs import summary_stdout
 from greenws.runtime.vu import AbortTest, format_script_error
 from greenws.summary.export import DATA_STATE_KEY, GREENWS_KEY
 
@@ -91,7 +92,8 @@ def write(result: Mapping[str, bytes], report_error: Report) -> None:
     """
     for destination, content in result.items():
         if destination in ("stdout", "stderr"):
-            stream = sys.stdout if destination == "stdout" else sys.stderr
+            # The real stdout: a script's print() goes to stderr while it runs (runtime/logs.py).
+            stream = summary_stdout() if destination == "stdout" else sys.stderr
             stream.flush()
             raw = getattr(stream, "buffer", None)
             if raw is not None:

@@ -57,6 +57,7 @@ from greenws.options.scenarios import ScenarioConfig
 from greenws.options.segments import even_sequence
 from greenws.plugins import hookimpl
 from greenws.plugins.types import Progress
+from greenws.runtime.logs import get_logger
 
 if TYPE_CHECKING:
     from greenws.execution.engine import Engine
@@ -211,6 +212,11 @@ def child_arguments(args: Any, segment: str, sequence: Sequence[str], link: str)
         argv.append("--insecure-skip-tls-verify")
     if args.summary_mode == "full":  # the workers aggregate full mode's blocks for the summary
         argv += ["--summary-mode", "full"]
+    # Logs: a worker's console lines and errors are the test's, in the same place and format.
+    for flag, value in (("--log-output", args.log_output), ("--log-format", args.log_format)):
+        if value is not None:
+            argv += [flag, value]
+    argv += ["-v"] * bool(args.verbose) + ["--no-color"] * bool(args.no_color)
     return argv
 
 
@@ -331,7 +337,11 @@ class Coordinator:
 
     def run(self, engine: Engine, setup_data: str | None) -> int:
         """Run every worker to its end; returns the worst worker exit code (0 if all were fine)."""
-        link: dict[str, Any] = {"fd": "{fd}", "forward": bool(engine.flusher.channels)}
+        link: dict[str, Any] = {
+            "fd": "{fd}",
+            "forward": bool(engine.flusher.channels),
+            "log_started": get_logger().started_at,
+        }
         if setup_data is not None:
             handle, self._setup_file = tempfile.mkstemp(prefix="greenws-setup-", suffix=".json")
             with os.fdopen(handle, "w", encoding="utf-8") as file:

@@ -24,6 +24,7 @@ from greenws.options.derive import options_tuple
 from greenws.options.scenarios import ScenarioConfig
 from greenws.plugins import hookimpl
 from greenws.plugins.types import RunInfo
+from greenws.runtime.logs import summary_stdout
 from greenws.summary.progress import (
     ScenarioProgress,
     render_progress,
@@ -58,7 +59,8 @@ class ConsoleOutput:
     """Header, progress and summary; one instance per run."""
 
     def __init__(self, stream: Any = None, err: Any = None) -> None:
-        self.stream = stream or sys.stdout
+        # The real stdout even while a script's print() is sent to stderr (runtime/logs.py).
+        self.stream = stream or summary_stdout()
         self.err = err or sys.stderr
         self._progress: gevent.Greenlet | None = None
         self._drawn = False

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,6 +19,7 @@ from greenws.metrics.metric import Registry
 from greenws.metrics.sample import Sample
 from greenws.metrics.tags import TagInterner, TagSet
 from greenws.options.layers import Options
+from greenws.runtime.logs import get_logger
 from greenws.runtime.vu import VirtualUser, format_script_error
 
 __all__ = ["RunContext", "active_context"]
@@ -58,7 +58,7 @@ class RunContext:
         self.scenario_envs: dict[str, Mapping[str, str]] = {}
         #: What ``setup()`` returned, as JSON text; each iteration gets its own copy.
         self.setup_data: str | None = None
-        #: The monotonic time error lines count their ``ERRO[0003]`` seconds from.
+        #: When the run started (``Engine.elapsed`` counts from it).
         self.started_monotonic = time.monotonic()
         #: How often each distinct error was reported (the first is printed, see report_error).
         self.errors_seen: dict[str, int] = {}
@@ -97,12 +97,15 @@ class RunContext:
     # -- errors -----------------------------------------------------------------------------------
 
     def report_error(self, key: str, message: str) -> None:
-        """Log an error once per distinct ``key``; repeats are counted and summed up at the end."""
+        """Log an error once per distinct ``key``; repeats are counted and summed up at the end.
+
+        Through the process's logger, like the script's ``console``: ``--log-output`` and
+        ``--log-format`` apply to both, as they do to everything k6 logs.
+        """
         count = self.errors_seen.get(key, 0)
         self.errors_seen[key] = count + 1
         if count == 0:
-            elapsed = int(time.monotonic() - self.started_monotonic)
-            print(f"ERRO[{elapsed:04d}] {message}", file=sys.stderr, flush=True)
+            get_logger().error(message)
 
     def report_script_error(self, vu: VirtualUser, error: BaseException) -> None:
         """An exception escaped the script: log it once (with VU and where), end the iteration."""
@@ -119,4 +122,4 @@ class RunContext:
         """At the end of the run: how many more times each error happened after its first line."""
         for key, count in self.errors_seen.items():
             if count > 1:
-                print(f"  ({count - 1} more of: {key[:160]})", file=sys.stderr)
+                get_logger().error(f"{count - 1} more of: {key[:160]}")

@@ -74,7 +74,8 @@ def test_python_m_greenws_runs_a_script(tmp_path: Path) -> None:
         "run", "script.py", "-q", "--summary-export", str(export), "-i", "3", cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("iteration ran") == 3
+    assert result.stderr.count("iteration ran") == 3  # print() goes to stderr
+    assert "iteration ran" not in result.stdout  # the summary's stream
     assert json.loads(export.read_text(encoding="utf-8"))["metrics"]["iterations"]["count"] == 3
 
 

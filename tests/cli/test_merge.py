@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from greenws_runner import ROOT, RunResult, run_greenws
 
-from greenws.cli.main import build_parser
 from greenws.cli.merge import merge_command
+from greenws.cli.parser import build_parser
 from greenws.metrics.aggregator import Aggregator
 from greenws.metrics.builtin import register_builtin
 from greenws.metrics.metric import Registry

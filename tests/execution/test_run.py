@@ -208,7 +208,7 @@ def teardown(data):
     )
     assert result.returncode == 108, result.stderr
     assert "enough" in result.stderr
-    assert "teardown ran" in result.stdout
+    assert "teardown ran" in result.stderr  # print() goes to stderr, as k6's console.log
 
 
 def test_setup_data_reaches_every_iteration_as_a_copy(tmp_path: Path) -> None:
@@ -229,7 +229,7 @@ def teardown(data):
     )
     assert result.returncode == 0, result.stderr
     assert result.metric("checks")["passes"] == 8 and result.metric("checks")["fails"] == 0
-    assert "teardown {'token': 'abc', 'items': [1, 2]}" in result.stdout
+    assert "teardown {'token': 'abc', 'items': [1, 2]}" in result.stderr
 
 
 def test_setup_exception_exits_107_without_teardown(tmp_path: Path) -> None:
@@ -247,7 +247,7 @@ def teardown(data):
     )
     assert result.returncode == 107
     assert "no token" in result.stderr
-    assert "teardown ran" not in result.stdout
+    assert "teardown ran" not in result.stderr + result.stdout
 
 
 @pytest.mark.parametrize(

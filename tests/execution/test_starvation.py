@@ -59,7 +59,7 @@ def test_vus_failing_every_dial_with_emfile_do_not_starve_the_others(
         tmp_path, EMFILE, env={"TARGET": echo_server.url}, preexec_fn=_open_files_128
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    warnings = [line for line in result.stderr.splitlines() if line.startswith("WARN")]
+    warnings = [line for line in result.stderr.splitlines() if " level=warning " in line]
     assert len(warnings) == 1, result.stderr[-2000:]
     assert "300 VUs are planned" in warnings[0] and "128 files" in warnings[0], warnings[0]
     sessions = Counter(

@@ -283,9 +283,10 @@ def default():
         env={"TARGET": echo_server.url},
     )
     assert result.returncode == 0, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("ERRO[")]
-    assert len(errors) == 1 and "KeyError: 'boom'" in errors[0]
-    assert "3 more of: KeyError" in result.stderr  # repeats are counted, not printed
+    # k6's error line on a pipe: logfmt, ``time="…" level=error msg="…"``
+    errors = [line for line in result.stderr.splitlines() if " level=error " in line]
+    assert len(errors) == 2 and "KeyError: 'boom'" in errors[0]
+    assert 'msg="3 more of: KeyError' in errors[1]  # repeats are counted, not printed
     assert "vu=" in result.stderr and "script.py:" in result.stderr
     assert result.metric("iterations")["count"] == 4
 

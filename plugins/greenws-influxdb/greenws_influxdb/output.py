@@ -22,7 +22,6 @@ by then counts as dropped.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -31,6 +30,7 @@ import gevent
 import gevent.pool
 
 from greenws.plugins import hookimpl
+from greenws.runtime.logs import get_logger
 from greenws_influxdb.lines import LineSerializer
 from greenws_influxdb.settings import InfluxSettings
 from greenws_influxdb.transport import DatabaseMissing, Transport, make_transport
@@ -69,13 +69,11 @@ class InfluxDBOutput:
         self._deadline: float | None = None  # set by the final flush: no retries past it
         self._down = False
         self._finished = False
-        self._started = time.time()
 
     # -- hooks -------------------------------------------------------------------------------
 
     @hookimpl
     def greenws_output_start(self, run: Any) -> None:
-        self._started = run.start_time
         if self.transport is None:
             self.transport = make_transport(self.settings)
         # In the background: a server that accepts and never answers held the VUs' start (and
@@ -192,7 +190,7 @@ class InfluxDBOutput:
         if abandoned and not self._down:  # nothing said so far: say why samples are missing
             self.warnings += 1
             self._say(
-                "WARN",
+                "warning",
                 f"{abandoned} samples not written to {self.settings.base_url} within the final "
                 f"flush timeout ({self.settings.final_flush_timeout:g}s); counted as dropped",
             )
@@ -200,15 +198,15 @@ class InfluxDBOutput:
     # -- telling the user ------------------------------------------------------------------
 
     def _say(self, level: str, message: str) -> None:
-        elapsed = max(0, int(time.time() - self._started))
-        print(f"{level}[{elapsed:04d}] output {self.name}: {message}", file=sys.stderr, flush=True)
+        """Through greenws's log, so --log-output and --log-format apply (logrus level names)."""
+        get_logger().log(level, f"output {self.name}: {message}")
 
     def _failed(self, error: BaseException) -> None:
         if not self._down:
             self._down = True
             self.warnings += 1
             self._say(
-                "WARN",
+                "warning",
                 f"cannot write to {self.settings.base_url}: {error}; retrying with backoff, "
                 "samples that cannot be written are dropped and counted in the summary",
             )
@@ -216,4 +214,4 @@ class InfluxDBOutput:
     def _recovered(self) -> None:
         if self._down:
             self._down = False
-            self._say("INFO", f"writing to {self.settings.base_url} again")
+            self._say("info", f"writing to {self.settings.base_url} again")
