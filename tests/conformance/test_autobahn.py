@@ -74,13 +74,16 @@ def _run_autobahn(tmp_path: Path, patterns: list[str], env: dict[str, str]) -> d
         assert result.returncode == 0, result.stderr
         index = reports / "index.json"
         deadline = time.monotonic() + 60
-        while not index.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert index.exists(), "kosoku wrote no report"
+        cases: dict[str, Any] | None = None
+        while cases is None and time.monotonic() < deadline:
+            try:  # the file may exist before kosoku has finished writing it
+                cases = json.loads(index.read_text())["greenws"]
+            except (OSError, ValueError, KeyError):
+                time.sleep(0.2)
+        assert cases is not None, "kosoku wrote no complete report"
     finally:
         server.terminate()
         server.wait(timeout=10)
-    cases: dict[str, Any] = json.loads(index.read_text())["greenws"]
     failing = {
         case: (outcome["behavior"], outcome["behaviorClose"])
         for case, outcome in cases.items()
