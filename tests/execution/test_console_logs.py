@@ -124,7 +124,8 @@ def test_log_output_file_takes_console_and_errors_and_appends(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     written = log.read_text(encoding="utf-8").splitlines()
     assert written[0] == "from an earlier run"
-    assert sum(" source=console" in x for x in written) == 1 + 1 + 4 + 1
+    # init runs once for the options and once per VU (as k6), then setup, 4 iterations, teardown
+    assert sum(" source=console" in x for x in written) == (1 + 2) + 1 + 4 + 1
     assert any(" level=error " in x and "RuntimeError: boom" in x for x in written)
     # neither the console lines nor the error are on stderr; print still is
     assert "console-" not in result.stderr and "RuntimeError" not in result.stderr
@@ -157,7 +158,7 @@ def test_log_format_json_is_one_k6_object_per_line(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = [json.loads(x) for x in result.stderr.splitlines() if x.strip()]
     console = [x for x in lines if x.get("source") == "console"]
-    assert len(console) == 1 + 1 + 4 + 1
+    assert len(console) == (1 + 2) + 1 + 4 + 1  # init: the options' run and each VU's
     assert all(set(x) == {"level", "msg", "source", "time"} for x in console)
     assert console[0]["msg"] == "console-at-init 42 ['a']" and console[0]["level"] == "info"
     assert {x["level"] for x in console} == {"info", "warning", "error"}
