@@ -153,7 +153,7 @@ def test_a_session_goes_through_the_http_proxy_tunnel(
         tmp_path, SCRIPT, env={"TARGET": remote_echo, "HTTP_PROXY": proxy.url, "NO_PROXY": ""}
     )
     assert result.returncode == 0, result.stderr
-    assert "ERROR" not in result.stdout
+    assert "ERROR" not in result.stderr
     assert result.metric("checks")["passes"] == 2
     assert proxy.tunnels() == [f"CONNECT {remote_host.address}:8765 HTTP/1.1"] * 2
 
@@ -187,8 +187,9 @@ def test_a_refused_tunnel_is_a_tagged_dial_error_naming_the_proxy(
         process.wait(10)
     assert result.returncode == 0, result.stderr
     port = refusing.url.rsplit(":", 1)[1]
-    assert f"refused the tunnel to {remote_host.address}:8765: HTTP 403" in result.stdout
-    assert f"proxy 127.0.0.1:{port}" in result.stdout
+    # the script prints the Response's error, and print goes to stderr
+    assert f"refused the tunnel to {remote_host.address}:8765: HTTP 403" in result.stderr
+    assert f"proxy 127.0.0.1:{port}" in result.stderr
     assert "checks" not in result.summary["metrics"]
     errors = {point["data"]["tags"].get("error_code") for point in result.points_of("ws_sessions")}
     assert errors == {"1210"}
