@@ -288,6 +288,17 @@ class Connection:
         if self._write(frame):
             self._push((self._msgs_sent, now(), 1.0, self._tags))
 
+    def _send_data(self, data: str | bytes | bytearray | memoryview) -> None:
+        """Send ``str`` as a text message and bytes-like data as a binary one (the standard
+        API's and ``ws.open``'s ``send``); anything else is a TypeError."""
+        if isinstance(data, str):
+            frame = self._protocol.send_text(data)
+        elif isinstance(data, (bytes, bytearray, memoryview)):
+            frame = self._protocol.send_binary(data)
+        else:
+            raise TypeError(f"send() takes str or bytes-like data, not {type(data).__name__}")
+        self._send_message(frame)
+
     def _send_ping(self) -> None:
         """Send a numbered ping; its pong becomes a ``ws_ping`` sample (milliseconds)."""
         self._ping_counter += 1

@@ -120,13 +120,7 @@ class SequentialSocket(Connection):
     def send(self, data: str | bytes | bytearray | memoryview) -> None:
         """Send a text (``str``) or binary (bytes-like) message (``ws_msgs_sent``)."""
         self._check_open()
-        if isinstance(data, str):
-            frame = self._protocol.send_text(data)
-        elif isinstance(data, (bytes, bytearray, memoryview)):
-            frame = self._protocol.send_binary(data)
-        else:
-            raise TypeError(f"send() takes str or bytes-like data, not {type(data).__name__}")
-        self._send_message(frame)
+        self._send_data(data)
 
     def ping(self) -> None:
         """Send a ping; its pong records ``ws_ping`` whenever it is read (in recv or request)."""

@@ -192,13 +192,7 @@ class WebSocket(Connection):
             raise InvalidStateError(
                 f"send: the WebSocket is not open (readyState {self._ready_state})"
             )
-        if isinstance(data, str):
-            frame = self._protocol.send_text(data)
-        elif isinstance(data, (bytes, bytearray, memoryview)):
-            frame = self._protocol.send_binary(data)
-        else:
-            raise TypeError(f"send() takes str or bytes-like data, not {type(data).__name__}")
-        self._send_message(frame)
+        self._send_data(data)
 
     def ping(self) -> None:
         """Send a ping; the matching pong records ``ws_ping`` (milliseconds)."""
