@@ -24,6 +24,7 @@ from greenws.net.transport import PlainTransport, open_plain
 from greenws.protocol import (
     DeflateParams,
     HandshakeError,
+    HandshakeResponse,
     ResponseParser,
     build_request,
     generate_key,
@@ -279,30 +280,41 @@ def _open_tcp(host: str, port: int, secure: bool, proxy: Proxy | None = None) ->
 def _tunnel(connection: Any, proxy: Proxy, host: str, port: int) -> None:
     """Ask ``proxy`` for a tunnel to ``host:port`` over ``connection``; raise if refused."""
     plain = type(connection) is PlainTransport
-    request = proxy.connect_request(host, port)
+    _send(connection, plain, proxy.connect_request(host, port))
+    try:
+        answer = _read_response(connection, plain, ResponseParser(head_only=True))
+    except HandshakeError as error:
+        raise ConnectionError(f"{proxy} did not answer CONNECT: {error}") from None
+    if not 200 <= answer.status < 300:
+        raise ConnectionError(
+            f"{proxy} refused the tunnel to {host}:{port}: HTTP {answer.status} {answer.reason}".rstrip()
+        )
+
+
+def _send(connection: Any, plain: bool, data: bytes) -> None:
     if plain:
-        connection.write(request)
+        connection.write(data)
     else:
-        connection.sendall(request)
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = connection.read(None) if plain else connection.recv(4096)
+        connection.sendall(data)
+
+
+def _read_response(
+    connection: Any, plain: bool, parser: ResponseParser, counted: Dialled | None = None
+) -> HandshakeResponse:
+    """Feed what ``connection`` reads to ``parser`` until it has the whole response. Bytes read
+    are added to ``counted.bytes_received`` as they come, so a response the parser refuses
+    midway (an endless header block) still counts what it cost."""
+    while True:
+        chunk = connection.read(None) if plain else connection.recv(65536)
         if chunk is None:
             continue  # a spurious wake-up; the dial's Timeout bounds the wait
         if not chunk:
-            raise ConnectionError(f"{proxy} closed the connection during CONNECT")
-        head += chunk
-        if len(head) > 65536:
-            raise ConnectionError(f"{proxy} sent an endless CONNECT response")
-    status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-    _, _, rest = status_line.partition(" ")
-    code, _, reason = rest.partition(" ")
-    if not code.isdigit():
-        raise ConnectionError(f"{proxy} sent a malformed CONNECT response {status_line[:80]!r}")
-    if not 200 <= int(code) < 300:
-        raise ConnectionError(
-            f"{proxy} refused the tunnel to {host}:{port}: HTTP {code} {reason}".rstrip()
-        )
+            return parser.feed_eof()
+        if counted is not None:
+            counted.bytes_received += len(chunk)
+        response = parser.feed(chunk)
+        if response is not None:
+            return response
 
 
 def _connect(host: str, port: int, secure: bool) -> Any:
@@ -351,22 +363,10 @@ def dial(
             request = _upgrade_request(target, key)
             if jar is not None:
                 request = _with_cookies(request, jar.header_for(target.url))
-            if plain:
-                connection.write(request)
-            else:
-                connection.sendall(request)
+            _send(connection, plain, request)
             result.bytes_sent += len(request)
             parser = ResponseParser()
-            handshake = None
-            while handshake is None:
-                chunk = connection.read(None) if plain else connection.recv(65536)
-                if chunk is None:
-                    continue  # a spurious wake-up; the Timeout above bounds the wait
-                if not chunk:
-                    handshake = parser.feed_eof()
-                    break
-                result.bytes_received += len(chunk)
-                handshake = parser.feed(chunk)
+            handshake = _read_response(connection, plain, parser, result)
             if jar is not None and handshake.set_cookies:
                 jar.store(target.url, handshake.set_cookies)
             response.status = handshake.status

@@ -85,14 +85,28 @@ _NO_BODY, _LENGTH, _CHUNKED, _TO_EOF = range(4)
 class ResponseParser:
     """Incremental parser of the handshake response.
 
+    With ``head_only``, the response ends with its header block whatever its status: a proxy's
+    answer to ``CONNECT`` is read this way (after a 2xx the tunnel starts; a refusal's body is
+    not waited for).
+
     Attributes:
         leftover: Bytes that followed a 101's header block: frames the server sent at once,
             to be fed to the protocol before anything read later.
     """
 
-    __slots__ = ("_body", "_buf", "_done", "_mode", "_remaining", "_response", "leftover")
+    __slots__ = (
+        "_body",
+        "_buf",
+        "_done",
+        "_head_only",
+        "_mode",
+        "_remaining",
+        "_response",
+        "leftover",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, *, head_only: bool = False) -> None:
+        self._head_only = head_only
         self._buf = bytearray()
         self._response: HandshakeResponse | None = None  # set once the headers are parsed
         self._done = False
@@ -174,7 +188,7 @@ class ResponseParser:
             if last == "Set-Cookie":
                 set_cookies.append(value)
         response = HandshakeResponse(status, reason, headers, set_cookies=set_cookies)
-        if status == 101 or status < 200 or status in (204, 304):
+        if self._head_only or status == 101 or status < 200 or status in (204, 304):
             self._mode = _NO_BODY
         elif "chunked" in headers.get("Transfer-Encoding", "").lower():
             self._mode = _CHUNKED
