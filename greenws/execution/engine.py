@@ -83,7 +83,6 @@ class Engine:
         #: Samples one output may have queued before its batches are dropped (and counted).
         self.queue_limit = int(os.environ.get("GREENWS_OUTPUT_QUEUE_LIMIT", DEFAULT_QUEUE_LIMIT))
         self.scenarios_started = gevent.event.Event()
-        self.module: ModuleType | None = None
         self.script: Script | None = None
         self.scenarios: list[ScenarioConfig] = []
         self.runners: list[ScenarioRunner] = []
@@ -119,8 +118,13 @@ class Engine:
     def load_script(self) -> ModuleType:
         """Import the script as a module; errors become one-line :class:`ScriptError`s."""
         self.script = load_script(self.script_path)
-        self.module = self.script.module
-        return self.module
+        return self.script.module
+
+    @property
+    def module(self) -> ModuleType | None:
+        """The script's first run, which ``options``, ``setup``, ``teardown`` and
+        ``handle_summary`` come from (each VU has its own run, see ``build_runners``)."""
+        return None if self.script is None else self.script.module
 
     def set_options(self, options: Options, run_tags: dict[str, str] | None = None) -> None:
         """Options are final only after the script's own ``options`` were read: set them here."""
