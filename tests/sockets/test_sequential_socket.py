@@ -39,8 +39,6 @@ def default():
     except ConnectionClosed as error:
         record("send after close", error.code)
 
-def teardown():
-    dump()
 """,
         echo_server.url,
         "--iterations",
@@ -102,8 +100,6 @@ def default():
         record("bad param", "bogus" in str(error))
     left_open = ws.open(TARGET + "/echo")           # closed at the end of the iteration
 
-def teardown():
-    dump()
 """,
         websockets_server.url,
         "--iterations",
@@ -141,7 +137,6 @@ def teardown():
         record("with", json.loads(sock.recv(timeout=5)))
     with ws.open(TARGET + "/closes?id=left-{tmp_path.name}") as sock:
         record("left", json.loads(sock.recv(timeout=5)))
-    dump()
 """,
         websockets_server.url,
         "--iterations",

@@ -43,8 +43,6 @@ def default():
     sock.onclose = lambda e: record("close", e.code, e.reason, e.was_clean, e.wasClean, sock.ready_state)
     sock.onerror = lambda e: record("error", e.error)
 
-def teardown():
-    dump()
 """,
         echo_server.url,
     )
@@ -114,8 +112,6 @@ def default():
     early.onerror = lambda event: record("early error")
     early.onclose = lambda event: record("early close", event.code, event.was_clean)
 
-def teardown():
-    dump()
 """,
         echo_server.url,
     )
@@ -167,8 +163,6 @@ def default():
     watch("refused", WebSocket("ws://127.0.0.1:1/"))
     watch("rejected", WebSocket(TARGET + "/reject?status=429"))
 
-def teardown():
-    dump()
 """,
         websockets_server.url,
     )
@@ -205,8 +199,6 @@ def default():
     sock = WebSocket(TARGET + "/headers?token=1", params=params)
     sock.onmessage = lambda e: (record(json.loads(e.data).get("x-greenws")), sock.close())
 
-def teardown():
-    dump()
 """,
         websockets_server.url,
     )
@@ -235,8 +227,6 @@ def default():
     with ws.open(TARGET + "/big?size=5000", {"compression": "deflate"}) as sequential:
         record("sequential", len(sequential.recv(timeout=5)))
 
-def teardown():
-    dump()
 """,
             server.url,
         )

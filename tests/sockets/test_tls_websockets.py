@@ -52,8 +52,6 @@ def default():
     with ws.open(TARGET + "/seq") as sequential:
         record("request", len(sequential.request(BIG, timeout=10)))
 
-def teardown():
-    dump()
 """,
         wss_url,
     )

@@ -28,8 +28,6 @@ def default():
     set_timeout(lambda label, n: record(label, n), 150, "timer", iteration)  # arguments passed on
     record("returned", iteration)
 
-def teardown():
-    dump()
 """,
         echo_server.url,
     )
@@ -69,8 +67,6 @@ def default():
         record("zero interval refused")
     record("returned")
 
-def teardown():
-    dump()
 """,
         echo_server.url,
         "--iterations",
@@ -104,7 +100,6 @@ def default():
 def teardown():
     with ws.open(TARGET + "/closes?id={record_id}") as sock:
         record("closes", json.loads(sock.recv(timeout=5)))
-    dump()
 """,
         websockets_server.url,
     )
@@ -133,7 +128,6 @@ def default():
 def teardown():
     with ws.open(TARGET + "/closes?id={record_id}") as sock:
         record("closes", json.loads(sock.recv(timeout=5)))
-    dump()
 """,
         websockets_server.url,
         "--iterations",

@@ -23,14 +23,11 @@ def record(*item):
     LOG.append(list(item))
     with open(os.environ["EVENTS_FILE"], "a") as handle:
         handle.write(json.dumps(list(item)) + "\\n")
-
-def dump():
-    pass  # every event is in the file already
 """
 
 
 def run_logged(tmp_path: Path, body: str, url: str, *args: str) -> tuple[RunResult, list[Any]]:
-    """Run ``PRELUDE + body`` against ``url``; return the run and the events it dumped."""
+    """Run ``PRELUDE + body`` against ``url``; return the run and the events it recorded."""
     events = tmp_path / "events.json"
     env = {"EVENTS_FILE": str(events), "TARGET": url}
     events.unlink(missing_ok=True)
