@@ -18,6 +18,17 @@ from typing import Any
 __all__ = ["CookieJar"]
 
 _SCHEMES = {"ws": "http", "wss": "https"}
+#: k6's cookie options (either spelling) and the Set-Cookie attribute each becomes.
+_COOKIE_ATTRIBUTES = {
+    "domain": "Domain",
+    "path": "Path",
+    "expires": "Expires",
+    "max_age": "Max-Age",
+    "maxage": "Max-Age",
+    "secure": "Secure",
+    "http_only": "HttpOnly",
+    "httponly": "HttpOnly",
+}
 
 
 def _http_url(url: str) -> str:
@@ -88,17 +99,15 @@ class CookieJar:
         (an HTTP date), ``max_age`` (seconds), ``secure``, ``http_only``."""
         attributes = [f"{name}={value}"]
         for key, item in (options or {}).items():
-            key = key.lower().replace("-", "_")
-            if key in ("domain", "path", "expires"):
-                attributes.append(f"{key.capitalize()}={item}")
-            elif key in ("max_age", "maxage"):
-                attributes.append(f"Max-Age={int(item)}")
-            elif key == "secure" and item:
-                attributes.append("Secure")
-            elif key in ("http_only", "httponly") and item:
-                attributes.append("HttpOnly")
-            elif key not in ("secure", "http_only", "httponly"):
-                raise ValueError(f"cookie option {key!r} is not one of k6's")
+            option = key.lower().replace("-", "_")
+            attribute = _COOKIE_ATTRIBUTES.get(option)
+            if attribute is None:
+                raise ValueError(f"cookie option {option!r} is not one of k6's")
+            if attribute in ("Secure", "HttpOnly"):  # flags: present or not
+                if item:
+                    attributes.append(attribute)
+            else:
+                attributes.append(f"{attribute}={int(item) if attribute == 'Max-Age' else item}")
         self.store(url, ["; ".join(attributes)])
 
     def cookies_for_url(self, url: str) -> dict[str, list[str]]:
