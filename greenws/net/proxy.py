@@ -79,42 +79,59 @@ def _parse_proxy(variable: str, value: str) -> Proxy:
 
 
 @dataclass(frozen=True)
+class _NoProxyEntry:
+    """One ``NO_PROXY`` entry, parsed once: a name (``.suffix`` for subdomains only) or an IP
+    network, and the port it is limited to, if any."""
+
+    name: str
+    port: int | None
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None
+
+    @classmethod
+    def parse(cls, entry: str) -> _NoProxyEntry:
+        name, port = entry, None
+        if entry.count(":") == 1 or (entry.startswith("[") and "]:" in entry):
+            name, _, tail = entry.rpartition(":")
+            port = int(tail) if tail.isdigit() else None
+        name = name.strip("[]")
+        try:
+            network = ipaddress.ip_network(name, strict=False)
+        except ValueError:
+            network = None
+        return cls(name, port, network)
+
+    def matches(
+        self, host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, port: int
+    ) -> bool:
+        if self.port is not None and self.port != port:
+            return False
+        if address is not None:
+            return self.network is not None and address in self.network
+        if self.name.startswith("."):
+            return host.endswith(self.name)
+        return host == self.name or host.endswith("." + self.name)
+
+
+@dataclass(frozen=True)
 class _Settings:
     http: Proxy | None
     https: Proxy | None
-    no_proxy: tuple[str, ...]
+    no_proxy: tuple[_NoProxyEntry, ...]
+    no_proxy_at_all: bool = False
 
     def bypassed(self, host: str, port: int) -> bool:
         host = host.lower().strip("[]")
         try:
-            address = ipaddress.ip_address(host)
+            address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(
+                host
+            )
         except ValueError:
             address = None
         if host == "localhost" or (address is not None and address.is_loopback):
             return True
-        for entry in self.no_proxy:
-            if entry == "*":
-                return True
-            name, entry_port = entry, None
-            if entry.count(":") == 1 or (entry.startswith("[") and "]:" in entry):
-                name, _, tail = entry.rpartition(":")
-                entry_port = int(tail) if tail.isdigit() else None
-            name = name.strip("[]")
-            if entry_port is not None and entry_port != port:
-                continue
-            if address is not None:
-                try:
-                    if address in ipaddress.ip_network(name, strict=False):
-                        return True
-                except ValueError:
-                    pass
-                continue
-            if name.startswith("."):
-                if host.endswith(name):
-                    return True
-            elif host == name or host.endswith("." + name):
-                return True
-        return False
+        return self.no_proxy_at_all or any(
+            entry.matches(host, address, port) for entry in self.no_proxy
+        )
 
 
 def settings_from(environ: Mapping[str, str]) -> _Settings:
@@ -124,12 +141,17 @@ def settings_from(environ: Mapping[str, str]) -> _Settings:
         variable = _variable(environ, name)
         found[scheme] = _parse_proxy(*variable) if variable else None
     no_proxy = _variable(environ, "NO_PROXY")
-    entries = tuple(
+    entries = [
         part.strip().lower()
         for part in (no_proxy[1] if no_proxy else "").split(",")
         if part.strip()
+    ]
+    return _Settings(
+        found["http"],
+        found["https"],
+        tuple(_NoProxyEntry.parse(entry) for entry in entries if entry != "*"),
+        "*" in entries,
     )
-    return _Settings(found["http"], found["https"], entries)
 
 
 @functools.cache
