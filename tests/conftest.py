@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import ROOT, ScriptServer, free_port
+from servers import ROOT, ScriptServer, free_port, self_signed_certificate
 
 from greenws.cli.echo_server import EchoServerProcess
 from greenws.metrics.aggregator import Aggregator
@@ -52,6 +52,20 @@ def websockets_server() -> Iterator[ScriptServer]:
     server = ScriptServer(ROOT / "tests" / "interop" / "websockets_server.py")
     try:
         yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``wss://127.0.0.1:PORT`` of the ``websockets`` echo server behind TLS, with a self-signed
+    certificate for 127.0.0.1 that nobody trusts (tests/net/tls_echo_server.py)."""
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("tls"))
+    server = ScriptServer(
+        ROOT / "tests" / "net" / "tls_echo_server.py", "--cert", str(cert), "--key", str(key)
+    )
+    try:
+        yield f"wss://{server.host}:{server.port}"
     finally:
         server.stop()
 

@@ -8,32 +8,10 @@ only reason a verifying client can refuse it is that no trusted CA signed it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from greenws_runner import RunResult, run_greenws
-from servers import ROOT, ScriptServer, self_signed_certificate
-
-
-@pytest.fixture(scope="session")
-def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(certificate, key) PEM files for 127.0.0.1, signed by nobody anyone trusts."""
-    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="session")
-def tls_server(self_signed: tuple[Path, Path]) -> Iterator[str]:
-    """``wss://127.0.0.1:PORT`` of a TLS echo server with the self-signed certificate."""
-    cert, key = self_signed
-    server = ScriptServer(
-        ROOT / "tests" / "net" / "tls_echo_server.py", "--cert", str(cert), "--key", str(key)
-    )
-    try:
-        yield f"wss://{server.host}:{server.port}"
-    finally:
-        server.stop()
-
 
 SCRIPT = """
 import json, os

@@ -6,28 +6,12 @@ descriptor's read watcher cannot see them; a message bigger than one read proves
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from servers import ROOT, ScriptServer, self_signed_certificate
 from websocket_scripts import run_logged
 
 
-@pytest.fixture(scope="module")
-def wss_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A TLS echo server with a self-signed certificate (clients skip verification)."""
-    cert, key = self_signed_certificate(tmp_path_factory.mktemp("wss"))
-    server = ScriptServer(
-        ROOT / "tests" / "net" / "tls_echo_server.py", "--cert", str(cert), "--key", str(key)
-    )
-    try:
-        yield f"wss://{server.host}:{server.port}"
-    finally:
-        server.stop()
-
-
-def test_several_tls_sockets_and_a_sequential_one(tmp_path: Path, wss_url: str) -> None:
+def test_several_tls_sockets_and_a_sequential_one(tmp_path: Path, tls_server: str) -> None:
     result, log = run_logged(
         tmp_path,
         """
@@ -53,7 +37,7 @@ def default():
         record("request", len(sequential.request(BIG, timeout=10)))
 
 """,
-        wss_url,
+        tls_server,
     )
     assert result.returncode == 0, result.stderr
     assert log[0] == ["request", 512 * 1024]  # the VU blocks in ws.open before its loop runs
