@@ -23,6 +23,7 @@ LAYERS = [
         [
             "greenws.exit_codes",
             "greenws.protocol",
+            "greenws.codecs",
             "greenws.metrics",
             "greenws.options",
             "greenws.summary",
@@ -34,7 +35,7 @@ LAYERS = [
     ("networking", ["greenws.net"]),
     ("the VU runtime", ["greenws.runtime"]),
     ("socket APIs", ["greenws.sockets"]),
-    ("plugins and outputs", ["greenws.plugins", "greenws.outputs"]),
+    ("plugins, outputs and protocol kits", ["greenws.plugins", "greenws.outputs", "greenws.kits"]),
     ("execution", ["greenws.execution"]),
     ("script API", ["greenws.api", "greenws.websockets"]),
     ("command line", ["greenws.cli", "greenws.__main__"]),

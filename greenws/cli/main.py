@@ -255,11 +255,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     pre.add_argument("-p", dest="plugins", action="append", default=[])
     known, _ = pre.parse_known_args(argv)
 
+    from greenws import kits
     from greenws.plugins.manager import PluginError, make_plugin_manager
 
     try:
         pluginmanager = make_plugin_manager(known.plugins)
-    except PluginError as error:
+        kits.install(kits.collect(pluginmanager))
+    except (PluginError, ValueError) as error:
         return _fail(EXIT["config"], str(error))
     parser = build_parser()
     subparsers = next(

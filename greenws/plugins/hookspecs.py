@@ -46,6 +46,18 @@ def greenws_output_kinds() -> Mapping[str, str]:
 
 
 @hookspec
+def greenws_protocol_kits() -> Mapping[str, Any]:
+    """The protocol kits this plugin ships: name -> kit, a module or object whose
+    ``connect(url, params=None, ...)`` returns a session (see docs/protocols.md;
+    ``greenws.kits.KitSession`` is the base that answers heartbeats in the background).
+
+    Scripts reach a kit with ``greenws.kits.get(name)``. A name already taken (by greenws or
+    another plugin) is an error naming both. Must only answer: build nothing here.
+    """
+    raise NotImplementedError
+
+
+@hookspec
 def greenws_addoption(parser: argparse.ArgumentParser) -> None:
     """Add command-line options to ``greenws run``.
 

@@ -1,0 +1,222 @@
+"""JSON-RPC 2.0 over WebSocket: calls correlated by id, notifications, batches, subscriptions.
+
+::
+
+    from greenws.kits import jsonrpc
+
+    def default():
+        with jsonrpc.connect("ws://127.0.0.1:8545") as rpc:
+            block = rpc.call("eth_blockNumber")
+            heads = rpc.subscribe("eth_subscribe", ["newHeads"])
+            head = heads.recv(timeout=15)
+
+Metrics (tagged like the session's ``ws_*`` samples, plus ``method``):
+``jsonrpc_duration`` (Trend: from the send of a call to its answer), ``jsonrpc_failed`` (Rate:
+an error answer or no answer in time; an error's code is the ``error_code`` tag),
+``jsonrpc_notifications`` (Counter: notifications received, subscriptions' included).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from gevent.event import AsyncResult
+from gevent.timeout import Timeout
+
+from greenws.codecs.jsonrpc import (
+    Notification,
+    Request,
+    Response,
+    RpcError,
+    encode_batch,
+    encode_notification,
+    encode_request,
+    parse,
+)
+from greenws.kits.mailbox import Mailbox
+from greenws.kits.session import (
+    DEFAULT_TIMEOUT,
+    ConnectionClosed,
+    KitSession,
+    ReceiveTimeout,
+)
+from greenws.metrics.metric import MetricType
+
+__all__ = ["JsonRpcSession", "RpcError", "Subscription", "connect"]
+
+#: Notifications for a subscription id the VU has not registered yet (its ``subscribe`` answer
+#: and the first notification can arrive in one read), kept per session up to this many.
+_EARLY_MAX = 1_000
+
+
+class Subscription:
+    """A server-side subscription's stream of notifications (``eth_subscribe`` style)."""
+
+    def __init__(self, session: JsonRpcSession, subscription_id: Any, unsubscribe: str) -> None:
+        self.id = subscription_id
+        self._session = session
+        self._unsubscribe = unsubscribe
+        self._handlers: list[Callable[..., Any]] = []
+        self.inbox: Mailbox[Any] = Mailbox()
+
+    def recv(self, timeout: float | None = None) -> Any:
+        """The next notification's ``result``; ReceiveTimeout or ConnectionClosed as ``recv``."""
+        return self.inbox.get(None, timeout)
+
+    def on(self, handler: Callable[..., Any]) -> None:
+        """Call ``handler(result)`` for each notification (then it is not queued for recv)."""
+        self._handlers.append(handler)
+
+    def unsubscribe(self, timeout: float = DEFAULT_TIMEOUT) -> Any:
+        """Call the unsubscribe method with this id; stop routing its notifications."""
+        self._session._subscriptions.pop(self.id, None)
+        return self._session.call(self._unsubscribe, [self.id], timeout=timeout)
+
+    def _notify(self, result: Any) -> None:
+        if self._handlers:
+            for handler in self._handlers:
+                self._session._run_handler(handler, result)
+        else:
+            self.inbox.put(result)
+
+
+class JsonRpcSession(KitSession):
+    """A JSON-RPC 2.0 client over one WebSocket."""
+
+    KIT = "jsonrpc"
+
+    def __init__(self, url: str, params: Mapping[str, Any] | None = None) -> None:
+        self._ids = itertools.count(1)
+        self._pending: dict[Any, tuple[AsyncResult, str]] = {}
+        self._subscriptions: dict[Any, Subscription] = {}
+        self._early: dict[Any, list[Any]] = {}
+        super().__init__(url, params)
+
+    def call(self, method: str, params: Any = None, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
+        """Call ``method`` and return its result; raise :class:`RpcError` for an error answer
+        and ReceiveTimeout if none came within ``timeout`` seconds."""
+        request_id = next(self._ids)
+        waiter: AsyncResult = AsyncResult()
+        self._pending[request_id] = (waiter, method)
+        started = time.perf_counter()
+        try:
+            self._send(encode_request(request_id, method, params))
+            response: Response = waiter.get(timeout=timeout)
+        except Timeout:
+            self._record("failed", 1.0, MetricType.RATE, method=method)
+            raise ReceiveTimeout(f"jsonrpc {method}: no answer in {timeout} s") from None
+        finally:
+            self._pending.pop(request_id, None)
+        return self._settle(method, response, started)
+
+    def _settle(self, method: str, response: Response, started: float) -> Any:
+        self._record("duration", (time.perf_counter() - started) * 1000.0, method=method)
+        if response.error is not None:
+            code = str(response.error.code)
+            self._record("failed", 1.0, MetricType.RATE, method=method, error_code=code)
+            raise response.error
+        self._record("failed", 0.0, MetricType.RATE, method=method)
+        return response.result
+
+    def notify(self, method: str, params: Any = None) -> None:
+        """Send a notification: no id, no answer, nothing timed."""
+        self._send(encode_notification(method, params))
+
+    def batch(
+        self, calls: Sequence[tuple[str, Any]], timeout: float | None = DEFAULT_TIMEOUT
+    ) -> list[Any]:
+        """Send ``[(method, params), ...]`` as one batch; return each call's result in order, or
+        its :class:`RpcError` (not raised: one failed call should not hide the others')."""
+        ids = [next(self._ids) for _ in calls]
+        waiters = []
+        for request_id, (method, _) in zip(ids, calls, strict=True):
+            waiter: AsyncResult = AsyncResult()
+            self._pending[request_id] = (waiter, method)
+            waiters.append(waiter)
+        started = time.perf_counter()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        results: list[Any] = []
+        try:
+            self._send(encode_batch([(i, m, p) for i, (m, p) in zip(ids, calls, strict=True)]))
+            for waiter, (method, _) in zip(waiters, calls, strict=True):
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    response = waiter.get(timeout=left)
+                except Timeout:
+                    self._record("failed", 1.0, MetricType.RATE, method=method)
+                    raise ReceiveTimeout(f"jsonrpc batch: no answer to {method} in time") from None
+                try:
+                    results.append(self._settle(method, response, started))
+                except RpcError as error:
+                    results.append(error)
+        finally:
+            for request_id in ids:
+                self._pending.pop(request_id, None)
+        return results
+
+    def subscribe(
+        self,
+        method: str = "eth_subscribe",
+        params: Any = None,
+        unsubscribe: str = "eth_unsubscribe",
+        timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> Subscription:
+        """Call ``method``; its result is the subscription id whose notifications (params
+        ``{"subscription": id, "result": ...}``) the returned :class:`Subscription` receives."""
+        subscription_id = self.call(method, params, timeout=timeout)
+        subscription = Subscription(self, subscription_id, unsubscribe)
+        self._subscriptions[subscription_id] = subscription
+        for result in self._early.pop(subscription_id, ()):
+            subscription._notify(result)
+        return subscription
+
+    # -- the reader greenlet ----------------------------------------------------------------------
+
+    def _handle(self, message: str | bytes) -> None:
+        for item in parse(message):
+            if isinstance(item, Response):
+                pending = self._pending.get(item.id)
+                if pending is not None:
+                    pending[0].set(item)
+            elif isinstance(item, Notification):
+                self._notification(item)
+            elif isinstance(item, Request):
+                self._queue(item)
+                self._emit("request", item.method, item.params, item.id)
+
+    def _notification(self, item: Notification) -> None:
+        self._count("notifications", method=item.method)
+        params = item.params
+        if isinstance(params, dict) and "subscription" in params:
+            subscription_id = params["subscription"]
+            subscription = self._subscriptions.get(subscription_id)
+            if subscription is not None:
+                subscription._notify(params.get("result"))
+                return
+            early = self._early.setdefault(subscription_id, [])
+            if len(early) < _EARLY_MAX:
+                early.append(params.get("result"))
+            return
+        if not self._emit("notification", item.method, params):
+            self._queue(item)
+
+    def _run_handler(self, handler: Callable[..., Any], *args: Any) -> None:
+        try:
+            handler(*args)
+        except Exception as error:
+            self._context.report_script_error(self.vu, error)
+
+    def _on_closed(self, code: int, reason: str) -> None:
+        closed = ConnectionClosed(code, reason)
+        for waiter, _ in list(self._pending.values()):
+            waiter.set_exception(closed)
+        for subscription in self._subscriptions.values():
+            subscription.inbox.close(closed)
+
+
+def connect(url: str, params: Mapping[str, Any] | None = None) -> JsonRpcSession:
+    """Open a JSON-RPC session to ``url`` (ws:// or wss://); ``params`` as ``ws.open``'s."""
+    return JsonRpcSession(url, params)
