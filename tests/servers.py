@@ -73,7 +73,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class ScriptServer:
-    """A server script in a child process, e.g. ``tests/interop/websockets_server.py``.
+    """A server script in a child process, e.g. ``tests/interop/websockets_server.py``; a
+    ``.js`` script runs in Node with ``tests/node/node_modules`` on its module path.
 
     Its stderr is inherited, so a crash shows up in pytest's captured output.
     """
@@ -81,8 +82,12 @@ class ScriptServer:
     def __init__(self, script: Path, *args: str, timeout: float = STARTUP_TIMEOUT) -> None:
         path = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]  # greenws importable
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(path))
+        interpreter = sys.executable
+        if script.suffix == ".js":
+            interpreter = "node"
+            env["NODE_PATH"] = str(ROOT / "tests" / "node" / "node_modules")
         self.proc = subprocess.Popen(
-            [sys.executable, str(script), *args], stdout=subprocess.PIPE, env=env
+            [interpreter, str(script), *args], stdout=subprocess.PIPE, env=env
         )
         try:
             self.host, self.port = _read_listening_line(self.proc, timeout)
