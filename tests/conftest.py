@@ -19,6 +19,7 @@ __all__ = ["free_port"]  # re-exported: a port that was free a moment ago
 #: runs them in seconds, so a change to a pure core is checked at once.
 PURE_TESTS = (
     "tests/protocol/",
+    "tests/codecs/",
     "tests/metrics/",
     "tests/summary/",
     "tests/options/",

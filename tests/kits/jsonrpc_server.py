@@ -1,6 +1,6 @@
 """A JSON-RPC 2.0 server over WebSocket: the ``jsonrpcserver`` library behind ``websockets``.
 
-Run: ``python tests/kits/jsonrpc_server.py``; it binds 127.0.0.1 on a free port and prints
+Run: ``python tests/kits/jsonrpc_server.py [--ping-interval SECONDS]``; it binds 127.0.0.1 on a free port and prints
 ``listening on 127.0.0.1:PORT`` first. An independent implementation of the specification
 (dispatch, batches, error objects are the library's), plus an ``eth_subscribe``-style stream
 the library does not do, written here the way Ethereum nodes send it.
@@ -10,10 +10,14 @@ Methods: ``add(a, b)``, ``echo(value)``, ``fail(code, message)`` (an error answe
 method and notifications seen), ``eth_subscribe(["ticks", n, interval])`` → subscription id,
 then ``n`` notifications ``{"subscription": id, "result": i}``; ``eth_unsubscribe(id)``.
 Any notification from the client is counted under its method in ``stats()``.
+
+``--ping-interval`` turns on the ``websockets`` keepalive: a ping that often, and a client that
+does not answer within the same time is closed with 1011 (how a sleeping client gets dropped).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import itertools
 import json
@@ -101,7 +105,12 @@ async def handle(connection: ServerConnection) -> None:
 
 
 async def main() -> None:
-    async with serve(handle, "127.0.0.1", 0) as server:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ping-interval", type=float, default=None)
+    interval = parser.parse_args().ping_interval
+    async with serve(
+        handle, "127.0.0.1", 0, ping_interval=interval, ping_timeout=interval
+    ) as server:
         port = server.sockets[0].getsockname()[1]
         print(f"listening on 127.0.0.1:{port}", flush=True)
         stop = asyncio.get_running_loop().create_future()
