@@ -100,6 +100,13 @@ SECTIONS: tuple[Section, ...] = (
     Section("web_vitals", prefixes=("browser_web_vital_",)),
     Section("grpc", prefixes=("grpc_",)),
     Section("websocket", prefixes=("ws_",)),
+    # greenws's protocol kits (k6 has none): each its own block after the WebSocket one, which
+    # its sessions' ws_* metrics are in.
+    Section("socketio", prefixes=("socketio_",)),
+    Section("graphql", prefixes=("graphql_",)),
+    Section("stomp", prefixes=("stomp_",)),
+    Section("mqtt", prefixes=("mqtt_",)),
+    Section("jsonrpc", prefixes=("jsonrpc_",)),
 )
 
 #: Metrics never listed in TOTAL RESULTS: checks have their own block; group_duration is noise.

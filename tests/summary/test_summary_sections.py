@@ -25,6 +25,12 @@ def test_sections_print_in_k6_order_custom_first() -> None:
         "WEB_VITALS",
         "GRPC",
         "WEBSOCKET",
+        # greenws's protocol kits, after k6's own sections
+        "SOCKETIO",
+        "GRAPHQL",
+        "STOMP",
+        "MQTT",
+        "JSONRPC",
     ]
 
 
@@ -32,6 +38,10 @@ def test_sections_print_in_k6_order_custom_first() -> None:
     ("name", "title"),
     [
         ("ws_connecting", "WEBSOCKET"),
+        ("socketio_ack_duration{event:chat}", "SOCKETIO"),
+        ("mqtt_publish_duration", "MQTT"),
+        ("jsonrpc_duration", "JSONRPC"),
+        ("jsonrpcish_latency", "CUSTOM"),
         ("ws_connecting{status:101}", "WEBSOCKET"),
         ("ws_msgs_received", "WEBSOCKET"),
         ("ws_msgs_sent", "WEBSOCKET"),
