@@ -22,6 +22,7 @@ import gevent
 import gevent.event
 import pluggy
 
+from greenws import kits
 from greenws.execution import file_results, output_hooks, summary_handler
 from greenws.execution.executors import ScenarioRunner, build_runners
 from greenws.execution.flusher import DEFAULT_QUEUE_LIMIT, Flusher
@@ -141,6 +142,7 @@ class Engine:
         for scenario in self.scenarios:
             self.script_function(scenario.exec_name)
         self.threshold_sets = parse_thresholds(self.context.options.thresholds)
+        kits.declare_metrics(self.context.registry, (t.metric_name for t in self.threshold_sets))
         for threshold_set in self.threshold_sets:
             threshold_set.bind(self.aggregator)
 

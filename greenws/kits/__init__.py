@@ -9,10 +9,12 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["BUILTIN_KITS", "UnknownKit", "available", "get", "install"]
+from greenws.metrics.metric import MetricType, ValueType
+
+__all__ = ["BUILTIN_KITS", "UnknownKit", "available", "declare_metrics", "get", "install"]
 
 #: The kits greenws ships: name -> module (imported on first use).
 BUILTIN_KITS = {
@@ -76,6 +78,28 @@ def get(name: str) -> Any:
     if kit is None:
         raise UnknownKit(f"no protocol kit {name!r} (there are: {', '.join(available())})")
     return kit
+
+
+def declare_metrics(registry: Any, metric_names: Iterable[str]) -> None:
+    """Register the metrics of the kits that ``metric_names`` (thresholds') belong to.
+
+    A kit creates its metrics when a session first records one, but thresholds are checked
+    before any VU runs; without this, ``jsonrpc_duration`` in a threshold would be "no metric
+    name found". A name whose prefix (before the first ``_``) is a kit's gets all of that kit's
+    ``METRICS`` (name -> MetricType) registered; other names are left to the thresholds' check.
+    """
+    for name in metric_names:
+        base = name.split("{", 1)[0].strip()
+        prefix = base.split("_", 1)[0]
+        if registry.get(base) is not None or prefix not in available():
+            continue
+        for metric_name, kind in getattr(get(prefix), "METRICS", {}).items():
+            registry.get_or_create(metric_name, kind, time_valued(kind))
+
+
+def time_valued(kind: MetricType) -> ValueType:
+    """Kits' Trends are latencies (milliseconds); their counters and rates are plain."""
+    return ValueType.TIME if kind is MetricType.TREND else ValueType.DEFAULT
 
 
 def __getattr__(name: str) -> Any:

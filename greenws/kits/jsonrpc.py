@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from gevent.event import AsyncResult
 from gevent.timeout import Timeout
@@ -87,6 +87,11 @@ class JsonRpcSession(KitSession):
     """A JSON-RPC 2.0 client over one WebSocket."""
 
     KIT = "jsonrpc"
+    METRICS: ClassVar[Mapping[str, MetricType]] = {
+        "jsonrpc_duration": MetricType.TREND,
+        "jsonrpc_failed": MetricType.RATE,
+        "jsonrpc_notifications": MetricType.COUNTER,
+    }
 
     def __init__(self, url: str, params: Mapping[str, Any] | None = None) -> None:
         self._ids = itertools.count(1)
@@ -215,6 +220,9 @@ class JsonRpcSession(KitSession):
             waiter.set_exception(closed)
         for subscription in self._subscriptions.values():
             subscription.inbox.close(closed)
+
+
+METRICS = JsonRpcSession.METRICS
 
 
 def connect(url: str, params: Mapping[str, Any] | None = None) -> JsonRpcSession:

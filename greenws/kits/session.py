@@ -24,9 +24,10 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, ClassVar
 from weakref import WeakKeyDictionary
 
+from greenws.kits import time_valued
 from greenws.kits.mailbox import Mailbox
 from greenws.metrics.broadcast import BroadcastClock
-from greenws.metrics.metric import Metric, MetricType, ValueType
+from greenws.metrics.metric import Metric, MetricType
 from greenws.runtime.context import RunContext
 from greenws.runtime.vu import VirtualUser, call_flexibly, current_vu
 from greenws.sockets.background import BackgroundSocket, open_background
@@ -58,6 +59,10 @@ class KitSession:
 
     #: The kit's name: the prefix of its metrics (``socketio`` → ``socketio_ack_duration``).
     KIT: ClassVar[str] = "kit"
+    #: Every metric the kit records: full name -> type. Declared, not discovered, so that
+    #: thresholds on them can be checked before the first session (greenws.kits.declare_metrics)
+    #: and docs/protocols.md lists what exists; recording an undeclared one is a bug.
+    METRICS: ClassVar[Mapping[str, MetricType]] = {}
     #: Subprotocols offered in the handshake (``("mqtt",)``); None for none.
     SUBPROTOCOLS: ClassVar[Sequence[str] | None] = None
 
@@ -179,8 +184,12 @@ class KitSession:
         """This kit's metric ``<KIT>_<suffix>`` (a Trend of times unless ``kind`` says)."""
         metric = self._metrics.get(suffix)
         if metric is None:
-            contains = ValueType.TIME if kind is MetricType.TREND else ValueType.DEFAULT
-            metric = self._context.registry.get_or_create(f"{self.KIT}_{suffix}", kind, contains)
+            name = f"{self.KIT}_{suffix}"
+            if self.METRICS.get(name) is not kind:
+                raise AssertionError(
+                    f"{name} ({kind.value}) is not in {type(self).__name__}.METRICS"
+                )
+            metric = self._context.registry.get_or_create(name, kind, time_valued(kind))
             self._metrics[suffix] = metric
         return metric
 

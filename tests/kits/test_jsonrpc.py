@@ -210,3 +210,12 @@ def default():
         "eth_unsubscribe",
         "eth_getBalance",
     }
+
+
+def test_the_example_runs_against_ganache(tmp_path: Path, ganache: ScriptServer) -> None:
+    example = ROOT / "examples" / "protocols" / "jsonrpc_subscription.py"
+    result = run_greenws(tmp_path, example, "--vus", "2", "-d", "2s", env={"TARGET": ganache.url})
+    assert result.returncode == 0, result.stderr
+    assert result.summary["metrics"]["checks"]["fails"] == 0
+    assert result.summary["metrics"]["checks"]["passes"] >= 4
+    assert "JSONRPC" in result.stdout and "jsonrpc_duration" in result.stdout

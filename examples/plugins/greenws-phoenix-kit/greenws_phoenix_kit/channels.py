@@ -24,7 +24,7 @@ import itertools
 import json
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from greenws.kits.mailbox import Mailbox
@@ -76,6 +76,11 @@ class PhoenixSocket(KitSession):
     """A Phoenix socket: the WebSocket, its heartbeat, and the channels joined on it."""
 
     KIT = "phoenix"
+    METRICS: ClassVar[Mapping[str, MetricType]] = {
+        "phoenix_join_duration": MetricType.TREND,
+        "phoenix_push_duration": MetricType.TREND,
+        "phoenix_messages_received": MetricType.COUNTER,
+    }
 
     def __init__(
         self, url: str, params: Mapping[str, Any] | None, heartbeat: float, **connect: str
@@ -129,6 +134,9 @@ class PhoenixSocket(KitSession):
         self._replies.close(closed)
         for channel in self._channels.values():
             channel.inbox.close(closed)
+
+
+METRICS = PhoenixSocket.METRICS
 
 
 def connect(
