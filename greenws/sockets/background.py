@@ -101,6 +101,15 @@ class BackgroundSocket(Connection):
         with self._write_lock:
             return super()._write(data)
 
+    def _goodbye(self, code: int) -> None:
+        # A frame half-written by the other greenlet (parked on a full send buffer) must not
+        # have our close frame spliced into it: no lock, no goodbye (the server sees a drop).
+        if self._write_lock.acquire(blocking=False):
+            try:
+                super()._goodbye(code)
+            finally:
+                self._write_lock.release()
+
     def send(self, data: str | bytes | bytearray | memoryview) -> None:
         """Send a text (``str``) or binary message; ConnectionClosed once the session is over."""
         if self._close_code is not None or self._protocol.close_sent:
