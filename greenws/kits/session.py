@@ -27,7 +27,7 @@ from weakref import WeakKeyDictionary
 from greenws.kits.mailbox import Mailbox
 from greenws.metrics.broadcast import BroadcastClock
 from greenws.metrics.metric import Metric, MetricType, ValueType
-from greenws.runtime.context import RunContext
+from greenws.runtime.context import RunContext, active_context
 from greenws.runtime.vu import VirtualUser, call_flexibly, current_vu
 from greenws.sockets.background import BackgroundSocket, open_background
 from greenws.sockets.sequential import ConnectError, ConnectionClosed, ReceiveTimeout
@@ -39,6 +39,7 @@ __all__ = [
     "KitSession",
     "ProtocolError",
     "ReceiveTimeout",
+    "declare_metrics",
 ]
 
 #: How long a handshake or a request waits for its answer unless the script says otherwise.
@@ -46,6 +47,20 @@ DEFAULT_TIMEOUT = 30.0
 
 #: One broadcast clock per run (the VUs of one process share it).
 _CLOCKS: WeakKeyDictionary[RunContext, BroadcastClock] = WeakKeyDictionary()
+
+
+def declare_metrics(kit: str, metrics: Mapping[str, MetricType]) -> None:
+    """Register ``<kit>_<suffix>`` for each of ``metrics`` in the run whose script is being
+    imported, so that its ``thresholds`` may name them before any session recorded one (a
+    threshold on a metric nobody declared is refused at start-up, as in k6). A kit calls this
+    when it is imported; outside a run it does nothing."""
+    try:
+        context = active_context()
+    except RuntimeError:
+        return
+    for suffix, kind in metrics.items():
+        contains = ValueType.TIME if kind is MetricType.TREND else ValueType.DEFAULT
+        context.registry.get_or_create(f"{kit}_{suffix}", kind, contains)
 
 
 class ProtocolError(ConnectionError):
