@@ -332,14 +332,6 @@ class StompSession(KitSession):
         self._frame("BEGIN", {"transaction": transaction.id})
         return transaction
 
-    def ack(self, message: Message, transaction: Transaction | None = None) -> None:
-        """``message.ack()``."""
-        self._acknowledge("ACK", message, transaction, False)
-
-    def nack(self, message: Message, transaction: Transaction | None = None) -> None:
-        """``message.nack()``."""
-        self._acknowledge("NACK", message, transaction, False)
-
     def close(self) -> None:
         """DISCONNECT with a receipt (waited for up to 5 s), then close the WebSocket (1000)."""
         if self.closed:
@@ -484,39 +476,16 @@ class StompSession(KitSession):
             subscription.inbox.close(closed)
 
 
-def connect(
-    url: str,
-    params: Mapping[str, Any] | None = None,
-    *,
-    login: str | None = "guest",
-    passcode: str | None = "guest",
-    host: str | None = "/",
-    heartbeat: tuple[int, int] = (10000, 10000),
-    timeout: float = DEFAULT_TIMEOUT,
-    headers: Mapping[str, str] | None = None,
-    heartbeat_tolerance: float = 2.0,
-) -> StompSession:
+def connect(url: str, params: Mapping[str, Any] | None = None, **options: Any) -> StompSession:
     """Open a WebSocket to ``url`` (``params`` as ``ws.open``'s), CONNECT and wait for
-    CONNECTED.
-
-    Args:
-        heartbeat: (the client can send every, the client wants to receive every) ms.
-        headers: more CONNECT headers (``client-id`` and the like).
-        heartbeat_tolerance: how many agreed intervals of server silence end the session.
+    CONNECTED. ``options`` are :class:`StompSession`'s: ``login``, ``passcode`` ("guest"),
+    ``host`` ("/"), ``heartbeat`` ((10000, 10000): the client can send every, wants to receive
+    every, ms), ``timeout`` (30 s), ``headers`` (more CONNECT headers), ``heartbeat_tolerance``
+    (2.0: how many agreed intervals of server silence end the session).
 
     Raises:
         StompError: the server answered with an ERROR frame (a bad login, a wrong host).
         ConnectError: the WebSocket handshake failed.
         ReceiveTimeout: no CONNECTED within ``timeout`` seconds.
     """
-    return StompSession(
-        url,
-        params,
-        login=login,
-        passcode=passcode,
-        host=host,
-        heartbeat=heartbeat,
-        timeout=timeout,
-        headers=headers,
-        heartbeat_tolerance=heartbeat_tolerance,
-    )
+    return StompSession(url, params, **options)
