@@ -1,11 +1,9 @@
 """A STOMP topic fan-out: one publisher, many subscribers, the latency from publish to each one.
 
-Start a broker with Web-STOMP (the tests' private RabbitMQ does it on free ports and prints the
-URL; Ctrl+C stops it)::
+Start a broker with Web-STOMP (the tests' private RabbitMQ, on free ports; it prints the URL,
+Ctrl+C stops it)::
 
-    python -c "import sys, time; sys.path[:0] = ['tests', 'tests/kits'];
-    from rabbitmq import RabbitMQ; b = RabbitMQ(); b.start(); print(b.url(), flush=True);
-    time.sleep(3600)"
+    PYTHONPATH=tests python tests/kits/rabbitmq.py rabbitmq_web_stomp
 
 or any broker you have (``rabbitmq-plugins enable rabbitmq_web_stomp`` serves
 ``ws://127.0.0.1:15674/ws``), then::

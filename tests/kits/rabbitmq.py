@@ -234,3 +234,16 @@ def start_broker(plugins: Sequence[str]) -> RabbitMQ:
     broker = RabbitMQ(plugins)
     broker.start()
     return broker
+
+
+if __name__ == "__main__":  # a broker for trying examples: prints its URLs, Ctrl+C stops it
+    import sys
+
+    with RabbitMQ(sys.argv[1:] or ["rabbitmq_web_stomp"]) as running:
+        print(*(running.url(name) for name in running.ports if name.startswith("web_")))
+        print("listening; Ctrl+C stops the broker", flush=True)
+        try:
+            while running.proc is not None and running.proc.poll() is None:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
