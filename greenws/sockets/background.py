@@ -199,15 +199,16 @@ class BackgroundSocket(Connection):
         if self._write(frame) and not self._done.wait(CLOSE_TIMEOUT):
             self._close_timed_out()
 
-    def abort(self, code: int) -> None:
-        """End now (iteration over): a close frame with ``code``, best effort, no waiting."""
+    def abort(self, code: int, reason: str = "") -> None:
+        """End now (iteration over, or a kit gave up on a silent server): a close frame with
+        ``code``, best effort, no waiting; ``reason`` is what the kit is told it ended with."""
         if self._close_code is not None:
             return
         reader = self._reader
         if reader is not None and reader is not gevent.getcurrent():
             reader.kill(block=False)  # before the goodbye parks this greenlet in a write
         self._goodbye(code)
-        self._finish(code, "")
+        self._finish(code, reason)
 
 
 def open_background(

@@ -44,8 +44,8 @@ def rpc_server() -> Iterator[ScriptServer]:
 
 @pytest.fixture(scope="module")
 def keepalive_server() -> Iterator[ScriptServer]:
-    """Pings every 0.3 s and closes a client that has not answered 0.3 s later."""
-    server = ScriptServer(HERE / "jsonrpc_server.py", "--ping-interval", "0.3")
+    """Pings every second and closes a client that has not answered a second later."""
+    server = ScriptServer(HERE / "jsonrpc_server.py", "--ping-interval", "1")
     try:
         yield server
     finally:
@@ -159,10 +159,10 @@ def test_a_session_survives_a_sleep_longer_than_the_servers_keepalive(
         """
 def default():
     with jsonrpc.connect(TARGET) as rpc:
-        sleep(1.5)                     # five keepalive periods: the reader answers the pings
+        sleep(3.5)                     # 3.5 keepalive periods: the reader answers the pings
         record("kit", rpc.call("add", [1, 1]), rpc.closed)
     with ws.open(TARGET) as raw:       # the same wait with nobody reading: dropped
-        sleep(1.5)
+        sleep(3.5)
         try:
             raw.send('{"jsonrpc":"2.0","id":1,"method":"add","params":[1,1]}')
             record("raw", "answered", raw.recv(timeout=2))

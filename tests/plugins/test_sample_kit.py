@@ -31,10 +31,10 @@ def record(*item):
         handle.write(json.dumps(list(item)) + "\\n")
 
 def default():
-    with phoenix.connect(os.environ["TARGET"] + "/socket/websocket", token="t", heartbeat=0.2) as socket:
+    with phoenix.connect(os.environ["TARGET"] + "/socket/websocket", token="t", heartbeat=0.1) as socket:
         room = socket.channel("room:lobby")
         record("join", room.join(timeout=5))
-        sleep(1.2)      # the server drops sockets silent for 0.6 s: the heartbeat keeps this one
+        sleep(4.5)      # the server drops sockets silent for 2 s: the heartbeat keeps this one
         room.push("new_msg", {"body": "hi"}, timeout=5)
         record("broadcast", room.recv(timeout=5))
         try:
@@ -51,7 +51,7 @@ def default():
 
 @pytest.fixture(scope="module")
 def phoenix_server() -> Iterator[ScriptServer]:
-    server = ScriptServer(HERE / "phoenix_server.py", "--idle-timeout", "0.6")
+    server = ScriptServer(HERE / "phoenix_server.py", "--idle-timeout", "2")
     try:
         yield server
     finally:
@@ -100,7 +100,7 @@ from greenws import sleep, kits
 def default():
     phoenix = kits.get("phoenix")
     socket = phoenix.connect(os.environ["TARGET"] + "/socket/websocket", heartbeat=30)
-    sleep(1.2)
+    sleep(4.5)
     with open(os.environ["EVENTS_FILE"], "a") as handle:
         handle.write(json.dumps([socket.closed, socket.close_code]) + "\\n")
 """
