@@ -23,9 +23,9 @@ says what each measures.
 from __future__ import annotations
 
 import itertools
-from contextlib import suppress
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping
+from contextlib import suppress
 from typing import Any, ClassVar
 
 from gevent.event import AsyncResult
