@@ -75,6 +75,8 @@ __all__ = [
 
 #: The channel publish-to-delivery keys are noted under (the key says the rest).
 _BROADCAST = "graphql"
+#: How long a refused connect waits for the server's close after a legacy connection_error.
+_REJECTED_CLOSE_WAIT = 3.0
 #: Marks the end of an operation in its inbox (after its last result and error).
 _END = object()
 
@@ -271,11 +273,14 @@ class GraphQLSession(KitSession):
                 f"graphql.connect {url}: no connection_ack in {timeout} s"
             ) from None
         except GraphQLProtocolError as error:
+            if error.payload is None:  # a close code said it all
+                raise
+            # A legacy connection_error: the server closes next; say how (recv ends with it).
+            with suppress(ReceiveTimeout, ConnectionClosed):
+                self.recv(timeout=_REJECTED_CLOSE_WAIT)
             if not self.closed:
                 self.socket.close(1000)
-            if error.payload is None:
-                raise
-            code = self.close_code or 1006  # a connection_error: say how the socket then closed
+            code = self.close_code or 1006
             raise GraphQLProtocolError(code, self.socket.close_reason, error.payload) from None
         self._record("connect_duration", (time.perf_counter() - started) * 1000.0)
         if keepalive and self.graphql_protocol == GRAPHQL_TRANSPORT_WS:
