@@ -278,9 +278,10 @@ def _errors(payload: Any) -> list[Any]:
 
 # -- the operation a query holds ------------------------------------------------------------------
 
-#: Tokens at the level of definitions: names, braces, parentheses; strings and comments go first.
+#: Tokens at the level of definitions: names, braces, parentheses, @ (a directive is no name);
+#: strings and comments go first.
 _IGNORED = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*', re.S)
-_TOKENS = re.compile(r"[_A-Za-z][_0-9A-Za-z]*|[{}()]")
+_TOKENS = re.compile(r"[_A-Za-z][_0-9A-Za-z]*|[{}()@]")
 _OPERATION_TYPES = ("query", "mutation", "subscription")
 
 
@@ -303,7 +304,7 @@ def operation_of(query: str, operation_name: str | None = None) -> tuple[str, st
             depth = max(0, depth - 1)
         elif depth == 0 and token in _OPERATION_TYPES:
             following = tokens[index + 1] if index + 1 < len(tokens) else "{"
-            named = following not in "{}()"
+            named = following not in "{}()@"
             operations.append((token, following if named else "anonymous"))
             if named:
                 index += 1
