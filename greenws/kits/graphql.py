@@ -326,12 +326,24 @@ class GraphQLSession(KitSession):
         if broadcast is not None:
             self._published(_BROADCAST, broadcast)
         operation = self._start(query, variables, operation_name, None)
+        wait = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
+        result: Any = _END
         try:
-            return operation.recv(timeout)
+            result = operation.recv(wait)
+            # The server's complete follows (often in the same read): wait for it, so the
+            # operation is timed to its end and not left running for close() to stop.
+            while not operation.done:
+                operation.recv(max(0.0, deadline - time.monotonic()))
+        except OperationComplete:
+            if result is _END:
+                raise
         except ReceiveTimeout:
-            operation._session._count("errors", error="timeout", **operation._tags)
+            self._count("errors", error="timeout", **operation._tags)
             operation.complete()
-            raise
+            if result is _END:
+                raise
+        return result
 
     def close(self) -> None:
         """Stop the running operations, say goodbye (legacy ``connection_terminate``), close 1000."""

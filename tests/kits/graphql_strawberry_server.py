@@ -87,15 +87,13 @@ class Mutation:
 async def counted(field: str, source: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
     """Count a subscription's start, its events and whether the client stopped it first."""
     STATS["subscriptions"][field] += 1
-    finished = False
     try:
         async for item in source:
             STATS["events"][field] += 1
             yield item
-        finished = True
-    finally:
-        if not finished:
-            STATS["stopped"] += 1
+    except (GeneratorExit, asyncio.CancelledError):  # closed by the client's complete/stop
+        STATS["stopped"] += 1
+        raise
 
 
 @strawberry.type
