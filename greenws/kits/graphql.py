@@ -65,10 +65,12 @@ from greenws.kits.session import (
 __all__ = [
     "GRAPHQL_TRANSPORT_WS",
     "SUBSCRIPTIONS_TRANSPORT_WS",
+    "ConnectionClosed",
     "GraphQLError",
     "GraphQLProtocolError",
     "GraphQLSession",
     "OperationComplete",
+    "ReceiveTimeout",
     "Subscription",
     "connect",
 ]

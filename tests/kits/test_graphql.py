@@ -387,11 +387,12 @@ def test_the_feed_example_runs_against_the_strawberry_server(
     assert result.returncode == 0, result.stderr
     assert result.metric("checks")["fails"] == 0
     assert result.metric("graphql_subscribe_first_event")["count"] >= 1
-    received = result.metric("graphql_events")["count"]
     published = delta(before, after, "mutations")
     assert published >= 1
-    assert by_tag(result, "graphql_events", "operation")["Feed"] == delta(
-        before, after, "events", "feed"
-    )
-    assert received >= published
+    assert by_tag(result, "graphql_events", "operation")["Publish"] == published
+    # A subscriber that completes its feed while a publish is on the way misses that one, so
+    # the server may have sent a few more than were read (exact counts: the tests above).
+    feed = by_tag(result, "graphql_events", "operation")["Feed"]
+    assert 1 <= feed <= delta(before, after, "events", "feed")
+    assert result.metric("graphql_broadcast_latency")["count"] == feed
     assert "graphql_subscribe_first_event" in result.stdout
