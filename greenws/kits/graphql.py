@@ -61,9 +61,11 @@ from greenws.kits.session import (
     ProtocolError,
     ReceiveTimeout,
 )
+from greenws.metrics.metric import MetricType
 
 __all__ = [
     "GRAPHQL_TRANSPORT_WS",
+    "METRICS",
     "SUBSCRIPTIONS_TRANSPORT_WS",
     "ConnectionClosed",
     "GraphQLError",
@@ -242,6 +244,15 @@ class GraphQLSession(KitSession):
     """A GraphQL client over one WebSocket; :func:`connect` makes one."""
 
     KIT = "graphql"
+    METRICS: ClassVar[Mapping[str, MetricType]] = {
+        "graphql_connect_duration": MetricType.TREND,
+        "graphql_subscribe_first_event": MetricType.TREND,
+        "graphql_operation_duration": MetricType.TREND,
+        "graphql_events": MetricType.COUNTER,
+        "graphql_errors": MetricType.COUNTER,
+        "graphql_keepalives": MetricType.COUNTER,
+        "graphql_broadcast_latency": MetricType.TREND,
+    }
     #: Which of the two protocols this session speaks (a subclass per protocol).
     PROTOCOL: ClassVar[str] = GRAPHQL_TRANSPORT_WS
 
@@ -447,6 +458,8 @@ class _LegacySession(GraphQLSession):
     SUBPROTOCOLS = (PROTOCOLS[SUBSCRIPTIONS_TRANSPORT_WS],)
     PROTOCOL = SUBSCRIPTIONS_TRANSPORT_WS
 
+
+METRICS = GraphQLSession.METRICS
 
 _SESSIONS: dict[str, type[GraphQLSession]] = {
     GRAPHQL_TRANSPORT_WS: _TransportSession,
