@@ -475,15 +475,11 @@ def connect(
     timeout: float = DEFAULT_TIMEOUT,
     keepalive: float | None = None,
 ) -> GraphQLSession:
-    """Open a GraphQL session to ``url`` and wait for the server's connection_ack.
-
-    Args:
-        url: ``ws://`` or ``wss://``.
-        params: as ``ws.open``'s (headers, tags, ...).
-        protocol: ``"graphql-transport-ws"`` or ``"subscriptions-transport-ws"``.
-        payload: connection_init's payload (auth, parameters).
-        timeout: seconds to wait for the ack, and the default wait of execute and recv.
-        keepalive: graphql-transport-ws only: send a ping every this many seconds.
+    """Open a GraphQL session to ``url`` (``params`` as ``ws.open``'s) and wait for the
+    server's connection_ack. ``protocol``: ``"graphql-transport-ws"`` or
+    ``"subscriptions-transport-ws"``; ``payload``: connection_init's (auth); ``timeout``: the
+    wait for the ack and execute's and recv's default; ``keepalive``: graphql-transport-ws
+    only, a client ping every this many seconds (for servers that want them).
 
     Raises:
         GraphQLProtocolError: the server refused (a close code such as 4403, or a legacy

@@ -9,7 +9,8 @@
 // `failing` sends `after` values, then one result with an error, then completes (as
 // strawberry does when its generator raises). `stats` is a JSON text of what was counted:
 // inits, rejected, queries, mutations, subscriptions and events (per field), stopped
-// (subscriptions the client ended), pings and pongs (server pings, graphql-ws server only).
+// (subscriptions the client ended), pings and pongs (server pings) and clientPings (the
+// client's), counted by the graphql-ws server only.
 'use strict';
 const {
   GraphQLSchema, GraphQLObjectType, GraphQLString, GraphQLInt, GraphQLFloat, GraphQLNonNull,
@@ -18,7 +19,7 @@ const { PubSub } = require('graphql-subscriptions');
 
 const stats = {
   inits: 0, rejected: 0, queries: 0, mutations: 0,
-  subscriptions: {}, events: {}, stopped: 0, pings: 0, pongs: 0,
+  subscriptions: {}, events: {}, stopped: 0, pings: 0, pongs: 0, clientPings: 0,
 };
 const pubsub = new PubSub();
 const listeners = {}; // channel -> open feed subscriptions (what publish returns)

@@ -6,7 +6,8 @@
 // Prints `listening on 127.0.0.1:PORT` first. With --ping-ms, every N ms the server sends each
 // acknowledged client a protocol `ping` (and the library's WebSocket-level ping, keepAlive = N)
 // and closes with 4000 "pong timeout" a client that did not pong the previous one: a client
-// must answer while its user code sleeps. GET /stats gives the counts (pings, pongs too).
+// must answer while its user code sleeps. GET /stats gives the counts (pings, pongs and the
+// client's own pings, clientPings, too).
 'use strict';
 const http = require('http');
 const { WebSocketServer } = require('ws');
@@ -19,13 +20,20 @@ const pingMs = flag > 0 ? Number(process.argv[flag + 1]) : 0;
 const server = http.createServer(statsHandler);
 const wss = new WebSocketServer({ server, path: '/graphql' });
 
-function pingForever(socket) {
-  let waiting = false;
+// Counts the client's pongs (to our pings) and its own pings (the library answers those).
+function countHeartbeats(socket, onPong) {
   socket.on('message', (data) => {
     try {
-      if (JSON.parse(String(data)).type === 'pong') { stats.pongs += 1; waiting = false; }
+      const type = JSON.parse(String(data)).type;
+      if (type === 'pong') { stats.pongs += 1; onPong(); }
+      if (type === 'ping') stats.clientPings += 1;
     } catch (error) { /* the library answers bad messages */ }
   });
+}
+
+function pingForever(socket) {
+  let waiting = false;
+  countHeartbeats(socket, () => { waiting = false; });
   const timer = setInterval(() => {
     if (socket.readyState !== socket.OPEN) return;
     if (waiting) { socket.close(4000, 'pong timeout'); return; }
@@ -42,6 +50,7 @@ useServer(
     onConnect: (ctx) => {
       if (!admit(ctx.connectionParams)) return false;
       if (pingMs > 0) pingForever(ctx.extra.socket);
+      else countHeartbeats(ctx.extra.socket, () => {});
       return { server: 'graphql-ws' };
     },
   },

@@ -202,7 +202,8 @@ def test_subscriptions_queries_and_mutations_as_the_server_counted_them(
 
 SLEEPER = """
 def default():
-    with graphql.connect(URL + "/graphql", protocol=PROTOCOL) as gql:
+    keepalive = float(os.environ.get("KEEPALIVE", "0")) or None  # the client's own pings
+    with graphql.connect(URL + "/graphql", protocol=PROTOCOL, keepalive=keepalive) as gql:
         countdown = gql.subscribe("subscription { countdown(start: 2, interval: 0.3) }")
         sleep(1.5)  # longer than the server waits for a pong (graphql-ws: one period)
         record("open after sleep", not gql.closed)
@@ -226,7 +227,7 @@ def test_a_session_survives_a_sleep_longer_than_the_servers_keepalive(
 ) -> None:
     target = servers[server]
     before = stats(target)
-    env = {"URL": target.url, "PROTOCOL": protocol}
+    env = {"URL": target.url, "PROTOCOL": protocol, "KEEPALIVE": "0.25"}
     result, log = run_script(tmp_path, SLEEPER, env, "--iterations", "1")
     after = stats(target)
     assert result.returncode == 0, result.stderr
@@ -242,6 +243,7 @@ def test_a_session_survives_a_sleep_longer_than_the_servers_keepalive(
     if kind == "ping":  # every ping the client saw was answered, as the server counted
         assert delta(before, after, "pongs") == keepalives["ping"]
         assert delta(before, after, "pings") >= delta(before, after, "pongs")
+        assert delta(before, after, "clientPings") >= 1  # keepalive=0.25 across the sleep
 
 
 # -- refusals: the protocol's close codes and the legacy connection_error ----------------------
