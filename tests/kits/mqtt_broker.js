@@ -11,7 +11,8 @@
 //   connects, disconnects (clean, with DISCONNECT), clientErrors, keepaliveTimeouts, pings,
 //   refused (bad credentials), clients (connected now)
 // Anonymous clients are welcome; a client that gives a user name must give
-// greenws / secret, or its CONNACK says 4 (bad user name or password).
+// greenws / secret, or its CONNACK says 4 (bad user name or password). Subscriptions to
+// forbidden/... are refused (SUBACK 0x80).
 
 'use strict'
 
@@ -56,6 +57,11 @@ aedes.authorizePublish = (client, packet, callback) => {
     bump(stats.published, packet.topic, packet.qos)
   }
   callback(null)
+}
+
+aedes.authorizeSubscribe = (client, subscription, callback) => {
+  // a negated subscription: SUBACK says 0x80 (failure) for it
+  callback(null, subscription.topic.startsWith('forbidden/') ? null : subscription)
 }
 
 aedes.authorizeForward = (client, packet) => {
