@@ -31,6 +31,8 @@ from greenws.codecs.mqtt_properties import (
     read_string,
     reason_text,
 )
+from greenws.codecs.mqtt_properties import binary_field as _binary
+from greenws.codecs.mqtt_properties import string_field as _string
 
 __all__ = [
     "PUBACK",
@@ -54,7 +56,6 @@ __all__ = [
     "Will",
     "encode",
     "reason_text",
-    "topic_matches",
 ]
 
 _U16 = struct.Struct("!H")
@@ -206,19 +207,6 @@ Packet = (
 
 _PINGREQ = bytes((PINGREQ << 4, 0))
 _PINGRESP = bytes((PINGRESP << 4, 0))
-
-
-def _string(value: str) -> bytes:
-    raw = value.encode("utf-8")
-    if len(raw) > 0xFFFF:
-        raise ValueError(f"an MQTT string holds at most 65535 bytes, not {len(raw)}")
-    return _U16.pack(len(raw)) + raw
-
-
-def _binary(value: bytes) -> bytes:
-    if len(value) > 0xFFFF:
-        raise ValueError(f"an MQTT binary field holds at most 65535 bytes, not {len(value)}")
-    return _U16.pack(len(value)) + value
 
 
 def _frame(first: int, *parts: bytes) -> bytes:
@@ -500,21 +488,3 @@ class PacketReader:
             password, offset = read_binary(body, offset)
         clean = bool(flags & 2)
         return Connect(client_id, version, keepalive, clean, username, password, will, props)
-
-
-def topic_matches(topic_filter: str, topic: str) -> bool:
-    """Whether ``topic`` matches ``topic_filter`` (``+`` one level, ``#`` the rest; a filter
-    starting with a wildcard does not match ``$``-topics, MQTT §4.7.2)."""
-    if topic_filter == topic:
-        return True
-    if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
-        return False
-    levels, wanted = topic.split("/"), topic_filter.split("/")
-    for index, level in enumerate(wanted):
-        if level == "#":
-            return True
-        if index >= len(levels):
-            return False
-        if level != "+" and level != levels[index]:
-            return False
-    return len(levels) == len(wanted)

@@ -171,12 +171,13 @@ def decode_varint(data: bytes | bytearray | memoryview, offset: int) -> tuple[in
     return None
 
 
-def _string(value: str) -> bytes:
-    raw = value.encode("utf-8")
-    return _binary(raw)
+def string_field(value: str) -> bytes:
+    """A UTF-8 string as MQTT sends it: two bytes of length, then the bytes."""
+    return binary_field(value.encode("utf-8"))
 
 
-def _binary(value: bytes) -> bytes:
+def binary_field(value: bytes) -> bytes:
+    """Bytes as MQTT sends them: two bytes of length, then the bytes."""
     if len(value) > 0xFFFF:
         raise ValueError(
             f"an MQTT string or binary field holds at most 65535 bytes, not {len(value)}"
@@ -194,11 +195,11 @@ def _encode_value(kind: int, value: Any) -> bytes:
     if kind == _VARINT:
         return encode_varint(int(value))
     if kind == _STR:
-        return _string(str(value))
+        return string_field(str(value))
     if kind == _BIN:
-        return _binary(bytes(value))
+        return binary_field(bytes(value))
     name, text = value
-    return _string(str(name)) + _string(str(text))
+    return string_field(str(name)) + string_field(str(text))
 
 
 def encode_properties(properties: Mapping[str, Any] | None) -> bytes:

@@ -59,8 +59,8 @@ from greenws.codecs.mqtt import (
     Will,
     encode,
     reason_text,
-    topic_matches,
 )
+from greenws.codecs.mqtt_topics import topic_matches
 from greenws.kits.session import (
     DEFAULT_TIMEOUT,
     ConnectionClosed,

@@ -27,9 +27,9 @@ from greenws.codecs.mqtt import (
     Will,
     encode,
     reason_text,
-    topic_matches,
 )
 from greenws.codecs.mqtt_properties import decode_varint, encode_varint
+from greenws.codecs.mqtt_topics import topic_matches
 
 
 def decode_one(data: bytes, version: int = 4):
