@@ -67,7 +67,9 @@ from greenws.kits.session import (
     KitSession,
     ProtocolError,
     ReceiveTimeout,
+    declare_metrics,
 )
+from greenws.metrics.metric import MetricType
 from greenws.runtime.vu import current_vu
 
 __all__ = ["Message", "MqttError", "MqttSession", "Will", "connect"]
@@ -105,17 +107,12 @@ def _will(value: Any) -> Will | None:
     those names, or a :class:`Will`."""
     if value is None or isinstance(value, Will):
         return value
-    if isinstance(value, Mapping):
-        value = dict(value)
-        payload = value.pop("payload", b"")
-    else:
-        items = list(value)
-        keys = ("topic", "payload", "qos", "retain", "properties")
-        value = dict(zip(keys, items, strict=False))
-        payload = value.pop("payload", b"")
+    keys = ("topic", "payload", "qos", "retain", "properties")
+    fields = dict(value) if isinstance(value, Mapping) else dict(zip(keys, value, strict=False))
+    payload = fields.pop("payload", b"")
     if isinstance(payload, str):
         payload = payload.encode("utf-8")
-    return Will(payload=bytes(payload), **value)
+    return Will(payload=bytes(payload), **fields)
 
 
 class MqttSession(KitSession):
@@ -488,3 +485,11 @@ def connect(
     )
     encode(packet)  # a value MQTT cannot carry fails here, before any dial
     return MqttSession(url, params, packet, timeout, tag_topic)
+
+
+_TIMES = ("connect_duration", "subscribe_duration", "publish_duration", "broadcast_latency")
+_COUNTS = ("messages_sent", "messages_received")
+declare_metrics(
+    MqttSession.KIT,
+    {**dict.fromkeys(_TIMES, MetricType.TREND), **dict.fromkeys(_COUNTS, MetricType.COUNTER)},
+)

@@ -27,7 +27,7 @@ from weakref import WeakKeyDictionary
 from greenws.kits.mailbox import Mailbox
 from greenws.metrics.broadcast import BroadcastClock
 from greenws.metrics.metric import Metric, MetricType, ValueType
-from greenws.runtime.context import RunContext
+from greenws.runtime.context import RunContext, active_context
 from greenws.runtime.vu import VirtualUser, call_flexibly, current_vu
 from greenws.sockets.background import BackgroundSocket, open_background
 from greenws.sockets.sequential import ConnectError, ConnectionClosed, ReceiveTimeout
@@ -39,6 +39,7 @@ __all__ = [
     "KitSession",
     "ProtocolError",
     "ReceiveTimeout",
+    "declare_metrics",
 ]
 
 #: How long a handshake or a request waits for its answer unless the script says otherwise.
@@ -46,6 +47,24 @@ DEFAULT_TIMEOUT = 30.0
 
 #: One broadcast clock per run (the VUs of one process share it).
 _CLOCKS: WeakKeyDictionary[RunContext, BroadcastClock] = WeakKeyDictionary()
+
+
+def declare_metrics(kit: str, metrics: Mapping[str, MetricType]) -> None:
+    """Create ``<kit>_<suffix>`` for each of ``metrics`` in the run being loaded.
+
+    greenws, as k6, checks the metric names of a script's thresholds once the script is
+    imported, before any VU has opened a session; a kit whose metrics appear only with its
+    first sample would make ``thresholds: {"mqtt_publish_duration": [...]}`` an error. A kit
+    module calls this when it is imported (by the script, in the run's init); outside a run
+    it does nothing.
+    """
+    try:
+        registry = active_context().registry
+    except RuntimeError:
+        return
+    for suffix, kind in metrics.items():
+        contains = ValueType.TIME if kind is MetricType.TREND else ValueType.DEFAULT
+        registry.get_or_create(f"{kit}_{suffix}", kind, contains)
 
 
 class ProtocolError(ConnectionError):

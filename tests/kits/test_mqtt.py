@@ -305,3 +305,36 @@ def default():
     assert result.metric("mqtt_messages_sent")["count"] == 5  # data x3, void, forbidden
     assert result.metric("mqtt_messages_received")["count"] == 4  # data x3, the will
     assert tag_values(result, "mqtt_publish_duration", "qos") == {"1", "2"}
+
+
+def test_the_telemetry_example_runs(tmp_path: Path, aedes: ScriptServer) -> None:
+    """Shortened by its environment; counts compared with the broker's, thresholds reported
+    (whether they pass is the machine's business, not this test's)."""
+    example = ROOT / "examples" / "protocols" / "mqtt_telemetry.py"
+    env = {
+        "MQTT_URL": aedes.url + "/mqtt",
+        "READINGS": "2",
+        "DEVICES": "3",
+        "DURATION": "3s",
+        "DASHBOARD_SECONDS": "6",
+    }
+    before = stats(aedes)
+    result = run_greenws(tmp_path, example, env=env)
+    assert result.returncode in (0, 99), result.stderr  # 99: a threshold failed
+    after = stats(aedes)
+
+    def total(table: str, suffix: str) -> int:
+        counts = [
+            sum(by_qos.values()) - sum(before[table].get(topic, {}).values())
+            for topic, by_qos in after[table].items()
+            if topic.startswith("fleet/") and topic.endswith(suffix)
+        ]
+        return sum(counts)
+
+    readings = total("published", "/temp")
+    assert readings >= 6  # 3 devices, at least one iteration of 2 readings each
+    assert result.metric("mqtt_messages_sent")["count"] == readings + total("published", "/status")
+    assert result.metric("mqtt_messages_received")["count"] == total("forwarded", "/temp")
+    assert result.metric("mqtt_broadcast_latency")["count"] > 0
+    assert result.metric("checks")["fails"] == 0
+    assert "mqtt_publish_duration" in result.stdout and "'p(95)<500'" in result.stdout
