@@ -338,3 +338,24 @@ def test_the_telemetry_example_runs(tmp_path: Path, aedes: ScriptServer) -> None
     assert result.metric("mqtt_broadcast_latency")["count"] > 0
     assert result.metric("checks")["fails"] == 0
     assert "mqtt_publish_duration" in result.stdout and "'p(95)<500'" in result.stdout
+
+
+def test_split_and_packed_packets_and_a_missing_pingresp(tmp_path: Path) -> None:
+    server = ScriptServer(KITS / "mqtt_mute_broker.py")
+    try:
+        result, log, _ = run(
+            tmp_path,
+            """
+def default():
+    client = mqtt.connect(TARGET, keepalive=1)   # its CONNACK came in two frames
+    record("granted", client.subscribe("news"))  # SUBACK and a PUBLISH in one frame
+    record("message", client.recv(timeout=5).text)
+    sleep(3)                                     # PINGREQ at 1 s, unanswered by 2 s
+    record("closed", client.closed, client.close_code)
+""",
+            server.url,
+        )
+    finally:
+        server.stop()
+    assert log == [["granted", 0], ["message", "hi"], ["closed", True, 1000]]
+    assert "no PINGRESP within 1 s" in result.stderr
