@@ -46,6 +46,16 @@ class PromQL:
                 return None
             time.sleep(0.3)
 
+    def settled(self, promql: str, expected: float, wait: float = 15.0) -> float | None:
+        """The value of ``promql`` once it equals ``expected`` (or the last one seen when it
+        never does within ``wait`` s): freshly written data becomes searchable in steps."""
+        deadline = time.monotonic() + wait
+        while True:
+            value = self.scalar(promql, wait=0)
+            if value == expected or time.monotonic() > deadline:
+                return value
+            time.sleep(0.3)
+
 
 class Prometheus(ServerProcess, PromQL):
     """``prometheus`` with the remote-write receiver on 127.0.0.1."""
