@@ -122,7 +122,7 @@ def test_the_live_page_follows_the_run_and_ends_as_the_summary(
             browser.screenshot(ROOT / "docs" / "dashboard.png")
             # The tab stays open: the process must end anyway.
             code = process.wait(timeout=60)
-            stdout, stderr = process.communicate(timeout=10)
+            _stdout, stderr = process.communicate(timeout=10)
             assert code == 0, stderr
             deadline = time.monotonic() + 10
             while not browser.evaluate("document.body.dataset.finished === '1'"):
@@ -160,7 +160,7 @@ def test_port_minus_one_serves_nothing_and_still_exports(tmp_path: Path, echo_se
             "TARGET": echo_server.url,
             "K6_WEB_DASHBOARD_PORT": "-1",
             "K6_WEB_DASHBOARD_EXPORT": str(export),
-        },  # fmt: skip
+        },
     )
     assert result.returncode == 0, result.stderr
     assert "web dashboard:" not in result.stderr
