@@ -108,6 +108,7 @@ class Engine:
             start_time=self.started,
             progress=self.progress,
             dropped_samples=self.dropped_samples,
+            live_summary=self.live_summary,
             is_tty=is_tty,
             quiet=quiet,
             summary_mode=summary_mode,
@@ -203,6 +204,25 @@ class Engine:
             elapsed_s=elapsed,
             ignore_empty=not final,
         )
+
+    def live_summary(self) -> dict[str, Any]:
+        """The summary data so far (k6's ``handleSummary`` shape, thresholds judged as on the
+        periodic check): what a live display shows. Under ``--workers`` the workers' latest
+        states are merged in, so it covers the whole test."""
+        options = self.context.options
+        elapsed = max(self.elapsed(), 1e-9)
+        report = self._evaluate_thresholds()
+        summary = self.current_aggregator().summary_data(
+            duration_s=elapsed,
+            trend_stats=options.summary_trend_stats,
+            thresholds=report.summary_thresholds(),
+        )
+        summary.setdefault("state", {})["testRunDurationMs"] = elapsed * 1000.0
+        summary["options"] = {
+            "summaryTrendStats": list(options.summary_trend_stats),
+            "summaryTimeUnit": options.summary_time_unit,
+        }
+        return summary
 
     def dropped_samples(self) -> dict[str, int]:
         """Samples each output lost (the workers' losses on the way here included)."""

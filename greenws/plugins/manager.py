@@ -26,6 +26,7 @@ BUILTIN_PLUGINS = {
     "json_lines": "greenws.outputs.json_lines",
     "csv_output": "greenws.outputs.csv_output",
     "html_report": "greenws.outputs.html_report.plugin",
+    "dashboard": "greenws.outputs.dashboard.plugin",
 }
 
 

@@ -79,3 +79,6 @@ class RunInfo:
     output_names: list[str] = field(default_factory=list)
     #: ``--workers N``: this process coordinates N worker processes (0: it runs the VUs itself).
     workers: int = 0
+    #: The summary data so far (thresholds judged as on the periodic check), for live displays;
+    #: computed on each call from the whole run's aggregates, so ask at most once a second.
+    live_summary: Callable[[], dict[str, Any]] | None = None

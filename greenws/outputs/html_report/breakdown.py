@@ -30,11 +30,13 @@ _MAX_KEYS = 200  # scenarios or groups beyond this are not broken out (tag explo
 class Breakdown:
     """Aggregators keyed by the ``scenario`` tag and by the ``group`` tag."""
 
-    def __init__(self) -> None:
+    def __init__(self, tags: Sequence[str] = ()) -> None:
         self._registry = Registry()  # Aggregator only looks names up for submetrics: none here
         self.scenarios: dict[str, Aggregator] = {}
         self.groups: dict[str, Aggregator] = {}
-        self._route: dict[Any, tuple[Aggregator | None, Aggregator | None]] = {}
+        #: The tags the user asked to break down by (``--dashboard-tag``): tag -> value -> sinks.
+        self.by_tag: dict[str, dict[str, Aggregator]] = {tag: {} for tag in tags}
+        self._route: dict[Any, tuple[Aggregator | None, ...]] = {}
 
     def _aggregator(self, table: dict[str, Aggregator], key: str | None) -> Aggregator | None:
         if key is None:
@@ -66,6 +68,7 @@ class Breakdown:
                     None
                     if not group or group in _HIDDEN_GROUPS  # "" is the root: TOTAL shows it
                     else self._aggregator(self.groups, group),
+                    *(self._aggregator(table, tags.get(tag)) for tag, table in self.by_tag.items()),
                 )
             for aggregator in targets:
                 if aggregator is not None:
@@ -87,3 +90,17 @@ class Breakdown:
             }
 
         return metrics_of(self.scenarios), metrics_of(self.groups)
+
+    def tag_tables(
+        self, duration_s: float, trend_stats: Sequence[str]
+    ) -> dict[str, dict[str, dict[str, Any]]]:
+        """``{tag: {value: metrics}}`` for each tag asked for, in handleSummary's shape."""
+        return {
+            tag: {
+                value: aggregator.summary_data(duration_s=duration_s, trend_stats=trend_stats)[
+                    "metrics"
+                ]
+                for value, aggregator in sorted(table.items())
+            }
+            for tag, table in self.by_tag.items()
+        }

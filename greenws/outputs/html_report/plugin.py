@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from greenws.options.durations import format_duration
+from greenws.outputs.dashboard.settings import parse_tags
 from greenws.outputs.file_destination import FileOutput, check_destination, write_atomically
 from greenws.plugins import hookimpl
 
@@ -24,7 +25,7 @@ from .breakdown import Breakdown
 from .render import render_report
 from .series import SeriesAggregator
 
-__all__ = ["ENVIRONMENT_KEY", "HtmlReportOutput", "run_header"]
+__all__ = ["ENVIRONMENT_KEY", "HtmlReportOutput", "ReportBuilder", "run_header"]
 
 #: Writes a report as if ``--out html=FILE`` had been given (``GREENWS_*`` like every option).
 ENVIRONMENT_KEY = "GREENWS_HTML_REPORT"
@@ -62,43 +63,66 @@ def run_header(run: Any, dropped: dict[str, int]) -> dict[str, Any]:
     }
 
 
-class HtmlReportOutput(FileOutput):
-    """Aggregates samples during the run and writes ``path`` at the end."""
+class ReportBuilder:
+    """The report's aggregates (time buckets, per-scenario, per-group and per-tag sinks) and
+    the plain data the page is drawn from: one for the file at the end, and the same for every
+    update of the live dashboard (``greenws.outputs.dashboard``)."""
 
-    def __init__(self, path: str, *, max_buckets: int = 3600) -> None:
-        self.path = path
+    def __init__(self, *, max_buckets: int = 3600, tags: Sequence[str] = ()) -> None:
         self.max_buckets = max_buckets
         self.series: SeriesAggregator | None = None
-        self.breakdown = Breakdown()
+        self.breakdown = Breakdown(tags)
 
-    @hookimpl
-    def greenws_output_start(self, run: Any) -> None:
-        self.series = SeriesAggregator(run.start_time, max_buckets=self.max_buckets)
+    def start(self, start_time: float) -> None:
+        self.series = SeriesAggregator(start_time, max_buckets=self.max_buckets)
 
-    @hookimpl
-    def greenws_output_samples(self, samples: Sequence[Any]) -> None:
+    def add_batch(self, samples: Sequence[Any]) -> None:
         if self.series is None:
-            raise RuntimeError(f"{self.path}: samples before the output started")
+            raise RuntimeError("samples before the output started")
         self.series.add_batch(samples)
         self.breakdown.add_batch(samples)
 
-    @hookimpl
-    def greenws_output_stop(self, summary: dict[str, Any], run: Any) -> None:
+    def report(self, summary: dict[str, Any], run: Any, *, end: float | None) -> dict[str, Any]:
+        """What ``render_report`` draws: ``end`` is None while the test runs."""
         series = self.series or SeriesAggregator(run.start_time)
         state = summary.get("state") or {}
         duration_s = float(state.get("testRunDurationMs") or 0.0) / 1000.0
         trend_stats = (summary.get("options") or {}).get("summaryTrendStats") or []
         scenario_metrics, group_metrics = self.breakdown.tables(duration_s, trend_stats)
         dropped = dict(state.get("droppedSamples") or run.dropped_samples() or {})
-        report = {
-            "run": run_header(run, dropped),
+        header = run_header(run, dropped)
+        if end is None:
+            header.update(running=True, duration_s=duration_s, end="")
+        return {
+            "run": header,
             "summary": summary,
-            "series": series.to_data(end=run.end_time),
+            "series": series.to_data(end=end if end is not None else run.start_time + duration_s),
             "scenario_metrics": scenario_metrics,
             "group_metrics": group_metrics,
+            "tag_metrics": self.breakdown.tag_tables(duration_s, trend_stats),
         }
+
+
+class HtmlReportOutput(FileOutput):
+    """Aggregates samples during the run and writes ``path`` at the end."""
+
+    def __init__(self, path: str, *, max_buckets: int = 3600, tags: Sequence[str] = ()) -> None:
+        self.path = path
+        self.builder = ReportBuilder(max_buckets=max_buckets, tags=tags)
+
+    @hookimpl
+    def greenws_output_start(self, run: Any) -> None:
+        self.builder.start(run.start_time)
+
+    @hookimpl
+    def greenws_output_samples(self, samples: Sequence[Any]) -> None:
+        self.builder.add_batch(samples)
+
+    @hookimpl
+    def greenws_output_stop(self, summary: dict[str, Any], run: Any) -> None:
+        page = render_report(self.builder.report(summary, run, end=run.end_time))
         try:
-            write_atomically(self.path, render_report(report).encode("utf-8"))
+            write_atomically(self.path, page.encode("utf-8"))
         except OSError as error:
             self.failure = f"could not write {self.path}: {error}"
             raise
@@ -117,8 +141,9 @@ def greenws_configure(config: Any) -> None:
     from_env = os.environ.get(ENVIRONMENT_KEY)
     if from_env and from_env not in paths:
         paths.append(from_env)
+    tags = parse_tags("--dashboard-tag", getattr(config.args, "dashboard_tag", None) or ())
     for path in paths:
         if not path:
             raise ValueError("--out html needs a file name: --out html=report.html")
         check_destination(f"--out html={path}", path)
-        config.pluginmanager.register(HtmlReportOutput(path), name=f"html={path}")
+        config.pluginmanager.register(HtmlReportOutput(path, tags=tags), name=f"html={path}")

@@ -33,10 +33,11 @@ from greenws.summary.formatting import (
 from greenws.summary.sections import group_by_section
 
 from .charts import line_chart
+from .live_script import live_script
 from .specs import chart_specs
 from .style import STYLE
 
-__all__ = ["EXIT_MEANINGS", "render_report"]
+__all__ = ["EXIT_MEANINGS", "render_main", "render_report", "report_data"]
 
 #: k6's exit codes, as the README lists them.
 EXIT_MEANINGS: dict[int, str] = {
@@ -160,6 +161,11 @@ def _run_header(run: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
     code = int(run.get("exit_code", 0))
     meaning = EXIT_MEANINGS.get(code, "unknown")
     status = "passed" if code == 0 else "failed"
+    badge = (
+        f'<span class="badge {status}" data-exit-code="{code}">{code} — {escape(meaning)}</span>'
+    )
+    if run.get("running"):
+        badge = '<span class="badge running" data-running="1">running</span>'
     duration = float(run.get("duration_s", 0.0))
     dropped = run.get("dropped") or {}
     rows = [
@@ -167,10 +173,7 @@ def _run_header(run: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
         ("start", escape(str(run.get("start", "")))),
         ("end", escape(str(run.get("end", "")))),
         ("duration", escape(humanize_duration(duration * 1000.0))),
-        (
-            "exit status",
-            f'<span class="badge {status}" data-exit-code="{code}">{code} — {escape(meaning)}</span>',
-        ),
+        ("exit status", badge),
     ]
     if any(dropped.values()):
         lost = ", ".join(f"{escape(k)}: {int(v)}" for k, v in dropped.items() if v)
@@ -306,14 +309,19 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def render_report(report: Mapping[str, Any]) -> str:
-    """The whole page for ``report``.
+def render_main(report: Mapping[str, Any]) -> str:
+    """The page's ``<main>``: run header, thresholds, checks, charts and every table.
 
-    ``report`` holds ``run`` (script, start, end, duration_s, exit_code, scenarios, dropped),
-    ``summary`` (the handleSummary data the console summary printed), ``series``
-    (``SeriesAggregator.to_data()``), and ``scenario_metrics`` / ``group_metrics`` (name ->
-    metrics, handleSummary-shaped). The scenario blocks the summary itself carries in full mode
-    (``summary["breakdown"]["scenarios"]``) take precedence over the report's own tables.
+    The frozen report embeds it once; the live dashboard sends it again on every update and the
+    page swaps it in, so a running test and its final report are drawn by this one function.
+
+    ``report`` holds ``run`` (script, start, end, duration_s, exit_code, scenarios, dropped,
+    and ``running`` while the test runs), ``summary`` (the handleSummary data the console summary
+    printed, or the live aggregates), ``series`` (``SeriesAggregator.to_data()``),
+    ``scenario_metrics`` / ``group_metrics`` (name -> metrics, handleSummary-shaped) and
+    ``tag_metrics`` (tag -> value -> metrics, for the tags the user asked to break down by). The
+    scenario blocks the summary itself carries in full mode (``summary["breakdown"]["scenarios"]``)
+    take precedence over the report's own tables.
     """
     run = report.get("run", {})
     summary = report.get("summary", {})
@@ -321,7 +329,6 @@ def render_report(report: Mapping[str, Any]) -> str:
     options = summary.get("options", {}) or {}
     trend_stats = list(options.get("summaryTrendStats") or DEFAULT_TREND_STATS)
     unit = options.get("summaryTimeUnit") or None
-    script = str(run.get("script", ""))
 
     scenario_metrics = dict(report.get("scenario_metrics", {}))
     for name, block in ((summary.get("breakdown") or {}).get("scenarios") or {}).items():
@@ -331,24 +338,19 @@ def render_report(report: Mapping[str, Any]) -> str:
 
     def blocks(kind: str, tables: Mapping[str, Mapping[str, Metric]]) -> str:
         if not tables:
-            return f'<p class="empty">no {kind}s</p>'
+            return f'<p class="empty">no {escape(kind)}s</p>'
         return "".join(
-            f'<details class="block" open><summary>{kind.upper()}: {escape(name)}</summary>'
-            f"{_metric_tables(m, trend_stats, unit)}</details>"
+            f'<details class="block" open><summary>{escape(kind.upper())}: {escape(name)}'
+            f"</summary>{_metric_tables(m, trend_stats, unit)}</details>"
             for name, m in tables.items()
         )
 
-    data = json.dumps(
-        _json_safe({"run": run, "series": report.get("series", {}), "summary": summary}),
-        separators=(",", ":"),
-        ensure_ascii=False,
-    ).replace("<", "\\u003c")  # nothing in the data can end or confuse the script block
-    title = f"greenws report — {Path(script).name or 'run'}"
+    by_tag = "".join(
+        f'<section class="tag-breakdown" data-tag="{escape(tag)}"><h2>Per {escape(tag)}</h2>'
+        f"{blocks(tag, tables)}</section>"
+        for tag, tables in (report.get("tag_metrics") or {}).items()
+    )
     return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
-        f"<header><h1>{escape(title)}</h1></header><main>"
         f"{_run_header(run, summary)}"
         f'<section id="thresholds"><h2>Thresholds</h2>{_thresholds(metrics, unit)}</section>'
         f'<section id="checks"><h2>Checks</h2>{_checks(summary)}</section>'
@@ -358,8 +360,48 @@ def render_report(report: Mapping[str, Any]) -> str:
         f'<section id="scenarios"><h2>Per scenario</h2>{blocks("scenario", scenario_metrics)}'
         "</section>"
         f'<section id="groups"><h2>Per group</h2>{blocks("group", group_metrics)}</section>'
-        "</main><footer>Generated by greenws. Every table uses the numbers of the end-of-test "
-        "summary; charts aggregate the same samples per time bucket.</footer>"
-        f'<script type="application/json" id="greenws-report-data">{data}</script>'
-        "</body></html>"
+        f"{by_tag}"
+    )
+
+
+def report_data(report: Mapping[str, Any]) -> str:
+    """The JSON copy of the data the page embeds (safe inside a ``<script>`` block)."""
+    data = {
+        "run": report.get("run", {}),
+        "series": report.get("series", {}),
+        "summary": report.get("summary", {}),
+    }
+    return json.dumps(_json_safe(data), separators=(",", ":"), ensure_ascii=False).replace(
+        "<", "\\u003c"
+    )  # nothing in the data can end or confuse the script block
+
+
+def render_report(report: Mapping[str, Any], *, live_events: str | None = None) -> str:
+    """The whole page for ``report`` (see :func:`render_main` for its keys).
+
+    Frozen (the default): everything is in the file, which runs no script. With ``live_events``
+    (the URL of the dashboard's server-sent events), the same page also carries a few lines of
+    inline script that swap in each new ``<main>`` the server sends, and the final page, with its
+    data, when the test ends.
+    """
+    run = report.get("run", {})
+    script = str(run.get("script", ""))
+    kind = "dashboard" if live_events else "report"
+    title = f"greenws {kind} — {Path(script).name or 'run'}"
+    status = (
+        '<p id="greenws-live-status" class="live-status">live: waiting for the first update</p>'
+        if live_events
+        else ""
+    )
+    code = live_script(live_events) if live_events else ""
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
+        f"<header><h1>{escape(title)}</h1>{status}</header><main>{render_main(report)}</main>"
+        "<footer>Generated by greenws. Every table uses the numbers of the end-of-test "
+        "summary (while the test runs, the totals so far); charts aggregate the same samples "
+        "per time bucket.</footer>"
+        f'<script type="application/json" id="greenws-report-data">{report_data(report)}</script>'
+        f"{code}</body></html>"
     )

@@ -55,6 +55,10 @@ ERROR_METRICS: frozenset[str] = frozenset({"ws_sessions", "ws_request_duration"}
 #: Percentiles drawn for each Trend.
 PERCENTILES: tuple[float, ...] = (50.0, 95.0, 99.0)
 
+#: Prefix of the keys a bucket files every other metric under (custom ones, kits' ones, and
+#: built-ins without a chart of their own), so they never mix with the fixed series above.
+CUSTOM_PREFIX = "metric:"
+_MAX_CUSTOM = 60  # metrics charted beyond the fixed ones; more would be a tag explosion's worth
 _MAX_ERROR_CODES = 20  # more distinct codes than this share one "other" line
 _MAX_ERROR_TEXTS = 5  # distinct ``error`` texts kept per code, to name its line
 _OTHER_CODE = "other"
@@ -135,6 +139,13 @@ class Bucket:
 
 
 _KIND_COUNTER, _KIND_GAUGE, _KIND_TREND = 0, 1, 2
+_KIND_RATE, _KIND_SKIP = 3, 4
+_CUSTOM_KIND = {
+    "counter": _KIND_COUNTER,
+    "gauge": _KIND_GAUGE,
+    "trend": _KIND_TREND,
+    "rate": _KIND_RATE,
+}
 _KIND: dict[str, int] = {
     **dict.fromkeys(COUNTER_SERIES, _KIND_COUNTER),
     **dict.fromkeys(GAUGE_SERIES, _KIND_GAUGE),
@@ -159,6 +170,9 @@ class SeriesAggregator:
         self.error_texts: dict[str, dict[str, int]] = {}
         self.error_texts_dropped: dict[str, int] = {}
         self._frozen_below = 0  # buckets before this index are frozen
+        #: Every other metric seen: name -> (type, contains), in order of first sample.
+        self.custom: dict[str, tuple[str, str]] = {}
+        self._kinds: dict[str, int] = dict(_KIND)
 
     def _bucket(self, when: float) -> Bucket:
         index = max(0, int((when - self.start) // self.width))
@@ -200,14 +214,29 @@ class SeriesAggregator:
         self._frozen_below //= 2
 
     def add_batch(self, samples: Iterable[tuple[Any, float, float, Mapping[str, str]]]) -> None:
-        """Fold ``(metric, time, value, tags)`` samples in; metrics not charted are ignored."""
-        kinds = _KIND
+        """Fold ``(metric, time, value, tags)`` samples in.
+
+        The fixed series are filed under their names; every other metric (up to 60) under
+        ``metric:NAME`` by its type, a Rate as two counters (``metric:NAME`` of non-zero values,
+        ``metric:NAME#n`` of all), so its chart shows the share of non-zero values per bucket.
+        """
+        kinds = self._kinds
         for metric, when, value, tags in samples:
             name = metric.name
             kind = kinds.get(name)
             if kind is None:
+                kind = self._classify(metric)
+            if kind == _KIND_SKIP:
                 continue
             bucket = self._bucket(when)
+            if name in self.custom:
+                name = CUSTOM_PREFIX + name
+                if kind == _KIND_RATE:
+                    counters = bucket.counters
+                    counters[name + "#n"] = counters.get(name + "#n", 0.0) + 1.0
+                    if value:
+                        counters[name] = counters.get(name, 0.0) + 1.0
+                    continue
             if kind == _KIND_COUNTER:
                 counters = bucket.counters
                 counters[name] = counters.get(name, 0.0) + value
@@ -224,6 +253,18 @@ class SeriesAggregator:
                 code = tags.get("error_code")
                 if code:
                     self._count_error(bucket, str(code), tags.get("error"))
+
+    def _classify(self, metric: Any) -> int:
+        """A metric without a fixed chart: charted by its type while there is room."""
+        kind_name = str(getattr(metric.type, "value", metric.type))
+        kind = _CUSTOM_KIND.get(kind_name, _KIND_SKIP)
+        if kind != _KIND_SKIP and len(self.custom) < _MAX_CUSTOM:
+            contains = str(getattr(metric.contains, "value", metric.contains))
+            self.custom[metric.name] = (kind_name, contains)
+        else:
+            kind = _KIND_SKIP
+        self._kinds[metric.name] = kind
+        return kind
 
     def _count_error(self, bucket: Bucket, code: str, text: str | None) -> None:
         if code not in self.error_codes:
@@ -313,17 +354,11 @@ class SeriesAggregator:
             for name in GAUGE_SERIES
             if name in present[_KIND_GAUGE]
         }
-        trends: dict[str, dict[str, list[float | None]]] = {}
-        for name in TREND_SERIES:
-            if name not in present[_KIND_TREND]:
-                continue
-            lines: dict[str, list[float | None]] = {_label(p): [] for p in PERCENTILES}
-            for bucket in self.buckets:
-                hist = bucket.trends.get(name) if bucket is not None else None
-                live = _thawed(hist) if hist is not None else None
-                for p in PERCENTILES:
-                    lines[_label(p)].append(live.percentile(p) if live and live.count else None)
-            trends[name] = lines
+        trends = {
+            name: self._percentile_lines(name)
+            for name in TREND_SERIES
+            if name in present[_KIND_TREND]
+        }
         return {
             "start": self.start,
             "width": width,
@@ -334,8 +369,64 @@ class SeriesAggregator:
             "trends": trends,
             "errors": {code: rate("error_code:" + code) for code in sorted(errors)},
             "error_names": self.error_names(),
-            "totals": self.totals(),
+            "totals": {k: v for k, v in self.totals().items() if not k.startswith(CUSTOM_PREFIX)},
+            "open_connections": self._open_connections(),
+            "custom": self._custom_series(rate),
         }
+
+    def _percentile_lines(self, key: str) -> dict[str, list[float | None]]:
+        """p50/p95/p99 of the Trend filed under ``key``, per bucket (None for empty buckets)."""
+        lines: dict[str, list[float | None]] = {_label(p): [] for p in PERCENTILES}
+        for bucket in self.buckets:
+            hist = bucket.trends.get(key) if bucket is not None else None
+            live = _thawed(hist) if hist is not None else None
+            for p in PERCENTILES:
+                lines[_label(p)].append(live.percentile(p) if live and live.count else None)
+        return lines
+
+    def _open_connections(self) -> list[float]:
+        """Connections open at the end of each bucket: every dialled session emits one
+        ``ws_connecting`` when its dial ends and one ``ws_sessions`` when it is over (a failed
+        dial both at once), so the running difference of the two counts is what is open."""
+        open_now = 0.0
+        out = []
+        for bucket in self.buckets:
+            if bucket is not None:
+                hist = bucket.trends.get("ws_connecting")
+                open_now += float(hist.count) if hist is not None else 0.0
+                open_now -= bucket.counters.get("ws_sessions", 0.0)
+            out.append(max(open_now, 0.0))
+        return out if any(out) or "ws_connecting" in self._present_trends() else []
+
+    def _present_trends(self) -> set[str]:
+        return {key for b in self.buckets if b is not None for key in b.trends}
+
+    def _custom_series(self, rate: Any) -> dict[str, dict[str, Any]]:
+        """Every other metric: ``{name: {"type", "contains", "values" | "lines"}}``; counters as
+        per-second rates, gauges as last readings, Rates as the share of non-zero values, Trends
+        as p50/p95/p99."""
+        out: dict[str, dict[str, Any]] = {}
+        for name, (kind, contains) in self.custom.items():
+            key = CUSTOM_PREFIX + name
+            entry: dict[str, Any] = {"type": kind, "contains": contains}
+            if kind == "counter":
+                entry["values"] = rate(key)
+            elif kind == "gauge":
+                entry["values"] = [
+                    b.gauges.get(key) if b is not None else None for b in self.buckets
+                ]
+            elif kind == "rate":
+                shares: list[float | None] = []
+                for b in self.buckets:
+                    seen = b.counters.get(key + "#n", 0.0) if b is not None else 0.0
+                    shares.append(
+                        b.counters.get(key, 0.0) / seen if b is not None and seen else None
+                    )
+                entry["values"] = shares
+            else:
+                entry["lines"] = self._percentile_lines(key)
+            out[name] = entry
+        return out
 
 
 def _label(p: float) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from greenws.summary.formatting import humanize_bytes, humanize_duration, js_number
+from greenws.summary.formatting import humanize_bytes, humanize_duration, js_number, percent
 
 from .charts import Line
 
@@ -75,6 +75,15 @@ def chart_specs(series: Mapping[str, Any]) -> list[dict[str, Any]]:
             "empty": "no vus samples",
         },
         {
+            "id": "connections",
+            "title": "Open connections",
+            "lines": [Line("open", series["open_connections"])]
+            if series.get("open_connections")
+            else [],
+            "format": _rate_number,
+            "empty": "no connection was dialled",
+        },
+        {
             "id": "sessions",
             "title": "Sessions and iterations per second",
             "lines": pick(rates, ("ws_sessions", "iterations")),
@@ -126,4 +135,45 @@ def chart_specs(series: Mapping[str, Any]) -> list[dict[str, Any]]:
             "error_code tag",
         }
     )
+    specs.extend(_custom_specs(series.get("custom") or {}))
+    return specs
+
+
+def _value_format(contains: str) -> Format:
+    if contains == "time":
+        return _ms
+    if contains == "data":
+        return humanize_bytes
+    return _rate_number
+
+
+def _custom_specs(custom: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One chart per other metric (custom ones, kits' ones, built-ins without their own chart),
+    in order of first sample: counters per second, gauges as read, Rates as the share of
+    non-zero values, Trends as p50 / p95 / p99."""
+    specs = []
+    for name, entry in custom.items():
+        kind = str(entry.get("type", ""))
+        contains = str(entry.get("contains", "default"))
+        if kind == "trend":
+            lines = [Line(label, values) for label, values in (entry.get("lines") or {}).items()]
+            title, format_value = f"{name} p50 / p95 / p99", _value_format(contains)
+        elif kind == "rate":
+            lines = [Line(name, entry.get("values") or [])]
+            title, format_value = f"{name} (share of non-zero values)", percent
+        elif kind == "counter":
+            lines = [Line(name, entry.get("values") or [])]
+            title, format_value = f"{name} per second", _per_second(_value_format(contains))
+        else:
+            lines = [Line(name, entry.get("values") or [])]
+            title, format_value = name, _value_format(contains)
+        specs.append(
+            {
+                "id": "metric:" + name,
+                "title": title,
+                "lines": lines,
+                "format": format_value,
+                "empty": f"no {name} samples",
+            }
+        )
     return specs

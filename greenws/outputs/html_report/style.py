@@ -26,6 +26,8 @@ tr.section th { background: #fff; color: var(--muted); font-size: 12px; letter-s
                 padding-top: 10px; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; font-weight: 600; }
 .badge.passed { background: var(--ok); } .badge.failed { background: var(--bad); }
+.badge.running { background: #0072b2; }
+header .live-status { margin: 4px 0 0; font-size: 12px; color: #c9d1de; }
 .pass { color: var(--ok); font-weight: 600; } .fail { color: var(--bad); font-weight: 600; }
 .empty { color: var(--muted); font-style: italic; }
 .stages { color: var(--muted); font-size: 12px; }

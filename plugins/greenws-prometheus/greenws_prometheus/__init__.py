@@ -1,0 +1,1 @@
+"""greenws's Prometheus remote-write output (k6's ``experimental-prometheus-rw``)."""

@@ -1,0 +1,205 @@
+"""``--dashboard``: a real run watched in headless Chromium, as a person would watch it.
+
+The page must load with no console error and fetch nothing but its own server; its numbers must
+change while the test runs and equal the summary's at the end; the process must exit although
+the tab is still open; and the file ``--dashboard-export`` writes is the same page, frozen. The
+screenshot taken mid-run is the README's (``docs/dashboard.png``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from greenws_runner import ROOT, run_greenws, write_script
+from headless_chromium import HeadlessChromium, find_chromium
+from servers import free_port
+
+from greenws.outputs.dashboard.settings import parse_settings
+
+SCRIPT = """
+import os
+from greenws import ws, check, group, sleep, Trend
+
+options = {
+    "scenarios": {
+        "chatters": {"executor": "constant-vus", "vus": 3, "duration": "5s"},
+    },
+    "thresholds": {"ws_connecting": ["p(95)<60000"], "checks": ["rate>0.99"]},
+}
+think = Trend("think_time", True)
+
+def default():
+    def session(socket):
+        sent = []
+        def on_message(message):
+            if len(sent) < 20:
+                sent.append(1)
+                socket.send("ping")
+            else:
+                socket.close(1000)
+        def on_open():
+            socket.ping()
+            socket.send("ping")
+        socket.on("open", on_open)
+        socket.on("message", on_message)
+    def chat():
+        res = ws.connect(os.environ["TARGET"], {"tags": {"room": "lobby"}}, session)
+        check(res, {"status is 101": lambda r: r.status == 101})
+    group("chat", chat)
+    think.add(50)
+    sleep(0.05)
+"""
+
+TOTAL_OF = """
+(name) => {
+  for (const row of document.querySelectorAll('#totals table.plain tr')) {
+    const cells = row.querySelectorAll('td');
+    if (cells.length > 1 && cells[0].textContent === name) return cells[1].textContent;
+  }
+  return null;
+}
+"""
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"greenws exited early: {process.communicate()[1]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} never answered")
+
+
+def _total(browser: HeadlessChromium, name: str) -> str | None:
+    return browser.evaluate(f"({TOTAL_OF})({json.dumps(name)})")  # type: ignore[no-any-return]
+
+
+def test_the_live_page_follows_the_run_and_ends_as_the_summary(
+    tmp_path: Path, echo_server: Any
+) -> None:
+    executable = find_chromium()
+    if executable is None:
+        pytest.fail("chromium is not installed: apt-get install -y chromium")
+    script = write_script(tmp_path, SCRIPT)
+    port = free_port()
+    export, summary = tmp_path / "final.html", tmp_path / "summary.json"
+    command = [
+        sys.executable, "-m", "greenws", "run", str(script), "-q", "--no-color",
+        "--dashboard", "--dashboard-port", str(port), "--dashboard-period", "300ms",
+        "--dashboard-export", str(export), "--dashboard-tag", "room",
+        "--summary-export", str(summary),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TARGET": echo_server.url}
+    process = subprocess.Popen(
+        command, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(base + "/report", process)
+        with HeadlessChromium(executable) as browser:
+            browser.open(base + "/")
+            seen = []
+            deadline = time.monotonic() + 20
+            while len(set(seen)) < 2 and time.monotonic() < deadline:
+                time.sleep(0.5)
+                seen.append(_total(browser, "ws_msgs_sent"))
+            assert len({s for s in seen if s}) >= 2, seen  # the numbers move while it runs
+            assert browser.evaluate("document.querySelector('[data-running]') !== null")
+            assert browser.evaluate("document.querySelectorAll('svg.chart').length") >= 6
+            (ROOT / "docs").mkdir(exist_ok=True)
+            browser.screenshot(ROOT / "docs" / "dashboard.png")
+            # The tab stays open: the process must end anyway.
+            code = process.wait(timeout=60)
+            _stdout, stderr = process.communicate(timeout=10)
+            assert code == 0, stderr
+            deadline = time.monotonic() + 10
+            while not browser.evaluate("document.body.dataset.finished === '1'"):
+                assert time.monotonic() < deadline, "the page never got the end of the test"
+                time.sleep(0.1)
+            data = json.loads(summary.read_text())
+            for name in ("ws_msgs_sent", "ws_sessions", "iterations"):
+                assert _total(browser, name) == str(data["metrics"][name]["count"]), name
+            assert browser.evaluate("document.querySelector('[data-exit-code=\"0\"]') !== null")
+            assert browser.evaluate(
+                "document.querySelector('section.tag-breakdown[data-tag=room]')"
+                ".textContent.includes('ROOM: lobby')"
+            )
+            assert browser.problems() == []
+            assert all(url.startswith(base + "/") for url in browser.requests())
+            final = browser.evaluate("document.querySelector('main').textContent")
+            browser.events.clear()
+            browser.open(export.as_uri())
+            # The exported report is the page the tab ended on.
+            assert browser.evaluate("document.querySelector('main').textContent") == final
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    page = export.read_text(encoding="utf-8")
+    assert "<script>" not in page.replace('<script type="application/json"', "")
+
+
+def test_port_minus_one_serves_nothing_and_still_exports(tmp_path: Path, echo_server: Any) -> None:
+    export = tmp_path / "final.html"
+    result = run_greenws(
+        tmp_path,
+        SCRIPT.replace('"5s"', '"300ms"'),
+        env={
+            "TARGET": echo_server.url,
+            "K6_WEB_DASHBOARD_PORT": "-1",
+            "K6_WEB_DASHBOARD_EXPORT": str(export),
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert "web dashboard:" not in result.stderr
+    assert "<svg" in export.read_text(encoding="utf-8")
+
+
+def test_a_port_in_use_is_an_option_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_greenws(
+            tmp_path,
+            "def default():\n    pass\n",
+            "--dashboard",
+            "--dashboard-port",
+            str(port),
+            outputs=False,
+        )
+    assert result.returncode == 104
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_settings_follow_greenws_then_k6_names() -> None:
+    env = {"K6_WEB_DASHBOARD": "true", "K6_WEB_DASHBOARD_PORT": "7000",
+           "GREENWS_WEB_DASHBOARD_PORT": "7001", "K6_WEB_DASHBOARD_PERIOD": "2s"}  # fmt: skip
+    settings = parse_settings(env)
+    assert (settings.enabled, settings.port, settings.period) == (True, 7001, 2.0)
+    assert parse_settings(env, port=0).port == 0  # a flag wins over both
+    assert parse_settings({}, export="x.html").enabled  # an export asks for the dashboard
+    public = parse_settings({}, enabled=True, host="0.0.0.0")
+    assert public.warnings and "beyond this machine" in public.warnings[0]
+    for bad, problem in (
+        ({"K6_WEB_DASHBOARD_PORT": "web"}, "expected a port number"),
+        ({"K6_WEB_DASHBOARD_PERIOD": "10ms"}, "expected 100ms to 1h"),
+        ({"GREENWS_WEB_DASHBOARD": "maybe"}, "expected true or false"),
+        ({"GREENWS_WEB_DASHBOARD_TAGS": "ok,no way"}, "is not a tag name"),
+    ):
+        with pytest.raises(ValueError, match=problem):
+            parse_settings(bad)

@@ -1,0 +1,283 @@
+"""The Prometheus remote-write output (``plugins/greenws-prometheus``) against real servers.
+
+A run writes to a real Prometheus (Debian's, with the remote-write receiver) or VictoriaMetrics
+on 127.0.0.1, then PromQL over the HTTP API must give back the summary's counts: k6's names
+(``k6_ws_msgs_sent_total``, ``k6_ws_connecting_count``, …) summed over their series. Native
+histograms go to a Prometheus started with ``--enable-feature=native-histograms``; an outage is
+a port nobody listens on, and every sample the summary counted must then be counted as dropped,
+with one warning line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+from pathlib import Path
+from typing import Any
+
+import cramjam
+import pytest
+from greenws_prometheus import proto
+from greenws_prometheus.encode import encode_points
+from greenws_prometheus.series import NativeHistogram, Point, SeriesStore, stat_suffix
+from greenws_prometheus.settings import parse_settings
+from greenws_runner import ROOT, RunResult, run_greenws
+from prometheus_servers import Prometheus, Victoria
+from servers import free_port
+
+from greenws.metrics.metric import Metric, MetricType, ValueType
+from greenws.metrics.tags import TagSet
+
+PYTHONPATH = os.pathsep.join([str(ROOT), str(ROOT / "plugins" / "greenws-prometheus")])
+PLUGIN = ["-p", "greenws_prometheus.plugin"]
+
+SCRIPT = """
+import os
+from greenws import ws, check, group, Counter
+
+options = {"scenarios": {"chat": {"executor": "constant-vus", "vus": 2, "duration": "2s"}}}
+hellos = Counter("hellos")
+
+def default():
+    def session(socket):
+        sent = []
+        def on_message(message):
+            if len(sent) < 5:
+                sent.append(1)
+                socket.send("ping")
+            else:
+                socket.close(1000)
+        def on_open():
+            socket.ping()
+            hellos.add(1)
+            socket.send("ping")
+        socket.on("open", on_open)
+        socket.on("message", on_message)
+    res = ws.connect(os.environ["TARGET"], {}, session)
+    check(res, {"status is 101": lambda r: r.status == 101})
+"""
+
+#: Counters whose ``k6_NAME_total`` must equal the summary's count.
+COUNTERS = ("ws_sessions", "ws_msgs_sent", "ws_msgs_received", "iterations", "data_sent", "hellos")
+#: Trends whose ``k6_NAME_count`` must equal the summary's count.
+TRENDS = ("ws_connecting", "ws_ping", "ws_session_duration")
+
+
+def child_env(echo_server: Any, **extra: str) -> dict[str, str]:
+    return {"TARGET": echo_server.url, "PYTHONPATH": PYTHONPATH, **extra}
+
+
+def dropped(result: RunResult) -> int:
+    """What the console summary says the output lost (0 when it says nothing)."""
+    found = re.findall(r"WARNING: output (prometheus-rw=\S*) lost (\d+) samples", result.stdout)
+    assert len(found) <= 1, found
+    return int(found[0][1]) if found else 0
+
+
+# -- pure ------------------------------------------------------------------------------------
+
+
+def test_settings_follow_k6s_environment_and_argument() -> None:
+    env = {
+        "K6_PROMETHEUS_RW_SERVER_URL": "http://127.0.0.1:1/api/v1/write",
+        "K6_PROMETHEUS_RW_PUSH_INTERVAL": "2s",
+        "K6_PROMETHEUS_RW_TREND_STATS": "p(95),p(99.9),avg,count",
+        "K6_PROMETHEUS_RW_HEADERS_X-Team": "perf",
+        "K6_PROMETHEUS_RW_USERNAME": "me",
+        "K6_PROMETHEUS_RW_PASSWORD": "pw",
+        "GREENWS_PROMETHEUS_RW_PREFIX": "gws_",
+    }
+    settings = parse_settings("pushInterval=500ms,headers.X-Other=1", env)
+    assert settings.url == "http://127.0.0.1:1/api/v1/write"
+    assert settings.push_interval == 0.5  # the argument wins over the environment
+    assert settings.trend_stats == ("p(95)", "p(99.9)", "avg", "count")
+    assert settings.headers["X-Team"] == "perf" and settings.headers["X-Other"] == "1"
+    assert settings.headers["Authorization"] == "Basic bWU6cHc="
+    assert settings.prefix == "gws_"
+    assert parse_settings("http://h:9/w", {}).url == "http://h:9/w"
+    assert [stat_suffix(s) for s in ("p(99)", "p(99.9)", "p(0.95)", "med")] == [
+        "p99",
+        "p999",
+        "p095",
+        "med",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argument", "env", "problem"),
+    [
+        ("url=ftp://x", {}, "expected http(s)"),
+        ("pushInterval=soon", {}, "pushInterval='soon'"),
+        ("colour=red", {}, "unknown option 'colour'"),
+        ("", {"K6_PROMETHEUS_RW_TREND_STATS": "p99"}, "trend stat 'p99'"),
+        ("", {"K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM": "maybe"}, "expected true or false"),
+    ],
+)
+def test_bad_settings_are_one_line_naming_the_setting(
+    argument: str, env: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        parse_settings(argument, env)
+
+
+def test_native_histogram_buckets_follow_schema_3() -> None:
+    # Bucket k holds (2^((k-1)/8), 2^(k/8)]: 1 closes bucket 0, 2 closes bucket 8.
+    assert [NativeHistogram.key(v) for v in (1.0, 1.0001, 2.0, 0.5, 2.0 ** (3 / 8))] == [
+        0,
+        1,
+        8,
+        -8,
+        3,
+    ]
+    spans, deltas = NativeHistogram.spans({-2: 1, -1: 3, 4: 2})
+    assert spans == [(-2, 2), (4, 1)] and deltas == [1, 2, -1]
+
+
+def test_the_body_is_a_snappy_block_of_a_write_request() -> None:
+    body = encode_points([Point("k6_x_total", [("b", "2"), ("a", "1")], 1234, 5.0)])
+    request = proto.WriteRequest.FromString(bytes(cramjam.snappy.decompress_raw(body)))
+    (series,) = request.timeseries
+    assert [(label.name, label.value) for label in series.labels] == [
+        ("__name__", "k6_x_total"),
+        ("a", "1"),
+        ("b", "2"),
+    ]
+    assert (series.samples[0].value, series.samples[0].timestamp) == (5.0, 1234)
+
+
+def test_a_series_unwritten_is_lost_until_a_later_write_carries_it() -> None:
+    counter = Metric("hellos", MetricType.COUNTER)
+    trend = Metric("ws_ping", MetricType.TREND, ValueType.TIME)
+    tags = TagSet({"scenario": "a", "empty": ""})
+    store = SeriesStore(trend_stats=("p(99)", "count"), max_series=2)
+    store.add_batch([(counter, 1.0, 2.0, tags), (trend, 1.0, 1500.0, tags)])
+    first = store.snapshot()
+    assert {p.name: p.value for p in first.points} == {
+        "k6_hellos_total": 2.0,
+        "k6_ws_ping_p99": pytest.approx(1.5, rel=0.01),  # seconds, as k6 sends times
+        "k6_ws_ping_count": 1.0,
+    }
+    assert first.points[0].labels == [("scenario", "a")]  # empty tags are left out, as in k6
+    store.add_batch([(counter, 2.0, 1.0, tags)])
+    assert store.lost() == 3  # nothing written yet
+    store.acknowledge(store.snapshot())  # the first snapshot failed; the second carries all
+    assert store.lost() == 0
+    assert [p.value for p in store.snapshot_all().points][:1] == [3.0]
+    assert store.snapshot().points == []  # nothing changed since
+    assert store.add_batch([(counter, 3.0, 1.0, TagSet({"scenario": "b"}))]) == 1  # past the limit
+    assert store.lost() == 1
+
+
+# -- against real servers ---------------------------------------------------------------------
+
+
+def _run(tmp_path: Path, echo_server: Any, url: str, *args: str, **env: str) -> RunResult:
+    result = run_greenws(
+        tmp_path,
+        SCRIPT,
+        *PLUGIN,
+        "--out",
+        f"experimental-prometheus-rw=url={url},pushInterval=500ms",
+        *args,
+        env=child_env(echo_server, **env),
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def _assert_counts_match(server: Any, result: RunResult, testid: str) -> None:
+    for name in COUNTERS:
+        expected = result.metric(name)["count"]
+        got = server.settled(f'sum(k6_{name}_total{{testid="{testid}"}})', expected)
+        assert got == expected, name
+    for name in TRENDS:
+        expected = result.metric(name)["count"]
+        got = server.settled(f'sum(k6_{name}_count{{testid="{testid}"}})', expected)
+        assert got == expected, name
+    checks = server.scalar(f'avg(k6_checks_rate{{testid="{testid}"}})')
+    assert checks == result.metric("checks")["value"] == 1.0
+    assert dropped(result) == 0
+
+
+def test_prometheus_holds_the_summarys_counts(tmp_path: Path, echo_server: Any) -> None:
+    with Prometheus(tmp_path / "prometheus") as prometheus:
+        result = _run(
+            tmp_path,
+            echo_server,
+            prometheus.write_url,
+            "--tag",
+            "testid=stats",
+            K6_PROMETHEUS_RW_TREND_STATS="p(95),p(99),count,avg",
+        )
+        _assert_counts_match(prometheus, result, "stats")
+        p95 = prometheus.scalar('max(k6_ws_connecting_p95{testid="stats"})')
+        assert p95 is not None and 0 < p95 < 60  # seconds, not milliseconds
+
+
+def test_victoriametrics_holds_the_summarys_counts(tmp_path: Path, echo_server: Any) -> None:
+    with Victoria(tmp_path / "vm") as vm:
+        result = _run(
+            tmp_path,
+            echo_server,
+            vm.write_url,
+            "--tag",
+            "testid=vm",
+            K6_PROMETHEUS_RW_TREND_STATS="p(99),count",
+        )
+        _assert_counts_match(vm, result, "vm")
+
+
+def test_native_histograms_count_every_trend_sample(tmp_path: Path, echo_server: Any) -> None:
+    with Prometheus(tmp_path / "prometheus", native_histograms=True) as prometheus:
+        result = _run(
+            tmp_path,
+            echo_server,
+            prometheus.write_url,
+            "--tag",
+            "testid=native",
+            K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM="true",
+        )
+        for name in TRENDS:
+            expected = result.metric(name)["count"]
+            got = prometheus.settled(
+                f'sum(histogram_count(k6_{name}_seconds{{testid="native"}}))', expected
+            )
+            assert got == expected, name
+        median = prometheus.scalar(
+            'histogram_quantile(0.5, sum(k6_ws_connecting_seconds{testid="native"}))'
+        )
+        summary_median = result.metric("ws_connecting")["med"] / 1000.0
+        assert median == pytest.approx(summary_median, rel=0.1)  # one schema-3 bucket is 9 %
+
+
+def test_an_unreachable_server_loses_every_sample_exactly_with_one_warning(
+    tmp_path: Path, echo_server: Any
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}/api/v1/write"
+    result = _run(tmp_path, echo_server, url, GREENWS_PROMETHEUS_RW_FINAL_FLUSH_TIMEOUT="1s")
+    warnings = [line for line in result.stderr.splitlines() if "cannot write to" in line]
+    assert len(warnings) == 1, result.stderr
+    assert dropped(result) == len(result.points) > 0  # the JSON output got every sample
+    assert "Connection refused" in result.stdout  # the summary says why, beside the count
+
+
+def test_a_bad_setting_stops_the_run_with_exit_104(tmp_path: Path) -> None:
+    result = run_greenws(
+        tmp_path,
+        "def default():\n    pass\n",
+        *PLUGIN,
+        "--out",
+        "prometheus-rw=url=ftp://nowhere",
+        env={"PYTHONPATH": PYTHONPATH},
+        outputs=False,
+    )
+    assert result.returncode == 104
+    assert "expected http(s)" in result.stderr
+
+
+def test_stale_nan_is_prometheus_marker() -> None:
+    from greenws_prometheus.encode import STALE_NAN
+
+    value = struct.unpack("<d", struct.pack("<Q", STALE_NAN))[0]
+    assert value != value  # a NaN, with Prometheus's exact bits
