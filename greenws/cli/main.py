@@ -59,6 +59,7 @@ def _cli_options(args: argparse.Namespace) -> dict[str, Any]:
         ("summaryTimeUnit", args.summary_time_unit),
         ("insecureSkipTLSVerify", args.insecure_skip_tls_verify),
         ("userAgent", getattr(args, "user_agent", None)),
+        ("localIPs", getattr(args, "local_ips", None)),
         ("executionSegment", getattr(args, "execution_segment", None)),
         ("executionSegmentSequence", getattr(args, "execution_segment_sequence", None)),
     ):

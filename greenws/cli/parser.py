@@ -115,6 +115,12 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         help='the handshake\'s User-Agent (default greenws/<version>; "" sends none)',
     )
     run.add_argument(
+        "--local-ips",
+        metavar="IPS",
+        help="source addresses for the VUs' sockets (k6's localIPs): addresses, ranges and "
+        "CIDRs, e.g. 127.0.0.2-127.0.0.20,10.0.1.0/24; VU n binds to address n-1, round-robin",
+    )
+    run.add_argument(
         "-q", "--quiet", action="store_true", help="no progress output (logs are unchanged, as k6)"
     )
     logs = run.add_argument_group("logs (console.log and greenws's errors; print() goes to stderr)")

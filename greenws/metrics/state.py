@@ -327,7 +327,7 @@ def merge_thresholds(into: Mapping[str, Any], other: Mapping[str, Any]) -> dict[
 
 #: Gauges that say how big the test is. Runs merged by ``greenws merge`` ran side by side (the
 #: segments of one test), so their sizes add: two 5-VU runs were a 10-VU test.
-SIZE_GAUGES = ("vus", "vus_max")
+SIZE_GAUGES = ("vus", "vus_max", "open_connections")
 
 
 def _size_gauges(aggregator: Aggregator) -> dict[str, tuple[float, float, float]]:

@@ -46,7 +46,7 @@ COUNTER_SERIES: tuple[str, ...] = (
     "iterations",
 )
 #: Gauges charted by their last reading in each bucket.
-GAUGE_SERIES: tuple[str, ...] = ("vus", "vus_max")
+GAUGE_SERIES: tuple[str, ...] = ("vus", "vus_max", "open_connections")
 #: Trends charted as p50/p95/p99 per bucket (``ws_request_duration`` only when a run emits it).
 TREND_SERIES: tuple[str, ...] = ("ws_connecting", "ws_ping", "ws_request_duration")
 #: A sample of one of these carrying an ``error_code`` tag counts as one error: each metric is

@@ -75,6 +75,13 @@ def chart_specs(series: Mapping[str, Any]) -> list[dict[str, Any]]:
             "empty": "no vus samples",
         },
         {
+            "id": "connections",
+            "title": "Open connections",
+            "lines": pick(gauges, ("open_connections",)),
+            "format": _rate_number,
+            "empty": "no open_connections samples",
+        },
+        {
             "id": "sessions",
             "title": "Sessions and iterations per second",
             "lines": pick(rates, ("ws_sessions", "iterations")),
