@@ -23,8 +23,6 @@ from greenws.options.segments import (
     SegmentError,
     execution_tuple,
     parse_segment,
-    parse_sequence,
-    sequence_text,
 )
 
 __all__ = ["PartsReport", "check_parts", "options_fingerprint", "run_part", "script_fingerprint"]
@@ -161,12 +159,9 @@ def check_parts(parts: Sequence[tuple[str, Mapping[str, Any]]]) -> PartsReport:
             )
     # The expected segments: the first file's sequence (a mismatch was reported above).
     try:
-        points = parse_sequence(sequence_texts[0]) if sequence_texts else (0, 1)
-        expected = [
-            str(parse_segment(f"{sequence_text([a])}:{sequence_text([b])}"))
-            for a, b in zip(points, points[1:], strict=False)
-        ]
-        report.sequence = sequence_text(points)
+        points = execution_tuple(None, sequence_texts[0] if sequence_texts else None)
+        expected = [str(segment) for segment in points.sequence.segments]
+        report.sequence = str(points.sequence)
     except SegmentError as error:
         report.problems.append(f"unreadable execution segment sequence: {error}")
         return report
