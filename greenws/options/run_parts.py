@@ -159,7 +159,8 @@ def check_parts(parts: Sequence[tuple[str, Mapping[str, Any]]]) -> PartsReport:
             )
     # The expected segments: the first file's sequence (a mismatch was reported above).
     try:
-        points = execution_tuple(None, sequence_texts[0] if sequence_texts else None)
+        first = parts[0][1] if parts else {}
+        points = execution_tuple(first.get("segment"), first.get("sequence"))
         expected = [str(segment) for segment in points.sequence.segments]
         report.sequence = str(points.sequence)
     except SegmentError as error:
