@@ -147,7 +147,6 @@ def check_parts(parts: Sequence[tuple[str, Mapping[str, Any]]]) -> PartsReport:
         if problem:
             report.problems.append(problem)
     holders: dict[str, list[str]] = {}
-    sequence_texts = [str(part.get("sequence", "0,1")) for _, part in parts]
     for name, part in parts:
         holders.setdefault(str(part.get("segment", "0:1")), []).append(name)
     for segment, names in holders.items():
