@@ -147,6 +147,31 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         help="run only this part of the test, e.g. 0:1/3, 1/3:2/3, 50%%:100%%",
     )
     segments.add_argument(
+        "--start-at",
+        metavar="TIME",
+        help="wait until this wall-clock time to start (RFC 3339 such as 2026-12-06T18:30:00Z, "
+        "or Unix seconds): every runner given the same TIME starts together",
+    )
+    segments.add_argument(
+        "--barrier",
+        metavar="DIR",
+        help="a directory all runners share: wait until every segment of the sequence has "
+        "checked in there, then all start at the same instant",
+    )
+    segments.add_argument(
+        "--barrier-timeout",
+        metavar="DURATION",
+        default="5m",
+        help="how long to wait for the other runners (default 5m)",
+    )
+    segments.add_argument(
+        "--barrier-missing",
+        choices=["fail", "start"],
+        default="fail",
+        help="when runners are missing after --barrier-timeout: fail (exit 123, the default) "
+        "or start without them",
+    )
+    segments.add_argument(
         "--execution-segment-sequence",
         metavar="POINTS",
         help="all the parts, e.g. 0,1/3,2/3,1: VUs, iterations and arrivals are striped so "
