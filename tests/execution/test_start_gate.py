@@ -27,9 +27,23 @@ STARTING = re.compile(r'msg="starting at ([^"]+)"')
 
 def runner(script: Path, barrier: Path, segment: str, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "greenws", "run", str(script), "-q", "--summary-mode", "disabled"]
-        + ["--barrier", str(barrier), "--execution-segment", segment]
-        + ["--execution-segment-sequence", SEQUENCE, *extra],
+        [
+            sys.executable,
+            "-m",
+            "greenws",
+            "run",
+            str(script),
+            "-q",
+            "--summary-mode",
+            "disabled",
+            "--barrier",
+            str(barrier),
+            "--execution-segment",
+            segment,
+            "--execution-segment-sequence",
+            SEQUENCE,
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
