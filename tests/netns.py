@@ -42,7 +42,7 @@ def netem_available() -> bool:
                 "netem",
                 "delay",
                 "1ms",
-            ],  # fmt: skip
+            ],
             capture_output=True,
             timeout=30,
         )
