@@ -62,7 +62,13 @@ def hosts() -> Iterator[tuple[Lab, Host, list[Host], str]]:
         server = made.add_host("srv")
         runners = [made.add_host(f"r{i}") for i in range(3)]
         process = subprocess.Popen(
-            [*server.command(sys.executable, "-m", "greenws", "echo"), "--host", "0.0.0.0", "--port", str(PORT)],
+            [
+                *server.command(sys.executable, "-m", "greenws", "echo"),
+                "--host",
+                "0.0.0.0",
+                "--port",
+                str(PORT),
+            ],
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -79,7 +85,14 @@ def run_on(
     host: Host, script: Path, export: Path, *args: str, target: str
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [*host.command(sys.executable, "-m", "greenws", "run", str(script), "-q", "--no-color"), "--summary-export", str(export), "--summary-trend-stats", "med,count", *args],
+        [
+            *host.command(sys.executable, "-m", "greenws", "run", str(script), "-q", "--no-color"),
+            "--summary-export",
+            str(export),
+            "--summary-trend-stats",
+            "med,count",
+            *args,
+        ],
         env={**os.environ, "PYTHONPATH": str(ROOT), "TARGET": target},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
