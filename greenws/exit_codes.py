@@ -20,4 +20,8 @@ EXIT = {
     # greenws's own
     "incomplete_output": 120,  # a file output (json, csv, html, --summary-export) lost samples
     "worker_lost": 121,  # a --workers worker ended without its final report
+    # greenws merge: segments missing or duplicated, or runs of different scripts/options
+    "incomplete_test": 122,
+    # --barrier: not every runner checked in before --barrier-timeout (--barrier-missing fail)
+    "barrier_timeout": 123,
 }

@@ -7,6 +7,9 @@ against a server that starts things):
 - ``/close?code=4001&reason=bye``: send that Close right after the handshake (no ``code``: an
   empty Close). The code is sent verbatim, even a reserved one, so client validation can be tested.
 - ``/ping``: send one ping with payload ``b"greenws"`` after the handshake, then echo.
+- ``GET /stats`` (plain HTTP, not a WebSocket): JSON counts of WebSocket connections by source
+  address: ``open`` now, ``peak`` (most open at once) and ``accepted`` since the start, each as a
+  total and ``by_source``. A test of ``localIPs`` asks it which addresses really connected.
 - anything else (``/``, ``/echo``, ...): echo text as text, binary as binary; pong every ping with
   its payload; answer a client's Close with the same code and reason, then close TCP.
 
@@ -20,6 +23,7 @@ are byte-at-a-time Python loops, and there is no size limit at all (we cap frame
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import select
@@ -163,12 +167,60 @@ class _EchoHandler(WebSocketHandler):  # type: ignore[misc]
         return result
 
 
+class ConnectionStats:
+    """WebSocket connections by source address: open now, the peak, accepted in all.
+
+    All greenlets of the server share one hub thread, so plain dict updates are safe.
+    """
+
+    def __init__(self) -> None:
+        self.open: dict[str, int] = {}
+        self.peak: dict[str, int] = {}
+        self.accepted: dict[str, int] = {}
+        self.open_total = 0
+        self.peak_total = 0
+
+    def opened(self, source: str) -> None:
+        count = self.open[source] = self.open.get(source, 0) + 1
+        self.peak[source] = max(self.peak.get(source, 0), count)
+        self.accepted[source] = self.accepted.get(source, 0) + 1
+        self.open_total += 1
+        self.peak_total = max(self.peak_total, self.open_total)
+
+    def closed(self, source: str) -> None:
+        self.open[source] -= 1
+        self.open_total -= 1
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "open": {"total": self.open_total, "by_source": dict(self.open)},
+            "peak": {"total": self.peak_total, "by_source": dict(self.peak)},
+            "accepted": {"total": sum(self.accepted.values()), "by_source": dict(self.accepted)},
+        }
+
+
+STATS = ConnectionStats()
+
+
 def _application(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
     ws: EchoWebSocket | None = environ.get("wsgi.websocket")
+    path = environ.get("PATH_INFO", "/")
     if ws is None:
+        if path == "/stats":
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(STATS.document()).encode()]
         start_response("426 Upgrade Required", [("Sec-WebSocket-Version", "13")])
         return [b"greenws echo server: connect with a WebSocket client\n"]
-    path, query = environ.get("PATH_INFO", "/"), parse_qs(environ.get("QUERY_STRING", ""))
+    source = str(environ.get("REMOTE_ADDR", ""))
+    STATS.opened(source)
+    try:
+        return _serve_websocket(ws, path, environ)
+    finally:
+        STATS.closed(source)
+
+
+def _serve_websocket(ws: EchoWebSocket, path: str, environ: dict[str, Any]) -> list[bytes]:
+    query = parse_qs(environ.get("QUERY_STRING", ""))
     try:
         if path == "/close":
             ws._send_close(_close_payload(query), wait_reply=5.0)
@@ -203,7 +255,14 @@ def serve(
     calls ``ready``. Signals are only caught when called from the main thread.
     """
     server = WSGIServer(
-        (host, port), _application, handler_class=_EchoHandler, spawn=gevent.pool.Pool(), log=None
+        (host, port),
+        _application,
+        handler_class=_EchoHandler,
+        spawn=gevent.pool.Pool(),
+        log=None,
+        # thousands of VUs connect at once in a scale test: a short queue turns them into SYN
+        # retries seconds apart (the kernel caps this at net.core.somaxconn)
+        backlog=4096,
     )
     server.logger = _log  # gevent-websocket logs through the server's logger
     server.start()  # binds now: a busy port raises OSError here

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from greenws.options.layers import Options
+from greenws.options.local_ips import LocalIPPool
 from greenws.options.scenarios import ScenarioConfig
 
 __all__ = ["inspect_document"]
@@ -48,6 +49,8 @@ def _jsonable(value: Any, *, duration: bool = False) -> Any:
         return int(value)
     if isinstance(value, (int, float)):
         return value
+    if isinstance(value, LocalIPPool):  # as written: "127.0.0.2-127.0.0.20"
+        return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         # a Stage: {"duration": "30s", "target": 10}
         return {

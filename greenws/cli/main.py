@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,7 @@ def _cli_options(args: argparse.Namespace) -> dict[str, Any]:
         ("summaryTimeUnit", args.summary_time_unit),
         ("insecureSkipTLSVerify", args.insecure_skip_tls_verify),
         ("userAgent", getattr(args, "user_agent", None)),
+        ("localIPs", getattr(args, "local_ips", None)),
         ("executionSegment", getattr(args, "execution_segment", None)),
         ("executionSegmentSequence", getattr(args, "execution_segment_sequence", None)),
     ):
@@ -188,6 +190,11 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
             echo = EchoServerProcess("127.0.0.1", args.echo_port)
         except Exception as error:
             return _fail(EXIT["config"], f"--echo-server: {error}")
+    gate_code = _coordinated_start(args, options)
+    if gate_code:
+        if echo is not None:
+            echo.stop()
+        return gate_code
     try:
         code = engine.run()
         if engine.worker_link is not None:
@@ -196,6 +203,67 @@ def run_command(args: argparse.Namespace, pluginmanager: Any) -> int:
     finally:
         if echo is not None:
             echo.stop()
+
+
+def _coordinated_start(args: argparse.Namespace, options: Options) -> int:
+    """``--barrier`` then ``--start-at``: wait for the agreed instant; an exit code, or 0."""
+    from greenws.execution.start_gate import (
+        StartGateError,
+        barrier_start,
+        parse_start_at,
+        wait_until,
+    )
+    from greenws.options.derive import options_tuple
+    from greenws.options.durations import parse_duration
+    from greenws.runtime.logs import get_logger
+
+    start_at = getattr(args, "start_at", None)
+    barrier = getattr(args, "barrier", None)
+    if not start_at and not barrier:
+        return 0
+    instant = 0.0
+    try:
+        if start_at:
+            instant = parse_start_at(start_at)
+        if barrier:
+            execution = options_tuple(options)
+            if execution.is_full:
+                return _fail(
+                    EXIT["config"],
+                    "--barrier needs --execution-segment and --execution-segment-sequence: the "
+                    "sequence says how many runners to wait for",
+                )
+            timeout = parse_duration(args.barrier_timeout, name="--barrier-timeout")
+            get_logger().info(
+                f"barrier: segment {execution.segment} checked in to {barrier}, waiting for "
+                f"{len(execution.sequence.segments)} runners (at most {timeout:g}s)"
+            )
+            instant = max(
+                instant,
+                barrier_start(
+                    barrier,
+                    execution,
+                    timeout=timeout,
+                    missing=args.barrier_missing,
+                    warn=get_logger().warn,
+                ),
+            )
+    except StartGateError as error:
+        return _fail(error.code, str(error))
+    except ValueError as error:
+        return _fail(EXIT["config"], str(error))
+    if instant - time.time() > 0:
+        get_logger().info(f"starting at {_utc(instant)}")
+    elif start_at and not barrier:
+        get_logger().warn(f"--start-at {start_at} has passed: starting now")
+    wait_until(instant)
+    return 0
+
+
+def _utc(instant: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(instant, timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _attach_workers(engine: Engine, args: argparse.Namespace, pluginmanager: Any) -> str:

@@ -12,9 +12,17 @@ longest run's (the runs are taken to have run side by side, so Counter rates add
 are the union of every file's expressions per metric; the summary options are the command line's,
 else the first file's.
 
+Each export also records which part of which test its run was (segment, sequence, fingerprints
+of the script and the load options: :mod:`greenws.options.run_parts`). A merge checks that the
+files make exactly one whole test: a missing segment (a lost runner), a duplicated one (a retried
+runner) or runs of different scripts or options are named, one line each, and the merge exits 122
+without a summary. ``--allow-partial`` merges what is there and marks the summary and the export
+partial.
+
 Exit codes are k6's: 0, 99 when a threshold fails on the merged data, 104 for bad input (a file
 that is missing, not JSON, has no greenws state or another state version, files that conflict,
-invalid flags). Pure apart from reading and writing the named files: no gevent, no sockets.
+invalid flags); and greenws's 122 for an incomplete test. Pure apart from reading and writing the
+named files: no gevent, no sockets.
 """
 
 from __future__ import annotations
@@ -30,8 +38,14 @@ from greenws.exit_codes import EXIT
 from greenws.metrics.state import RunState, StateError
 from greenws.metrics.thresholds import ThresholdError, evaluate_all, parse_thresholds
 from greenws.options.layers import resolve_options
+from greenws.options.run_parts import PartsReport, check_parts
 from greenws.options.values import OptionsError
-from greenws.summary.export import DATA_STATE_KEY, EXPORT_STATE_KEY, summary_export_json
+from greenws.summary.export import (
+    DATA_STATE_KEY,
+    EXPORT_STATE_KEY,
+    GREENWS_KEY,
+    summary_export_json,
+)
 from greenws.summary.text import render_summary
 
 __all__ = [
@@ -95,14 +109,21 @@ def load_state(path: str | Path) -> dict[str, Any]:
 
 
 def merge_files(
-    paths: Sequence[str | Path], warn: TextIO | None = None, *, full: bool = False
+    paths: Sequence[str | Path],
+    warn: TextIO | None = None,
+    *,
+    full: bool = False,
+    named_parts: list[tuple[str, Mapping[str, Any]]] | None = None,
+    unrecorded: list[str] | None = None,
 ) -> RunState:
     """Load and merge every file's state, in order.
 
     A submetric that only some files tracked (a threshold on ``name{tag:value}`` that the other
     runs did not have) holds only those files' samples: a warning line on ``warn`` says so. With
     ``full`` (the summary will print full mode's per-scenario and per-group blocks) the same goes
-    for those blocks when only some runs were made with ``--summary-mode full``.
+    for those blocks when only some runs were made with ``--summary-mode full``. Each file's
+    recorded parts go to ``named_parts`` as ``(file, part)``; files that recorded none (an older
+    greenws) go to ``unrecorded``.
 
     Raises:
         MergeError: for the first file that cannot be read or merged.
@@ -123,6 +144,11 @@ def merge_files(
             raise MergeError(f"{path}: {error}") from None
         for name in _submetric_names(state):
             tracked.setdefault(name, []).append(str(path))
+        recorded = state.get("parts") or []
+        if named_parts is not None:
+            named_parts.extend((str(path), part) for part in recorded)
+        if unrecorded is not None and not recorded:
+            unrecorded.append(str(path))
         if state["aggregator"].get("breakdown") is not None:
             with_blocks.append(str(path))
     assert run is not None
@@ -200,6 +226,46 @@ def merged_summary(
     return summary, report is not None and report.failed
 
 
+def _check_completeness(
+    named: list[tuple[str, Mapping[str, Any]]],
+    unrecorded: list[str],
+    err: TextIO,
+    *,
+    allow: bool,
+) -> PartsReport | int | None:
+    """None for one whole test; the report of a partial one that ``allow`` lets through; else
+    the exit code 122 after one line per problem."""
+    if not named:  # every file is an older greenws's: nothing to check, merged as before
+        return None
+    if unrecorded:
+        err.write(
+            f"greenws: warning: {', '.join(unrecorded)} recorded no execution segment (written by "
+            "an older greenws): whether the test is complete cannot be checked\n"
+        )
+        return None
+    report = check_parts(named)
+    if report.complete:
+        return None
+    level = "warning" if allow else "error"
+    for problem in report.problems:
+        err.write(f"greenws: {level}: incomplete test: {problem}\n")
+    if allow:
+        return report
+    err.write(
+        f"greenws: error: not merging an incomplete test (exit {EXIT['incomplete_test']}); "
+        "--allow-partial prints what is there, marked partial\n"
+    )
+    return EXIT["incomplete_test"]
+
+
+def _partial_banner(report: PartsReport) -> str:
+    """The line above a partial merge's summary, so nobody reads it as the whole test."""
+    what = f"{report.covered} of the test" if report.covered != 1 else "the whole test, once"
+    missing = f", missing {', '.join(report.missing)}" if report.missing else ""
+    twice = f", duplicated {', '.join(report.duplicated)}" if report.duplicated else ""
+    return f"\n  PARTIAL RESULTS: {what} (sequence {report.sequence}{missing}{twice})\n"
+
+
 def add_merge_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``greenws merge`` (the summary flags mean what they mean for ``run``)."""
     parser.add_argument("files", nargs="+", metavar="FILE", help="--summary-export files of runs")
@@ -215,6 +281,13 @@ def add_merge_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-thresholds", action="store_true", help="evaluate no thresholds (exit 0)"
     )
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="merge a test with missing or duplicated segments (or runs of different "
+        "scripts/options) anyway, the summary and export marked partial; without it such a "
+        "merge exits 122",
+    )
 
 
 def merge_command(
@@ -224,7 +297,18 @@ def merge_command(
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
     try:
-        run = merge_files(args.files, warn=err, full=args.summary_mode == "full")
+        named: list[tuple[str, Mapping[str, Any]]] = []
+        unrecorded: list[str] = []
+        run = merge_files(
+            args.files,
+            warn=err,
+            full=args.summary_mode == "full",
+            named_parts=named,
+            unrecorded=unrecorded,
+        )
+        parts = _check_completeness(named, unrecorded, err, allow=args.allow_partial)
+        if isinstance(parts, int):
+            return parts
         from_files: dict[str, Any] = {}
         if run.trend_stats is not None:
             from_files["summaryTrendStats"] = list(run.trend_stats)
@@ -248,6 +332,8 @@ def merge_command(
             is_tty=is_tty,
             thresholds=not args.no_thresholds,
         )
+        if parts is not None:
+            summary.setdefault(GREENWS_KEY, {})["partial"] = parts.as_dict()
         if args.summary_export:
             try:
                 Path(args.summary_export).write_text(summary_export_json(summary), encoding="utf-8")
@@ -266,6 +352,8 @@ def merge_command(
             "and there are no SCENARIO blocks\n"
         )
     if args.summary_mode != "disabled":
+        if parts is not None:
+            out.write(_partial_banner(parts))
         out.write(
             render_summary(summary, mode=args.summary_mode, color=is_tty and not args.no_color)
         )

@@ -115,6 +115,12 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         help='the handshake\'s User-Agent (default greenws/<version>; "" sends none)',
     )
     run.add_argument(
+        "--local-ips",
+        metavar="IPS",
+        help="source addresses for the VUs' sockets (k6's localIPs): addresses, ranges and "
+        "CIDRs, e.g. 127.0.0.2-127.0.0.20,10.0.1.0/24; VU n binds to address n-1, round-robin",
+    )
+    run.add_argument(
         "-q", "--quiet", action="store_true", help="no progress output (logs are unchanged, as k6)"
     )
     logs = run.add_argument_group("logs (console.log and greenws's errors; print() goes to stderr)")
@@ -139,6 +145,31 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         "--execution-segment",
         metavar="A:B",
         help="run only this part of the test, e.g. 0:1/3, 1/3:2/3, 50%%:100%%",
+    )
+    segments.add_argument(
+        "--start-at",
+        metavar="TIME",
+        help="wait until this wall-clock time to start (RFC 3339 such as 2026-12-06T18:30:00Z, "
+        "or Unix seconds): every runner given the same TIME starts together",
+    )
+    segments.add_argument(
+        "--barrier",
+        metavar="DIR",
+        help="a directory all runners share: wait until every segment of the sequence has "
+        "checked in there, then all start at the same instant",
+    )
+    segments.add_argument(
+        "--barrier-timeout",
+        metavar="DURATION",
+        default="5m",
+        help="how long to wait for the other runners (default 5m)",
+    )
+    segments.add_argument(
+        "--barrier-missing",
+        choices=["fail", "start"],
+        default="fail",
+        help="when runners are missing after --barrier-timeout: fail (exit 123, the default) "
+        "or start without them",
     )
     segments.add_argument(
         "--execution-segment-sequence",

@@ -175,6 +175,7 @@ class Engine:
             complete=sum(runner.complete for runner in self.runners),
             interrupted=sum(runner.interrupted for runner in self.runners),
             scenarios=scenarios,
+            open_connections=self.context.open_connections,
         )
 
     def elapsed(self) -> float:
@@ -182,17 +183,23 @@ class Engine:
         return time.monotonic() - self.context.started_monotonic
 
     def _emit_vu_gauges(self) -> None:
-        """``vus`` and ``vus_max`` every second, from the moment the first scenario starts."""
+        """``vus``, ``vus_max`` and ``open_connections`` every second, from the moment the first
+        scenario starts; ``open_connections`` once more at the end (what was left open)."""
+        self.scenarios_started.wait()
+        while True:
+            self._push_gauges()
+            gevent.sleep(1.0)
+
+    def _push_gauges(self, *, connections_only: bool = False) -> None:
         context = self.context
         tags = TagSet(dict(context.run_tags))
-        self.scenarios_started.wait()
         push = context.samples.append
-        while True:
-            progress = self.progress()
-            now = time.time()
+        progress = self.progress()
+        now = time.time()
+        if not connections_only:
             push((context.metrics.vus, now, float(progress.vus), tags))
             push((context.metrics.vus_max, now, float(progress.max_vus), tags))
-            gevent.sleep(1.0)
+        push((context.metrics.open_connections, now, float(progress.open_connections), tags))
 
     def _evaluate_thresholds(self, final: bool = False) -> Any:
         elapsed = self.elapsed()
@@ -340,6 +347,8 @@ class Engine:
         exit_code = self._run_phases()
         for helper in helpers:
             helper.kill()
+        if self.worker_link is None and self.scenarios_started.is_set():
+            self._push_gauges(connections_only=True)
         self.ended = time.time()
         elapsed = self.elapsed()
         self.flusher.stop()

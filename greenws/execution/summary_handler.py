@@ -10,11 +10,13 @@ from __future__ import annotations
 import copy
 import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from greenws.execution.file_results import output_errors
 from greenws.metrics.state import RunState
+from greenws.options.run_parts import options_fingerprint, run_part, script_fingerprint
 from greenws.runtime.logs import summary_stdout
 from greenws.runtime.vu import AbortTest, format_script_error
 from greenws.summary.export import DATA_STATE_KEY, GREENWS_KEY
@@ -113,6 +115,23 @@ def write(result: Mapping[str, bytes], report_error: Report) -> None:
             )
 
 
+def _run_part(engine: Engine) -> dict[str, Any]:
+    """Which part of which test this run was, for ``greenws merge`` (see ``run_parts``)."""
+    options = engine.context.options
+    try:
+        with open(engine.script_path, "rb") as handle:
+            source = handle.read()
+    except OSError:  # the script was loaded, so this is unlikely: fingerprint the path instead
+        source = engine.script_path.encode()
+    return run_part(
+        segment=options.execution_segment,
+        sequence=options.execution_segment_sequence,
+        script=Path(engine.script_path).name,
+        script_sha=script_fingerprint(source),
+        options_sha=options_fingerprint(options),
+    )
+
+
 def end_of_test_data(engine: Engine, elapsed: float, report: ThresholdReport) -> dict[str, Any]:
     """The ``data`` of ``handle_summary`` (k6's shape), from the whole run's aggregates.
 
@@ -151,5 +170,6 @@ def end_of_test_data(engine: Engine, elapsed: float, report: ThresholdReport) ->
         thresholds={name: list(items) for name, items in options.thresholds.items()},
         trend_stats=tuple(options.summary_trend_stats),
         time_unit=options.summary_time_unit,
+        parts=[_run_part(engine)],
     ).to_state()
     return summary

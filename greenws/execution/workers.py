@@ -163,6 +163,7 @@ class WorkerLink:
                 "max_vus": progress.max_vus,
                 "complete": progress.complete,
                 "interrupted": progress.interrupted,
+                "open_connections": progress.open_connections,
                 # counts, not text: the coordinator writes the whole test's progress line
                 "scenarios": [
                     [r.config.name, r.active, r.done, r.elapsed()] for r in engine.runners
@@ -203,6 +204,7 @@ def child_arguments(args: Any, segment: str, sequence: Sequence[str], link: str)
         ("--vus", args.vus),
         ("--duration", args.duration),
         ("--iterations", args.iterations),
+        ("--local-ips", getattr(args, "local_ips", None)),
     ):
         if value is not None:
             argv += [flag, str(value)]
@@ -403,6 +405,7 @@ class Coordinator:
             complete=sum(s["complete"] for s in statuses),
             interrupted=sum(s["interrupted"] for s in statuses),
             scenarios=lines,
+            open_connections=sum(s.get("open_connections", 0) for s in statuses),
         )
 
     def merged(self, own: Aggregator) -> Aggregator:

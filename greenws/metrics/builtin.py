@@ -59,6 +59,10 @@ _BUILTINS: tuple[tuple[str, str, MetricType, ValueType, str], ...] = (
     ("ws_request_duration", "ws_request_duration", _T, _TIME, SECTION_WEBSOCKET),
     ("data_sent", "data_sent", _C, _DATA, SECTION_NETWORK),
     ("data_received", "data_received", _C, _DATA, SECTION_NETWORK),
+    # Not in k6: WebSocket connections open right now (handshake done, not yet closed), sampled
+    # each second with ``vus``. NETWORK, beside data_sent/data_received: it counts sockets, the
+    # resource a box runs out of (file descriptors, source ports), whatever API opened them.
+    ("open_connections", "open_connections", _G, _DEF, SECTION_NETWORK),
 )
 
 SECTION_OF: dict[str, str] = {name: section for _, name, _, _, section in _BUILTINS}
@@ -107,6 +111,7 @@ class BuiltinMetrics:
     ws_request_duration: Metric
     data_sent: Metric
     data_received: Metric
+    open_connections: Metric
 
     def __iter__(self) -> Iterator[Metric]:
         return (getattr(self, attr) for attr in self.__slots__)

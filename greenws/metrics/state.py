@@ -327,7 +327,7 @@ def merge_thresholds(into: Mapping[str, Any], other: Mapping[str, Any]) -> dict[
 
 #: Gauges that say how big the test is. Runs merged by ``greenws merge`` ran side by side (the
 #: segments of one test), so their sizes add: two 5-VU runs were a 10-VU test.
-SIZE_GAUGES = ("vus", "vus_max")
+SIZE_GAUGES = ("vus", "vus_max", "open_connections")
 
 
 def _size_gauges(aggregator: Aggregator) -> dict[str, tuple[float, float, float]]:
@@ -371,6 +371,10 @@ class RunState:
     thresholds: dict[str, list[Any]] = field(default_factory=dict)
     trend_stats: tuple[str, ...] | None = None
     time_unit: str | None = None
+    #: Which part of which test each merged run was (``greenws.options.run_parts.run_part``):
+    #: one entry for a run, every run's for a merge, so ``greenws merge`` can tell a lost or
+    #: duplicated segment. Empty for states written before parts were recorded.
+    parts: list[dict[str, Any]] = field(default_factory=list)
 
     def to_state(self) -> dict[str, Any]:
         """The JSON-able run state (``--summary-export`` puts it under ``greenws_state``)."""
@@ -387,6 +391,7 @@ class RunState:
                 "summaryTimeUnit": self.time_unit,
             },
             "aggregator": export_aggregator(self.aggregator),
+            "parts": [dict(part) for part in self.parts],
         }
 
     @classmethod
@@ -429,6 +434,9 @@ class RunState:
         aggregator_state = state.get("aggregator")
         if not isinstance(aggregator_state, Mapping):
             raise StateError("greenws state: no 'aggregator' object")
+        parts = state.get("parts", [])
+        if not isinstance(parts, list) or not all(isinstance(p, Mapping) for p in parts):
+            raise StateError("greenws state: 'parts' must be a list of objects")
         before = _size_gauges(self.aggregator)
         merge_into_aggregator(
             self.aggregator, aggregator_state
@@ -437,6 +445,7 @@ class RunState:
             _add_side_by_side(self.aggregator, before, aggregator_from_state(aggregator_state))
         self.duration_s = max(self.duration_s, float(duration_ms) / 1000.0)
         self.thresholds = thresholds
+        self.parts.extend(dict(part) for part in parts)
         if self.trend_stats is None and trend_stats is not None:
             self.trend_stats = tuple(trend_stats)
         if self.time_unit is None:

@@ -15,16 +15,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import gevent
-from gevent import socket as gsocket
 
 from greenws.net.cookies import CookieJar
 from greenws.net.error_codes import error_code_for, handshake_error_code, os_error_text
-from greenws.net.proxy import Proxy, proxy_for
-from greenws.net.transport import PlainTransport, open_plain
+from greenws.net.proxy import proxy_for
+from greenws.net.tcp import open_tcp, read_response, send
+from greenws.net.transport import PlainTransport
 from greenws.protocol import (
     DeflateParams,
     HandshakeError,
-    HandshakeResponse,
     ResponseParser,
     build_request,
     generate_key,
@@ -55,6 +54,8 @@ PARAM_KEYS = (
     "insecure_skip_tls_verify",
     "compression",
     "jar",
+    "localIP",
+    "local_ip",
 )
 _PARAM_KEYS = frozenset(PARAM_KEYS)
 
@@ -94,6 +95,7 @@ class ConnectParams:
         "headers",
         "host",
         "insecure",
+        "local_ip",
         "port",
         "proxy",
         "resource",
@@ -145,6 +147,8 @@ class ConnectParams:
             self.extensions: tuple[DeflateOffer, ...] = parse_offers(params.get("compression"))
         except ValueError as error:
             raise ValueError(f"ws.connect: {error}") from None
+        #: The source address this connection binds to (the ``localIP`` param), None: the VU's.
+        self.local_ip = _local_ip(params.get("localIP", params.get("local_ip")))
         #: The upgrade request around its key, made on first use (see `_upgrade_request`).
         self._request: tuple[bytes, bytes] | None = None
 
@@ -226,120 +230,29 @@ class Dialled:
         self.error_tag = ""
 
 
-#: Resolved addresses per (host, port), kept like k6's DNS cache (``dns.ttl`` defaults to 5m).
-_DNS_TTL = 300.0
-_resolved: dict[tuple[str, int], tuple[float, Any]] = {}
-#: Address family of each host that is an IP literal (0 for a name): parsing the literal with
-#: ``ipaddress`` on every connect was ~2 µs a session.
-_literal_family: dict[str, int] = {}
-
-
-def _address(host: str, port: int) -> tuple[int, Any]:
-    """Family and address to connect to. IP literals skip the resolver entirely: gevent resolves
-    in a thread pool, which was the biggest cost of a short session (cProfile, connection churn
-    against 127.0.0.1). Names are resolved once per 5 minutes, like k6's DNS cache."""
-    family = _literal_family.get(host)
-    if family is None:
-        try:
-            ip = ipaddress.ip_address(host)
-        except ValueError:
-            family = 0
-        else:
-            family = stdlib_socket.AF_INET6 if ip.version == 6 else stdlib_socket.AF_INET
-        if len(_literal_family) >= TARGETS_MAX:
-            _literal_family.clear()
-        _literal_family[host] = family
-    if family:
-        return family, (host, port)
-    now = time.monotonic()
-    cached = _resolved.get((host, port))
-    if cached is None or now - cached[0] > _DNS_TTL:
-        infos = gsocket.getaddrinfo(host, port, 0, stdlib_socket.SOCK_STREAM)
-        if not infos:
-            raise OSError(f"no address for {host}")
-        cached = (now, (infos[0][0], infos[0][4]))
-        _resolved[(host, port)] = cached
-    return cached[1]
-
-
-def _open_tcp(host: str, port: int, secure: bool, proxy: Proxy | None = None) -> Any:
-    """A connected socket: a :class:`PlainTransport` for ``ws://`` (the fast path, see
-    `open_plain`), a gevent socket for ``wss://`` to be wrapped in TLS; through a ``CONNECT``
-    tunnel when a ``proxy`` is given."""
-    if proxy is None:
-        return _connect(host, port, secure)
-    connection = _connect(proxy.host, proxy.port, secure)
+def _local_ip(value: Any) -> str | None:
+    """The ``localIP`` param checked: one IP address (the run's ``localIPs`` pool is per VU)."""
+    if value is None or value == "":
+        return None
     try:
-        _tunnel(connection, proxy, host, port)
-    except BaseException:
-        connection.close()
-        raise
-    return connection
-
-
-def _tunnel(connection: Any, proxy: Proxy, host: str, port: int) -> None:
-    """Ask ``proxy`` for a tunnel to ``host:port`` over ``connection``; raise if refused."""
-    plain = type(connection) is PlainTransport
-    _send(connection, plain, proxy.connect_request(host, port))
-    try:
-        answer = _read_response(connection, plain, ResponseParser(head_only=True))
-    except HandshakeError as error:
-        raise ConnectionError(f"{proxy} did not answer CONNECT: {error}") from None
-    if not 200 <= answer.status < 300:
-        raise ConnectionError(
-            f"{proxy} refused the tunnel to {host}:{port}: HTTP {answer.status} {answer.reason}".rstrip()
-        )
-
-
-def _send(connection: Any, plain: bool, data: bytes) -> None:
-    if plain:
-        connection.write(data)
-    else:
-        connection.sendall(data)
-
-
-def _read_response(
-    connection: Any, plain: bool, parser: ResponseParser, counted: Dialled | None = None
-) -> HandshakeResponse:
-    """Feed what ``connection`` reads to ``parser`` until it has the whole response. Bytes read
-    are added to ``counted.bytes_received`` as they come, so a response the parser refuses
-    midway (an endless header block) still counts what it cost."""
-    while True:
-        chunk = connection.read(None) if plain else connection.recv(65536)
-        if chunk is None:
-            continue  # a spurious wake-up; the dial's Timeout bounds the wait
-        if not chunk:
-            return parser.feed_eof()
-        if counted is not None:
-            counted.bytes_received += len(chunk)
-        response = parser.feed(chunk)
-        if response is not None:
-            return response
-
-
-def _connect(host: str, port: int, secure: bool) -> Any:
-    family, address = _address(host, port)
-    if not secure:
-        return open_plain(family, address)
-    connection = gsocket.socket(family, stdlib_socket.SOCK_STREAM)
-    try:
-        connection.connect(address)
-    except BaseException:
-        connection.close()
-        raise
-    return connection
+        return str(ipaddress.ip_address(str(value).strip()))
+    except ValueError:
+        raise ValueError(f"ws.connect: params.localIP {value!r} is not an IP address") from None
 
 
 def dial(
     target: ConnectParams,
     tls_context: Callable[[bool], ssl.SSLContext],
     jar: CookieJar | None = None,
+    local_ip: str | None = None,
 ) -> Dialled:
     """Connect and upgrade; never raises for network or handshake failures (k6 returns them).
 
     ``tls_context(insecure)`` gives the client TLS context for a wss:// target (the run's
     cached one, see :meth:`RunContext.tls_context`). With a ``jar``, its cookies for the url go
-    out with the upgrade request and the cookies the response sets are kept in it.
+    out with the upgrade request and the cookies the response sets are kept in it. The socket
+    binds to the target's ``localIP`` param, else to ``local_ip`` (the VU's address from the
+    ``localIPs`` option), else to whatever the kernel picks.
     """
     result = Dialled(Response(target.url))
     response = result.response
@@ -350,7 +263,9 @@ def dial(
         with gevent.Timeout(
             target.timeout, TimeoutError(f"handshake timed out after {target.timeout:g}s")
         ):
-            connection = _open_tcp(target.host, target.port, target.secure, target.proxy)
+            connection = open_tcp(
+                target.host, target.port, target.secure, target.proxy, target.local_ip or local_ip
+            )
             connected = True
             plain = type(connection) is PlainTransport
             if plain:
@@ -363,10 +278,10 @@ def dial(
             request = _upgrade_request(target, key)
             if jar is not None:
                 request = _with_cookies(request, jar.header_for(target.url))
-            _send(connection, plain, request)
+            send(connection, plain, request)
             result.bytes_sent += len(request)
             parser = ResponseParser()
-            handshake = _read_response(connection, plain, parser, result)
+            handshake = read_response(connection, plain, parser, result)
             if jar is not None and handshake.set_cookies:
                 jar.store(target.url, handshake.set_cookies)
             response.status = handshake.status

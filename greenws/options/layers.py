@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from greenws.options.local_ips import LocalIPError, LocalIPPool, parse_local_ips
 from greenws.options.scenarios import (
     COMMON_KEYS,
     EXECUTOR_KEYS,
@@ -68,7 +69,6 @@ IGNORED_K6_OPTIONS = frozenset(
         "tlsAuth",
         "tlsCipherSuites",
         "tlsVersion",
-        "localIPs",
         "console",
     }
 )
@@ -102,6 +102,9 @@ class Options:
     execution_segment: str | None = None
     #: All the parts, k6's ``0,1/3,2/3,1``; with it, shares are dealt by striping.
     execution_segment_sequence: str | None = None
+    #: k6's ``localIPs``: source addresses VUs bind their sockets to (VU n takes address n-1 of
+    #: the pool, round-robin); None: the kernel picks, one address for every connection.
+    local_ips: LocalIPPool | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -125,7 +128,21 @@ _SETTERS: dict[str, tuple[str, Any]] = {
     "scenarios": ("scenarios", lambda k, v: parse_scenarios(v)),
     "executionSegment": ("execution_segment", lambda k, v: _segment(k, v)),
     "executionSegmentSequence": ("execution_segment_sequence", lambda k, v: _sequence(k, v)),
+    "localIPs": ("local_ips", lambda k, v: _local_ips(k, v)),
 }
+
+
+def _local_ips(key: str, value: Any) -> LocalIPPool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, LocalIPPool):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (str, Sequence)):
+        raise OptionsError(f"invalid option {key}={value!r}: expected e.g. 127.0.0.2-127.0.0.20")
+    try:
+        return parse_local_ips(value)
+    except LocalIPError as error:
+        raise OptionsError(f"invalid option {key}={value!r}: {error}") from None
 
 
 def _segment(key: str, value: Any) -> str | None:
@@ -211,6 +228,7 @@ _ENV_KEYS = {
     "TEARDOWN_TIMEOUT": "teardownTimeout",
     "EXECUTION_SEGMENT": "executionSegment",
     "EXECUTION_SEGMENT_SEQUENCE": "executionSegmentSequence",
+    "LOCAL_IPS": "localIPs",
 }
 
 

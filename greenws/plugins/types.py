@@ -55,6 +55,8 @@ class Progress:
     complete: int
     interrupted: int
     scenarios: list[tuple[str, str, float, str]]  # name, executor description, fraction, right text
+    #: WebSocket connections open now (the ``open_connections`` gauge), all workers together.
+    open_connections: int = 0
 
 
 @dataclass

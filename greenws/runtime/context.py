@@ -62,6 +62,9 @@ class RunContext:
         self.started_monotonic = time.monotonic()
         #: How often each distinct error was reported (the first is printed, see report_error).
         self.errors_seen: dict[str, int] = {}
+        #: WebSocket connections open now: +1 when a session takes over its dialled socket, -1
+        #: when it lets go (sockets/connection.py); the ``open_connections`` gauge reads it.
+        self.open_connections = 0
         self._on_abort = on_abort
         self._tls: dict[bool, ssl.SSLContext] = {}
         self.set_options(options, run_tags)

@@ -64,6 +64,7 @@ class VirtualUser:
         "group",
         "id",
         "iteration",
+        "local_ip",
         "namespace",
         "scenario",
         "tags",
@@ -88,6 +89,10 @@ class VirtualUser:
         #: The VU's cookies (k6's per-VU jar), emptied at each iteration unless
         #: ``noCookiesReset``; the three socket APIs use it unless given a ``jar`` param.
         self.cookie_jar = CookieJar()
+        #: The source address this VU's sockets bind to (k6's ``localIPs``: VU n takes the
+        #: pool's address n-1, round-robin); None lets the kernel choose.
+        pool = context.options.local_ips
+        self.local_ip: str | None = None if pool is None else pool.for_vu(vu_id)
 
     def enter_group(self, path: str) -> str:
         """Switch to group ``path``; returns the previous path to restore."""

@@ -225,7 +225,7 @@ def open_background(
     context = vu.context
     target = check_target(api, context, url, params, PARAM_KEYS, protocols)
     sock = BackgroundSocket(context, vu, url)
-    dialled = dial(target, context.tls_context, cookie_jar(params, vu))
+    dialled = dial(target, context.tls_context, cookie_jar(params, vu), vu.local_ip)
     if not sock._connected(vu, target, dialled, vu.tags):
         sock._finish_session()
         raise ConnectError(dialled.response)

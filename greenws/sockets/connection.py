@@ -266,6 +266,7 @@ class Connection:
             compression=None if dialled.deflate is None else PerMessageDeflate(dialled.deflate),
         )
         self._transport = make_transport(dialled.connection)
+        self._context.open_connections += 1  # -1 in _release_transport
         return dialled.leftover
 
     # -- writing ---------------------------------------------------------------------------------
@@ -339,6 +340,7 @@ class Connection:
     def _release_transport(self) -> None:
         transport, self._transport = self._transport, None
         if transport is not None:
+            self._context.open_connections -= 1
             with contextlib.suppress(OSError):
                 transport.close()
 

@@ -288,7 +288,7 @@ def open_socket(
     dial or handshake failed (its samples are emitted all the same, as ``ws.connect`` does)."""
     target = check_target("ws.open", context, url, params, PARAM_KEYS)
     sock = SequentialSocket(context, url)
-    dialled = dial(target, context.tls_context, cookie_jar(params, vu))
+    dialled = dial(target, context.tls_context, cookie_jar(params, vu), vu.local_ip)
     if not sock._connected(vu, target, dialled, vu.tags):
         sock._finish_session()
         raise ConnectError(dialled.response)

@@ -271,7 +271,7 @@ class Socket(Connection):
 
     def close_transport(self) -> None:
         """Release the connection (the session is over)."""
-        self._transport.close()
+        self._release_transport()
 
     @property
     def close_code(self) -> int:
@@ -303,7 +303,7 @@ def connect(
     )
     socket_obj = Socket(vu, context)  # the session's clock starts here, before the dial
     try:
-        dialled = dial(target, context.tls_context, cookie_jar(params, vu))
+        dialled = dial(target, context.tls_context, cookie_jar(params, vu), vu.local_ip)
         response = dialled.response
         if not socket_obj._connected(vu, target, dialled, vu.tags):
             return response

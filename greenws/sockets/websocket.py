@@ -40,7 +40,7 @@ __all__ = ["WebSocket"]
 
 CONNECTING, OPEN, CLOSING, CLOSED = 0, 1, 2, 3
 EVENT_TYPES = ("open", "message", "error", "close", "ping", "pong")
-_PARAMS = ("headers", "tags", "compression", "jar")
+_PARAMS = ("headers", "tags", "compression", "jar", "localIP")
 _BINARY_TYPES = ("blob", "arraybuffer")
 
 
@@ -113,7 +113,7 @@ class WebSocket(Connection):
         self._loop = loop_of(vu)
         self._loop.add(self)
         self._dialer: Any = gevent.spawn(
-            self._dial_in_background, context, self._target, cookie_jar(params, vu)
+            self._dial_in_background, context, self._target, cookie_jar(params, vu), vu.local_ip
         )
 
     def __repr__(self) -> str:
@@ -232,10 +232,10 @@ class WebSocket(Connection):
     # -- the loop's side -----------------------------------------------------------------------
 
     def _dial_in_background(
-        self, context: RunContext, target: ConnectParams, jar: CookieJar
+        self, context: RunContext, target: ConnectParams, jar: CookieJar, local_ip: str | None
     ) -> None:
         try:
-            dialled = dial(target, context.tls_context, jar)
+            dialled = dial(target, context.tls_context, jar, local_ip)
         except Exception as error:  # never leave the loop waiting on a dial that died
             dialled = Dialled(Response(target.url, error=f"dial failed: {error}", error_code=1000))
             dialled.error_tag = str(error)

@@ -95,7 +95,8 @@ SECTIONS: tuple[Section, ...] = (
             {"vus", "vus_max", "iterations", "iteration_duration", "dropped_iterations"}
         ),
     ),
-    Section("network", names=frozenset({"data_sent", "data_received"})),
+    # open_connections (greenws's own): sockets open now, a transport count like data_*.
+    Section("network", names=frozenset({"data_sent", "data_received", "open_connections"})),
     Section("browser", prefixes=("browser_",), excluded_prefixes=("browser_web_vital_",)),
     Section("web_vitals", prefixes=("browser_web_vital_",)),
     Section("grpc", prefixes=("grpc_",)),

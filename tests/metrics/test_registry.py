@@ -106,6 +106,8 @@ EXPECTED_BUILTINS = {
     "ws_msgs_sent": (MetricType.COUNTER, ValueType.DEFAULT, "WEBSOCKET"),
     "ws_msgs_received": (MetricType.COUNTER, ValueType.DEFAULT, "WEBSOCKET"),
     "ws_ping": (MetricType.TREND, ValueType.TIME, "WEBSOCKET"),
+    # Not in k6: WebSocket connections open now, a socket count beside data_sent/data_received.
+    "open_connections": (MetricType.GAUGE, ValueType.DEFAULT, "NETWORK"),
 }
 
 

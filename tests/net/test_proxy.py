@@ -1,23 +1,22 @@
 """HTTP proxies from the environment, as k6's dialer uses them: a CONNECT tunnel through a real
 proxy (Debian's tinyproxy on 127.0.0.1) to an echo server on a host of the test's own.
 
-Go's rules never proxy loopback addresses, so the target lives in a Linux network namespace
-this module creates (a veth pair, 10.213.N.1 here and 10.213.N.2 there) and removes after.
+Go's rules never proxy loopback addresses, so the target lives on a host of the test's own: a
+Linux network namespace on a bridge (tests/netns.py), created here and removed after.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from greenws_runner import run_greenws
+from netns import Host, lab, wait_for_port
 from servers import ROOT, free_port
 
 SCRIPT = """
@@ -37,67 +36,35 @@ def default():
 """
 
 
-@dataclass
-class Namespace:
-    name: str
-    address: str
-
-
-def run(command: list[str]) -> None:
-    subprocess.run(command, check=True, capture_output=True, timeout=30)
+@pytest.fixture(scope="module")
+def remote_host() -> Iterator[Host]:
+    """A host of the test's own (tests/netns.py), reachable from here at its own address."""
+    with lab() as made:
+        yield made.add_host("proxy")
 
 
 @pytest.fixture(scope="module")
-def remote_host() -> Iterator[Namespace]:
-    """A network namespace reachable from here at its own address (needs root, as CI has)."""
-    tag = os.getpid() % 250 + 1
-    namespace = Namespace(f"greenws-proxy-{os.getpid()}", f"10.213.{tag}.2")
-    here, there = f"gwp{os.getpid() % 100000}a", f"gwp{os.getpid() % 100000}b"
-    run(["ip", "netns", "add", namespace.name])
-    try:
-        run(["ip", "link", "add", here, "type", "veth", "peer", "name", there])
-        run(["ip", "link", "set", there, "netns", namespace.name])
-        run(["ip", "addr", "add", f"10.213.{tag}.1/30", "dev", here])
-        run(["ip", "link", "set", here, "up"])
-        inside = ["ip", "netns", "exec", namespace.name]
-        run([*inside, "ip", "addr", "add", f"{namespace.address}/30", "dev", there])
-        run([*inside, "ip", "link", "set", there, "up"])
-        run([*inside, "ip", "link", "set", "lo", "up"])
-        yield namespace
-    finally:
-        subprocess.run(["ip", "netns", "del", namespace.name], capture_output=True, timeout=30)
-        subprocess.run(["ip", "link", "del", here], capture_output=True, timeout=30)
-
-
-@pytest.fixture(scope="module")
-def remote_echo(remote_host: Namespace) -> Iterator[str]:
+def remote_echo(remote_host: Host) -> Iterator[str]:
     """greenws's echo server inside the namespace; its ws:// url."""
-    command = ["ip", "netns", "exec", remote_host.name, sys.executable, "-m", "greenws", "echo"]
+    port = 8765  # alone in its own namespace: no other process can hold it
     server = subprocess.Popen(
-        [*command, "--host", remote_host.address, "--port", "8765"],
+        [
+            *remote_host.command(sys.executable, "-m", "greenws", "echo"),
+            "--host",
+            remote_host.address,
+            "--port",
+            str(port),
+        ],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     try:
-        wait_for_port(remote_host.address, 8765, server)
-        yield f"ws://{remote_host.address}:8765/"
+        wait_for_port(remote_host.address, port, server)
+        yield f"ws://{remote_host.address}:{port}/"
     finally:
         server.terminate()
         server.wait(10)
-
-
-def wait_for_port(host: str, port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{host}:{port} exited: {process.stderr and process.stderr.read()}")
-        try:
-            socket.create_connection((host, port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {host}:{port}")
 
 
 @dataclass
@@ -147,7 +114,7 @@ def proxy(tmp_path: Path) -> Iterator[TinyProxy]:
 
 
 def test_a_session_goes_through_the_http_proxy_tunnel(
-    tmp_path: Path, remote_echo: str, proxy: TinyProxy, remote_host: Namespace
+    tmp_path: Path, remote_echo: str, proxy: TinyProxy, remote_host: Host
 ) -> None:
     result = run_greenws(
         tmp_path, SCRIPT, env={"TARGET": remote_echo, "HTTP_PROXY": proxy.url, "NO_PROXY": ""}
@@ -159,7 +126,7 @@ def test_a_session_goes_through_the_http_proxy_tunnel(
 
 
 def test_no_proxy_and_loopback_go_direct(
-    tmp_path: Path, remote_echo: str, proxy: TinyProxy, remote_host: Namespace, echo_server
+    tmp_path: Path, remote_echo: str, proxy: TinyProxy, remote_host: Host, echo_server
 ) -> None:
     env = {"HTTP_PROXY": proxy.url, "NO_PROXY": f"example.com,{remote_host.address}"}
     bypassed = run_greenws(tmp_path, SCRIPT, env={"TARGET": remote_echo, **env})
@@ -175,7 +142,7 @@ def test_no_proxy_and_loopback_go_direct(
 
 
 def test_a_refused_tunnel_is_a_tagged_dial_error_naming_the_proxy(
-    tmp_path: Path, remote_echo: str, remote_host: Namespace
+    tmp_path: Path, remote_echo: str, remote_host: Host
 ) -> None:
     refusing, process = start_tinyproxy(tmp_path, [443])  # CONNECT to 8765 is not allowed
     try:

@@ -46,7 +46,7 @@ COUNTER_SERIES: tuple[str, ...] = (
     "iterations",
 )
 #: Gauges charted by their last reading in each bucket.
-GAUGE_SERIES: tuple[str, ...] = ("vus", "vus_max")
+GAUGE_SERIES: tuple[str, ...] = ("vus", "vus_max", "open_connections")
 #: Trends charted as p50/p95/p99 per bucket (``ws_request_duration`` only when a run emits it).
 TREND_SERIES: tuple[str, ...] = ("ws_connecting", "ws_ping", "ws_request_duration")
 #: A sample of one of these carrying an ``error_code`` tag counts as one error: each metric is
@@ -370,7 +370,6 @@ class SeriesAggregator:
             "errors": {code: rate("error_code:" + code) for code in sorted(errors)},
             "error_names": self.error_names(),
             "totals": {k: v for k, v in self.totals().items() if not k.startswith(CUSTOM_PREFIX)},
-            "open_connections": self._open_connections(),
             "custom": self._custom_series(rate),
         }
 
@@ -383,23 +382,6 @@ class SeriesAggregator:
             for p in PERCENTILES:
                 lines[_label(p)].append(live.percentile(p) if live and live.count else None)
         return lines
-
-    def _open_connections(self) -> list[float]:
-        """Connections open at the end of each bucket: every dialled session emits one
-        ``ws_connecting`` when its dial ends and one ``ws_sessions`` when it is over (a failed
-        dial both at once), so the running difference of the two counts is what is open."""
-        open_now = 0.0
-        out = []
-        for bucket in self.buckets:
-            if bucket is not None:
-                hist = bucket.trends.get("ws_connecting")
-                open_now += float(hist.count) if hist is not None else 0.0
-                open_now -= bucket.counters.get("ws_sessions", 0.0)
-            out.append(max(open_now, 0.0))
-        return out if any(out) or "ws_connecting" in self._present_trends() else []
-
-    def _present_trends(self) -> set[str]:
-        return {key for b in self.buckets if b is not None for key in b.trends}
 
     def _custom_series(self, rate: Any) -> dict[str, dict[str, Any]]:
         """Every other metric: ``{name: {"type", "contains", "values" | "lines"}}``; counters as

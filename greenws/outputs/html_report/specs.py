@@ -77,11 +77,9 @@ def chart_specs(series: Mapping[str, Any]) -> list[dict[str, Any]]:
         {
             "id": "connections",
             "title": "Open connections",
-            "lines": [Line("open", series["open_connections"])]
-            if series.get("open_connections")
-            else [],
+            "lines": pick(gauges, ("open_connections",)),
             "format": _rate_number,
-            "empty": "no connection was dialled",
+            "empty": "no open_connections samples",
         },
         {
             "id": "sessions",
