@@ -70,6 +70,31 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def http_app() -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` of the ``http`` module's test server (tests/api/http_app.py:
+    login, JSON, redirects, gzip, slow, Basic auth, multipart, and a ``/ws`` WebSocket)."""
+    server = ScriptServer(ROOT / "tests" / "api" / "http_app.py")
+    try:
+        yield f"http://{server.host}:{server.port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def https_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``https://127.0.0.1:PORT`` of the same server behind TLS, with the self-signed
+    certificate of ``tls_server`` (nobody trusts it: tests skip verification)."""
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("https"))
+    server = ScriptServer(
+        ROOT / "tests" / "api" / "http_app.py", "--cert", str(cert), "--key", str(key)
+    )
+    try:
+        yield f"https://{server.host}:{server.port}"
+    finally:
+        server.stop()
+
+
 # -- plain-value fixtures of the metrics core --------------------------------------------------
 
 

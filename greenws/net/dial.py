@@ -42,6 +42,8 @@ __all__ = [
     "error_code_for",
     "os_error_text",
     "plain_value",
+    "resolve_address",
+    "tunnel",
 ]
 
 DEFAULT_HANDSHAKE_TIMEOUT = 60.0
@@ -260,6 +262,17 @@ def _address(host: str, port: int) -> tuple[int, Any]:
         cached = (now, (infos[0][0], infos[0][4]))
         _resolved[(host, port)] = cached
     return cached[1]
+
+
+#: The HTTP client resolves and tunnels the same way (greenws.net.http_client).
+def resolve_address(host: str, port: int) -> tuple[int, Any]:
+    """Family and address for ``host:port``: IP literals as they are, names cached 5 minutes."""
+    return _address(host, port)
+
+
+def tunnel(connection: Any, proxy: Proxy, host: str, port: int) -> None:
+    """A ``CONNECT`` tunnel to ``host:port`` through ``proxy`` over a connected gevent socket."""
+    _tunnel(connection, proxy, host, port)
 
 
 def _open_tcp(host: str, port: int, secure: bool, proxy: Proxy | None = None) -> Any:

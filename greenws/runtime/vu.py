@@ -62,6 +62,7 @@ class VirtualUser:
         "cookie_jar",
         "event_loop",
         "group",
+        "http",
         "id",
         "iteration",
         "namespace",
@@ -88,6 +89,9 @@ class VirtualUser:
         #: The VU's cookies (k6's per-VU jar), emptied at each iteration unless
         #: ``noCookiesReset``; the three socket APIs use it unless given a ``jar`` param.
         self.cookie_jar = CookieJar()
+        #: The ``http`` module's per-VU state (keep-alive pool, response callback), made on
+        #: first use: a VU that never makes a request pays nothing for it.
+        self.http: Any = None
 
     def enter_group(self, path: str) -> str:
         """Switch to group ``path``; returns the previous path to restore."""
