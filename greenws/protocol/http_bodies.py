@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import zlib
@@ -126,8 +127,13 @@ def decode_content(body: bytes, encoding: str) -> bytes:
     return body
 
 
+@functools.cache
 def accepted_encodings() -> str:
-    """The ``Accept-Encoding`` k6 sends (Go adds gzip), plus deflate and br when decodable."""
+    """The ``Accept-Encoding`` k6 sends (Go adds gzip), plus deflate and br when decodable.
+
+    Cached: a failed ``import brotli`` searches every path entry, and doing it per request was
+    most of a request's CPU (cProfile of ``benchmarks/http_clients.py``).
+    """
     try:
         import brotli  # noqa: F401
     except ImportError:

@@ -64,7 +64,10 @@ def _status(code: int) -> str:
 
 def _json(start: Start, value: Any, code: int = 200, headers: Iterable[tuple[str, str]] = ()):
     body = json.dumps(value).encode()
-    start(_status(code), [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers])
+    start(
+        _status(code),
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers],
+    )
     return [body]
 
 
@@ -96,7 +99,7 @@ def _websocket(environ: dict[str, Any], start: Start):
     return []
 
 
-def app(environ: dict[str, Any], start: Start):  # noqa: C901 - one route table
+def app(environ: dict[str, Any], start: Start):
     path = environ["PATH_INFO"]
     query = parse_qs(environ.get("QUERY_STRING", ""))
     method = environ["REQUEST_METHOD"]
