@@ -330,6 +330,8 @@ def _response(
     response.status, response.proto, response.headers = done.status, done.proto, done.headers
     response.status_text = f"{done.status} {done.reason}".rstrip() if done.status else ""
     response.error, response.error_code = done.error, done.error_code
+    if not done.error and done.status >= 400:  # k6: a code for 4xx/5xx, and no error text
+        response.error_code = 1000 + done.status
     response.timings, response.tls_version = done.timings, done.tls_version
     for value in done.set_cookies:
         cookie = parse_set_cookie(value, url.host)

@@ -54,6 +54,7 @@ REASONS.update({303: "See Other", 307: "Temporary Redirect", 308: "Permanent Red
 REASONS.update({400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 418: "I'm a teapot"})
 REASONS.update({500: "Internal Server Error", 503: "Service Unavailable"})
 ACCEPTED = [0]
+ENVIRON_METHOD = ["GET"]
 
 Start = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -68,7 +69,7 @@ def _json(start: Start, value: Any, code: int = 200, headers: Iterable[tuple[str
         _status(code),
         [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers],
     )
-    return [body]
+    return [body] if ENVIRON_METHOD[0] != "HEAD" else []  # pywsgi would send a HEAD a body
 
 
 def _cookies(environ: dict[str, Any]) -> dict[str, str]:
@@ -102,7 +103,7 @@ def _websocket(environ: dict[str, Any], start: Start):
 def app(environ: dict[str, Any], start: Start):
     path = environ["PATH_INFO"]
     query = parse_qs(environ.get("QUERY_STRING", ""))
-    method = environ["REQUEST_METHOD"]
+    method = ENVIRON_METHOD[0] = environ["REQUEST_METHOD"]
     if path == "/ws":
         return _websocket(environ, start)
     if path == "/login" and method == "POST":

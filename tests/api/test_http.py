@@ -18,10 +18,10 @@ def checks_of(result: RunResult) -> dict[str, tuple[int, int]]:
     """Every check of the run: name -> (passes, fails)."""
     found: dict[str, tuple[int, int]] = {}
 
-    def walk(group: dict[str, Any]) -> None:
-        for check in group.get("checks", []):
+    def walk(group: dict[str, Any]) -> None:  # the export keys checks and groups by name
+        for check in group.get("checks", {}).values():
             found[check["name"]] = (check["passes"], check["fails"])
-        for child in group.get("groups", []):
+        for child in group.get("groups", {}).values():
             walk(child)
 
     walk(result.summary["root_group"])
