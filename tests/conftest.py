@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import ROOT, ScriptServer, free_port, self_signed_certificate
+from servers import ROOT, NginxServer, ScriptServer, free_port, self_signed_certificate
 
 from greenws.cli.echo_server import EchoServerProcess
 from greenws.metrics.aggregator import Aggregator
@@ -114,3 +115,18 @@ def builtin(registry: Registry) -> BuiltinMetrics:
 def agg(registry: Registry, builtin: BuiltinMetrics) -> Aggregator:
     """An aggregator over ``registry`` with the built-ins in it."""
     return Aggregator(registry)
+
+
+@pytest.fixture
+def nginx(tmp_path: Path) -> Iterator[NginxServer]:
+    """Debian's nginx serving ``tmp_path/www`` (skipped when nginx is not installed)."""
+    binary = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if binary is None:
+        pytest.skip("nginx is not installed (apt-get install -y nginx)")
+    server = NginxServer(tmp_path / "nginx", binary)
+    try:
+        yield server
+    finally:
+        server.stop()
