@@ -106,6 +106,21 @@ EXPECTED_BUILTINS = {
     "ws_msgs_sent": (MetricType.COUNTER, ValueType.DEFAULT, "WEBSOCKET"),
     "ws_msgs_received": (MetricType.COUNTER, ValueType.DEFAULT, "WEBSOCKET"),
     "ws_ping": (MetricType.TREND, ValueType.TIME, "WEBSOCKET"),
+    # k6/http (greenws.http)
+    "http_reqs": (MetricType.COUNTER, ValueType.DEFAULT, "HTTP"),
+    "http_req_failed": (MetricType.RATE, ValueType.DEFAULT, "HTTP"),
+    **{
+        f"http_req_{phase}": (MetricType.TREND, ValueType.TIME, "HTTP")
+        for phase in (
+            "duration",
+            "blocked",
+            "connecting",
+            "tls_handshaking",
+            "sending",
+            "waiting",
+            "receiving",
+        )
+    },
 }
 
 
