@@ -264,7 +264,7 @@ def _address(host: str, port: int) -> tuple[int, Any]:
     return cached[1]
 
 
-#: The HTTP client resolves and tunnels the same way (greenws.net.http_client).
+# The HTTP client (greenws.net.http_client) resolves and tunnels the same way as the dial.
 def resolve_address(host: str, port: int) -> tuple[int, Any]:
     """Family and address for ``host:port``: IP literals as they are, names cached 5 minutes."""
     return _address(host, port)
