@@ -1,7 +1,7 @@
 """Log in over HTTP, then chat over a WebSocket with the session cookie and a bearer token.
 
 Run it against the embedded echo server, whose ``POST /login`` hands out a token and a
-``session`` cookie and whose ``/chat`` accepts only a handshake that carries both::
+``session`` cookie and whose ``/private`` accepts only a handshake that carries both::
 
     greenws run --echo-server examples/login_then_chat.py
 
@@ -20,7 +20,7 @@ It is the port of this k6 script, line by line::
       check(res, { "logged in": (r) => r.status === 200 });
       const token = res.json("token");
       const params = { headers: { Authorization: `Bearer ${token}` } };
-      const chat = ws.connect("ws://127.0.0.1:8765/chat", params, (socket) => {
+      const chat = ws.connect("ws://127.0.0.1:8765/private", params, (socket) => {
         socket.on("open", () => socket.send(`hello from VU ${__VU}`));
         socket.on("message", () => socket.close());
       });
@@ -54,7 +54,7 @@ def default():
         socket.on("open", lambda: socket.send(f"hello from VU {vu.id}"))
         socket.on("message", lambda message: (replies.append(message), socket.close()))
 
-    chat = ws.connect("ws://127.0.0.1:8765/chat", params, session)
+    chat = ws.connect("ws://127.0.0.1:8765/private", params, session)
     check(chat, {"chat open": lambda r: r is not None and r.status == 101})
     check(replies, {"the server echoed us": lambda r: r == [f"hello from VU {vu.id}"]})
     http.post(f"{BASE}/logout")

@@ -7,7 +7,7 @@ against a server that starts things):
 - ``/close?code=4001&reason=bye``: send that Close right after the handshake (no ``code``: an
   empty Close). The code is sent verbatim, even a reserved one, so client validation can be tested.
 - ``/ping``: send one ping with payload ``b"greenws"`` after the handshake, then echo.
-- ``/chat``: the echo, for a logged-in user only: the handshake must carry the ``session``
+- ``/private``: the echo, for a logged-in user only: the handshake must carry the ``session``
   cookie and the ``Authorization: Bearer`` token of ``POST /login`` (else Close 4401).
 - plain HTTP (no upgrade), for scripts that log in before they connect (``greenws.http``):
   ``POST /login`` with a form ``user`` (and any ``password``) answers ``{"token": "t-USER"}``
@@ -180,7 +180,7 @@ def _application(environ: dict[str, Any], start_response: Callable[..., Any]) ->
     if ws is None:
         return _http(environ, path, start_response)
     try:
-        if path == "/chat" and not _logged_in(environ):
+        if path == "/private" and not _logged_in(environ):
             ws._send_close(struct.pack("!H", 4401) + b"log in first", wait_reply=5.0)
             return []
         if path == "/close":
