@@ -4,6 +4,7 @@ A script imports what it needs::
 
     from greenws import ws, check, group, sleep, Counter, Gauge, Rate, Trend, vu, env, console
     from greenws import set_timeout, set_interval, clear_timeout, clear_interval
+    from greenws import http   # k6/http: http.get, http.post, http.batch, http.cookie_jar...
 
 ``greenws.env`` is k6's ``__ENV``: a read-only mapping of the environment (``-e KEY=VALUE``
 included) with the running scenario's ``env`` on top. ``text_summary`` renders the default
@@ -52,7 +53,7 @@ _SCRIPT_API = {
     "clearInterval",
 }
 
-__all__ = ["__version__", *sorted(_SCRIPT_API)]
+__all__ = ["__version__", "http", *sorted(_SCRIPT_API)]
 
 
 def __getattr__(name: str) -> Any:
@@ -60,6 +61,10 @@ def __getattr__(name: str) -> Any:
         from greenws.api import script
 
         return getattr(script, name)
+    if name == "http":  # k6/http: a module of its own, as `import http from "k6/http"`
+        from greenws.api import http
+
+        return http
     if name == "__VU":
         from greenws.runtime.vu import current_vu
 

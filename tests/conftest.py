@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import ROOT, ScriptServer, free_port, self_signed_certificate
+from servers import ROOT, NginxServer, ScriptServer, free_port, self_signed_certificate
 
 from greenws.cli.echo_server import EchoServerProcess
 from greenws.metrics.aggregator import Aggregator
@@ -71,6 +72,31 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def http_app() -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` of the ``http`` module's test server (tests/api/http_app.py:
+    login, JSON, redirects, gzip, slow, Basic auth, multipart, and a ``/ws`` WebSocket)."""
+    server = ScriptServer(ROOT / "tests" / "api" / "http_app.py")
+    try:
+        yield f"http://{server.host}:{server.port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def https_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``https://127.0.0.1:PORT`` of the same server behind TLS, with the self-signed
+    certificate of ``tls_server`` (nobody trusts it: tests skip verification)."""
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("https"))
+    server = ScriptServer(
+        ROOT / "tests" / "api" / "http_app.py", "--cert", str(cert), "--key", str(key)
+    )
+    try:
+        yield f"https://{server.host}:{server.port}"
+    finally:
+        server.stop()
+
+
 # -- plain-value fixtures of the metrics core --------------------------------------------------
 
 
@@ -90,3 +116,18 @@ def builtin(registry: Registry) -> BuiltinMetrics:
 def agg(registry: Registry, builtin: BuiltinMetrics) -> Aggregator:
     """An aggregator over ``registry`` with the built-ins in it."""
     return Aggregator(registry)
+
+
+@pytest.fixture
+def nginx(tmp_path: Path) -> Iterator[NginxServer]:
+    """Debian's nginx serving ``tmp_path/www`` (skipped when nginx is not installed)."""
+    binary = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if binary is None:
+        pytest.skip("nginx is not installed (apt-get install -y nginx)")
+    server = NginxServer(tmp_path / "nginx", binary)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -193,3 +193,59 @@ class RawClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+NGINX_CONF = """
+user {user};
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    log_format conn '$connection $connection_requests $request';
+    access_log {dir}/access.log conn;
+    client_body_temp_path {dir}; proxy_temp_path {dir}; fastcgi_temp_path {dir};
+    uwsgi_temp_path {dir}; scgi_temp_path {dir};
+    server {{ listen 127.0.0.1:{port}; root {dir}/www; }}
+}}
+"""
+
+
+class NginxServer:
+    """Debian's nginx in a child process on a free port, serving ``directory/www``, logging
+    ``$connection $connection_requests $request`` per request (which TCP connection served it)."""
+
+    def __init__(self, directory: Path, nginx: str) -> None:
+        self.directory = directory
+        (directory / "www").mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        conf = directory / "nginx.conf"
+        # The worker reads pytest's 0700 temp directory: as root it must stay root.
+        user = "root" if os.geteuid() == 0 else "nobody"
+        conf.write_text(NGINX_CONF.format(dir=directory, port=self.port, user=user))
+        command = [nginx, "-c", str(conf), "-p", str(directory), "-e", str(directory / "error.log")]
+        self.proc = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("nginx did not start") from None
+                time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def access_log(self) -> list[str]:
+        return (self.directory / "access.log").read_text().splitlines()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)

@@ -10,6 +10,11 @@ against a server that starts things):
 - ``GET /stats`` (plain HTTP, not a WebSocket): JSON counts of WebSocket connections by source
   address: ``open`` now, ``peak`` (most open at once) and ``accepted`` since the start, each as a
   total and ``by_source``. A test of ``localIPs`` asks it which addresses really connected.
+- ``/private``: the echo, for a logged-in user only: the handshake must carry the ``session``
+  cookie and the ``Authorization: Bearer`` token of ``POST /login`` (else Close 4401).
+- plain HTTP (no upgrade), for scripts that log in before they connect (``greenws.http``):
+  ``POST /login`` with a form ``user`` (and any ``password``) answers ``{"token": "t-USER"}``
+  and sets cookie ``session=s-USER``; ``POST /logout`` expires it. Anything else is 426.
 - anything else (``/``, ``/echo``, ...): echo text as text, binary as binary; pong every ping with
   its payload; answer a client's Close with the same code and reason, then close TCP.
 
@@ -38,7 +43,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, unquote
 
 import gevent
 import gevent.event
@@ -157,13 +162,18 @@ class EchoWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket ships 
 
 
 class _EchoHandler(WebSocketHandler):  # type: ignore[misc]
+    def handle(self) -> Any:
+        # pywsgi writes an HTTP answer's head and body separately; with Nagle on, the body
+        # waited for the client's delayed ACK (~40 ms a login in examples/login_then_chat.py).
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return super().handle()
+
     def upgrade_connection(self) -> Any:
         # The library builds its WebSocket by name; make it ours right after the handshake.
         result = super().upgrade_connection()
         if self.environ.get("wsgi.websocket") is not None:
             self.websocket.__class__ = EchoWebSocket  # same slots: nothing to copy or undo
-            # one write per echo; without this, pipelined echoes wait on delayed ACKs (~40 ms)
-            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # (TCP_NODELAY is set in handle: one write per echo, no delayed-ACK waits)
         return result
 
 
@@ -209,8 +219,7 @@ def _application(environ: dict[str, Any], start_response: Callable[..., Any]) ->
         if path == "/stats":
             start_response("200 OK", [("Content-Type", "application/json")])
             return [json.dumps(STATS.document()).encode()]
-        start_response("426 Upgrade Required", [("Sec-WebSocket-Version", "13")])
-        return [b"greenws echo server: connect with a WebSocket client\n"]
+        return _http(environ, path, start_response)
     source = str(environ.get("REMOTE_ADDR", ""))
     STATS.opened(source)
     try:
@@ -222,6 +231,9 @@ def _application(environ: dict[str, Any], start_response: Callable[..., Any]) ->
 def _serve_websocket(ws: EchoWebSocket, path: str, environ: dict[str, Any]) -> list[bytes]:
     query = parse_qs(environ.get("QUERY_STRING", ""))
     try:
+        if path == "/private" and not _logged_in(environ):
+            ws._send_close(struct.pack("!H", 4401) + b"log in first", wait_reply=5.0)
+            return []
         if path == "/close":
             ws._send_close(_close_payload(query), wait_reply=5.0)
             return []
@@ -235,6 +247,37 @@ def _serve_websocket(ws: EchoWebSocket, path: str, environ: dict[str, Any]) -> l
     except OSError as exc:
         ws._drop("peer went away: %s", exc)
     return []
+
+
+def _http(environ: dict[str, Any], path: str, start_response: Callable[..., Any]) -> list[bytes]:
+    """The two HTTP routes of a login-then-chat test; no state: the token is derived."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    if path in ("/login", "/logout") and method == "POST":
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        form = parse_qs(environ["wsgi.input"].read(length).decode() if length else "")
+        user = form.get("user", [""])[0]
+        if path == "/login" and not user:
+            body, status, cookie = b'{"error": "user is required"}', "400 Bad Request", None
+        elif path == "/login":
+            body, status = json.dumps({"token": f"t-{user}"}).encode(), "200 OK"
+            cookie = f"session=s-{quote(user)}; Path=/; HttpOnly"
+        else:
+            body, status, cookie = b'{"logged_out": true}', "200 OK", "session=; Path=/; Max-Age=0"
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        start_response(status, headers + ([("Set-Cookie", cookie)] if cookie else []))
+        return [body]
+    start_response("426 Upgrade Required", [("Sec-WebSocket-Version", "13")])
+    return [b"greenws echo server: connect with a WebSocket client\n"]
+
+
+def _logged_in(environ: dict[str, Any]) -> bool:
+    """The handshake carries a ``session`` cookie and the bearer token of the same user."""
+    cookies = dict(
+        part.strip().partition("=")[::2] for part in environ.get("HTTP_COOKIE", "").split(";")
+    )
+    session = unquote(cookies.get("session", ""))
+    bearer = environ.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ")
+    return session.startswith("s-") and bearer == "t-" + session[2:]
 
 
 def _close_payload(query: dict[str, list[str]]) -> bytes:

@@ -80,6 +80,9 @@ class Engine:
         # Full mode's per-scenario and per-group blocks cost the flusher a little; aggregated
         # only when asked for (a worker of a full-mode run is asked too: it prints nothing).
         self.aggregator = Aggregator(self.context.registry, breakdown=breakdown)
+        # k6 always aggregates this submetric (engine.go, with the default system tags): the
+        # summary's HTTP block shows it under http_req_duration once there are requests.
+        self.aggregator.add_submetric("http_req_duration{expected_response:true}")
         self.flusher = Flusher(self.context.samples, self.aggregator)
         #: Samples one output may have queued before its batches are dropped (and counted).
         self.queue_limit = int(os.environ.get("GREENWS_OUTPUT_QUEUE_LIMIT", DEFAULT_QUEUE_LIMIT))

@@ -1,4 +1,4 @@
-"""k6's built-in metrics (the ones a WebSocket test emits) and the summary section of each.
+"""k6's built-in metrics (a WebSocket test's and ``http``'s) and the summary section of each.
 
 Names, types and value types follow k6's ``metrics/builtin.go``. Sections follow the end-of-test
 summary of k6 >= 1.0 (``internal/output/summary/data.go``): execution, network and WebSocket
@@ -17,6 +17,7 @@ __all__ = [
     "SECTION_CHECKS",
     "SECTION_CUSTOM",
     "SECTION_EXECUTION",
+    "SECTION_HTTP",
     "SECTION_NETWORK",
     "SECTION_OF",
     "SECTION_SKIPPED",
@@ -57,6 +58,15 @@ _BUILTINS: tuple[tuple[str, str, MetricType, ValueType, str], ...] = (
     ("ws_connecting", "ws_connecting", _T, _TIME, SECTION_WEBSOCKET),
     # Not in k6: send-to-reply time of ``ws.open(...).request`` (greenws.websockets).
     ("ws_request_duration", "ws_request_duration", _T, _TIME, SECTION_WEBSOCKET),
+    ("http_reqs", "http_reqs", _C, _DEF, SECTION_HTTP),
+    ("http_req_duration", "http_req_duration", _T, _TIME, SECTION_HTTP),
+    ("http_req_blocked", "http_req_blocked", _T, _TIME, SECTION_HTTP),
+    ("http_req_connecting", "http_req_connecting", _T, _TIME, SECTION_HTTP),
+    ("http_req_tls_handshaking", "http_req_tls_handshaking", _T, _TIME, SECTION_HTTP),
+    ("http_req_sending", "http_req_sending", _T, _TIME, SECTION_HTTP),
+    ("http_req_waiting", "http_req_waiting", _T, _TIME, SECTION_HTTP),
+    ("http_req_receiving", "http_req_receiving", _T, _TIME, SECTION_HTTP),
+    ("http_req_failed", "http_req_failed", _R, _DEF, SECTION_HTTP),
     ("data_sent", "data_sent", _C, _DATA, SECTION_NETWORK),
     ("data_received", "data_received", _C, _DATA, SECTION_NETWORK),
     # Not in k6: WebSocket connections open right now (handshake done, not yet closed), sampled
@@ -109,6 +119,15 @@ class BuiltinMetrics:
     ws_session_duration: Metric
     ws_connecting: Metric
     ws_request_duration: Metric
+    http_reqs: Metric
+    http_req_duration: Metric
+    http_req_blocked: Metric
+    http_req_connecting: Metric
+    http_req_tls_handshaking: Metric
+    http_req_sending: Metric
+    http_req_waiting: Metric
+    http_req_receiving: Metric
+    http_req_failed: Metric
     data_sent: Metric
     data_received: Metric
     open_connections: Metric

@@ -19,7 +19,7 @@ from greenws.net.proxy import Proxy
 from greenws.net.transport import PlainTransport, open_plain
 from greenws.protocol import HandshakeError, HandshakeResponse, ResponseParser
 
-__all__ = ["bind_source", "open_tcp", "read_response", "send"]
+__all__ = ["bind_source", "open_tcp", "read_response", "resolve_address", "send", "tunnel"]
 
 #: Linux's IP_BIND_ADDRESS_NO_PORT (24), when Python does not name it.
 _BIND_NO_PORT = getattr(stdlib_socket, "IP_BIND_ADDRESS_NO_PORT", 24)
@@ -86,6 +86,17 @@ def _address(host: str, port: int) -> tuple[int, Any]:
         cached = (now, (infos[0][0], infos[0][4]))
         _resolved[(host, port)] = cached
     return cached[1]
+
+
+# The HTTP client (greenws.net.http_client) resolves and tunnels the same way as the dial.
+def resolve_address(host: str, port: int) -> tuple[int, Any]:
+    """Family and address for ``host:port``: IP literals as they are, names cached 5 minutes."""
+    return _address(host, port)
+
+
+def tunnel(connection: Any, proxy: Proxy, host: str, port: int) -> None:
+    """A ``CONNECT`` tunnel to ``host:port`` through ``proxy`` over a connected gevent socket."""
+    _tunnel(connection, proxy, host, port)
 
 
 def open_tcp(

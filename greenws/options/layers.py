@@ -43,22 +43,18 @@ __all__ = [
 
 DEFAULT_TREND_STATS = ("avg", "min", "med", "max", "p(90)", "p(95)")
 
-#: k6 options that mean nothing to a WebSocket test (HTTP, browser, cloud); accepted with a warning
+#: k6 options greenws does not implement (some of HTTP's, browser, cloud); accepted with a warning
 #: so that a ported ``options`` block loads unchanged.
 IGNORED_K6_OPTIONS = frozenset(
     {
-        "batch",
-        "batchPerHost",
         "blacklistIPs",
         "blockHostnames",
         "cloud",
-        "discardResponseBodies",
         "dns",
         "ext",
         "hosts",
         "httpDebug",
         "linger",
-        "maxRedirects",
         "minIterationDuration",
         "noConnectionReuse",
         "noVUConnectionReuse",
@@ -96,6 +92,15 @@ class Options:
     #: k6's ``userAgent``: the handshake's ``User-Agent`` (None: ``greenws/<version>``; ``""``:
     #: none); a ``User-Agent`` in a connection's ``headers`` param still wins.
     user_agent: str | None = None
+    #: k6's ``maxRedirects``: redirects an ``http`` request follows unless its ``redirects`` param
+    #: says otherwise.
+    max_redirects: int = 10
+    #: k6's ``batch`` and ``batchPerHost``: requests of one ``http.batch`` in flight at once, in
+    #: all and per host (0: no limit).
+    batch: int = 10
+    batch_per_host: int = 6
+    #: k6's ``discardResponseBodies``: ``http`` responses default to ``responseType: "none"``.
+    discard_response_bodies: bool = False
     #: k6's ``noCookiesReset``: keep a VU's cookies from one iteration to the next.
     no_cookies_reset: bool = False
     #: This process's part of the test, k6's ``a:b`` (canonical, e.g. ``1/3:2/3``); None = all.
@@ -124,6 +129,10 @@ _SETTERS: dict[str, tuple[str, Any]] = {
     "noColor": ("no_color", _bool),
     "maxMessageSize": ("max_message_size", lambda k, v: _int(k, v, minimum=1)),
     "noCookiesReset": ("no_cookies_reset", _bool),
+    "maxRedirects": ("max_redirects", lambda k, v: _int(k, v)),
+    "batch": ("batch", lambda k, v: _int(k, v)),
+    "batchPerHost": ("batch_per_host", lambda k, v: _int(k, v)),
+    "discardResponseBodies": ("discard_response_bodies", _bool),
     "userAgent": ("user_agent", lambda k, v: v if isinstance(v, str) else _bad(k, v)),
     "scenarios": ("scenarios", lambda k, v: parse_scenarios(v)),
     "executionSegment": ("execution_segment", lambda k, v: _segment(k, v)),
@@ -224,6 +233,10 @@ _ENV_KEYS = {
     "NO_COLOR": "noColor",
     "USER_AGENT": "userAgent",
     "NO_COOKIES_RESET": "noCookiesReset",
+    "MAX_REDIRECTS": "maxRedirects",
+    "BATCH": "batch",
+    "BATCH_PER_HOST": "batchPerHost",
+    "DISCARD_RESPONSE_BODIES": "discardResponseBodies",
     "SETUP_TIMEOUT": "setupTimeout",
     "TEARDOWN_TIMEOUT": "teardownTimeout",
     "EXECUTION_SEGMENT": "executionSegment",

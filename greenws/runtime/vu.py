@@ -62,6 +62,7 @@ class VirtualUser:
         "cookie_jar",
         "event_loop",
         "group",
+        "http",
         "id",
         "iteration",
         "local_ip",
@@ -93,6 +94,9 @@ class VirtualUser:
         #: pool's address n-1, round-robin); None lets the kernel choose.
         pool = context.options.local_ips
         self.local_ip: str | None = None if pool is None else pool.for_vu(vu_id)
+        #: The ``http`` module's per-VU state (keep-alive pool, response callback), made on
+        #: first use: a VU that never makes a request pays nothing for it.
+        self.http: Any = None
 
     def enter_group(self, path: str) -> str:
         """Switch to group ``path``; returns the previous path to restore."""

@@ -152,7 +152,7 @@ def test_log_output_stdout_puts_the_log_beside_the_summary(tmp_path: Path) -> No
 
 def test_log_format_json_is_one_k6_object_per_line(tmp_path: Path) -> None:
     script = EVERY_PHASE.replace("print(", "str(")  # no print: stderr is the log alone
-    script = script.replace('"iterations": 4', '"iterations": 4, "batch": 10')  # a warning
+    script = script.replace('"iterations": 4', '"iterations": 4, "httpDebug": "full"')  # a warning
     script += "\ndef handle_summary(data):\n    raise ValueError('no summary')\n"
     result = run_greenws(tmp_path, script, "--log-format", "json")
     assert result.returncode == 0, result.stderr
@@ -164,7 +164,7 @@ def test_log_format_json_is_one_k6_object_per_line(tmp_path: Path) -> None:
     assert {x["level"] for x in console} == {"info", "warning", "error"}
     # greenws's own lines, same format: the option warning and handle_summary's error
     [warning, error] = [x for x in lines if "source" not in x]
-    assert warning["level"] == "warning" and "'batch'" in warning["msg"]
+    assert warning["level"] == "warning" and "'httpDebug'" in warning["msg"]
     assert error["level"] == "error" and "ValueError: no summary" in error["msg"]
 
 

@@ -108,6 +108,21 @@ EXPECTED_BUILTINS = {
     "ws_ping": (MetricType.TREND, ValueType.TIME, "WEBSOCKET"),
     # Not in k6: WebSocket connections open now, a socket count beside data_sent/data_received.
     "open_connections": (MetricType.GAUGE, ValueType.DEFAULT, "NETWORK"),
+    # k6/http (greenws.http)
+    "http_reqs": (MetricType.COUNTER, ValueType.DEFAULT, "HTTP"),
+    "http_req_failed": (MetricType.RATE, ValueType.DEFAULT, "HTTP"),
+    **{
+        f"http_req_{phase}": (MetricType.TREND, ValueType.TIME, "HTTP")
+        for phase in (
+            "duration",
+            "blocked",
+            "connecting",
+            "tls_handshaking",
+            "sending",
+            "waiting",
+            "receiving",
+        )
+    },
 }
 
 

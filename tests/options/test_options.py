@@ -195,8 +195,22 @@ def test_scenarios_keep_k6_defaults_and_common_keys() -> None:
 
 
 def test_ignored_k6_options_warn_instead_of_failing() -> None:
-    options = resolve_options(("script", {"batch": 20, "vus": 1}))
-    assert options.warnings and "batch" in options.warnings[0]
+    options = resolve_options(("script", {"httpDebug": "full", "vus": 1}))
+    assert options.warnings and "httpDebug" in options.warnings[0]
+
+
+def test_http_options_with_k6s_defaults_names_and_environment() -> None:
+    defaults = resolve_options()
+    assert (defaults.max_redirects, defaults.batch, defaults.batch_per_host) == (10, 10, 6)
+    assert defaults.discard_response_bodies is False
+    layer = {"maxRedirects": 0, "batch": 20, "batchPerHost": 2, "discardResponseBodies": True}
+    options = resolve_options(("script", layer))
+    assert (options.max_redirects, options.batch, options.batch_per_host) == (0, 20, 2)
+    assert options.discard_response_bodies is True and options.warnings == []
+    env = options_from_env({"K6_BATCH_PER_HOST": "3", "GREENWS_MAX_REDIRECTS": "4"})
+    assert env == {"batchPerHost": "3", "maxRedirects": "4"}
+    with pytest.raises(OptionsError, match="maxRedirects"):
+        resolve_options(("script", {"maxRedirects": -1}))
 
 
 def test_a_higher_layer_shortcut_replaces_lower_scenarios_and_vice_versa() -> None:
