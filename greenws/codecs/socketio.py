@@ -182,7 +182,8 @@ def encode_packet(packet: Packet) -> list[str | bytes]:
     """The WebSocket messages for ``packet``: its Engine.IO MESSAGE text, then one binary
     message per attachment. ``bytes`` anywhere in the data make an EVENT a BINARY_EVENT (an
     ACK a BINARY_ACK) with placeholders."""
-    kind, data, buffers = packet.type, packet.data, []
+    kind, data = packet.type, packet.data
+    buffers: list[bytes] = []
     if data is not None and kind in (PacketType.EVENT, PacketType.ACK):
         data, buffers = deconstruct(data)
         if buffers:

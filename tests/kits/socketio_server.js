@@ -4,7 +4,9 @@
 // pointing at tests/node/node_modules); it binds 127.0.0.1 on a free port and prints
 // `listening on 127.0.0.1:PORT` first. The same events as socketio_server.py (see its
 // docstring): auth refusal, welcome, join, chat to a room, add, echo, binary, ask (a
-// server-initiated ack request), kick, stats, and the /admin namespace with whoami.
+// server-initiated ack request), kick, drop (the transport closes), stats, and the /admin
+// namespace with whoami.
+
 "use strict";
 
 const http = require("http");
@@ -60,6 +62,7 @@ io.on("connection", (socket) => {
     });
   });
   socket.on("kick", () => { bump(counts, "kicks"); socket.disconnect(true); });
+  socket.on("drop", () => { bump(counts, "drops"); socket.conn.close(); });
   socket.on("stats", (ack) => ack({ events, ...counts, reasons }));
 });
 

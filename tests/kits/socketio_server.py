@@ -11,7 +11,8 @@ Run: ``python tests/kits/socketio_server.py [--ping-interval S] [--ping-timeout 
   ``echo(*args)`` → ack with the same arguments (binary included); ``binary(*args)`` → emits
   ``binary`` back with the same arguments; ``ask(question)`` → the server asks the client
   ``question`` with an ack and emits ``answer`` with what the client acknowledged;
-  ``kick()`` → the server disconnects the client; ``stats()`` → ack with what it counted;
+  ``kick()`` → the server disconnects the client; ``drop()`` → the server closes the
+  transport without a DISCONNECT (an unexpected drop); ``stats()`` → ack with what it counted;
 - namespace ``/admin``: token ``"admin"`` only; ``whoami()`` → ack ``"admin"``.
 
 ``stats`` counts events by name (``stats`` itself excluded), connects, refusals, client
@@ -100,12 +101,17 @@ def build(ping_interval: float, ping_timeout: float) -> socketio.AsyncServer:
             COUNTS["answers"] += 1
             await sio.emit("answer", answer, to=sid)
 
-        asyncio.ensure_future(asking())
+        sio.start_background_task(asking)
 
     @counted("kick")
     async def kick(sid: str) -> None:
         COUNTS["kicks"] += 1
         await sio.disconnect(sid)
+
+    @counted("drop")
+    async def drop(sid: str) -> None:
+        COUNTS["drops"] += 1  # the transport goes, with no DISCONNECT: the client may reconnect
+        await sio.eio.disconnect(sio.manager.eio_sid_from_sid(sid, "/"))
 
     @counted("stats")
     async def stats(sid: str) -> dict[str, Any]:
