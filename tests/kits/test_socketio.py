@@ -221,3 +221,86 @@ def delta_reasons(before, after):
     assert sum(reasons.values()) - 1 == 2, reasons
     assert "socketio_reconnects" not in result.summary["metrics"]
     assert len(points(result, "socketio_events_received", event="welcome")) == 1
+
+
+def test_broadcasts_reach_the_other_vus_with_their_latency(tmp_path: Path, server: str) -> None:
+    result, log = run(
+        tmp_path,
+        """
+import uuid
+
+options = {"scenarios": {"chat": {"executor": "per-vu-iterations", "vus": 3, "iterations": 1}}}
+
+def setup():
+    return stats()
+
+def default():
+    with socketio.connect(TARGET) as sio:
+        got = []
+        sio.on("chat", lambda room, text: got.append(text))
+        record("joined", sio.call("join", "room-b", timeout=5))
+        sleep(1.5)                                   # the others have joined too
+        record("acked", sio.call("chat", "room-b", "hello " + uuid.uuid4().hex, timeout=5))
+        for _ in range(100):
+            if len(got) >= 2:
+                break
+            sleep(0.05)
+        record("got", len(got))
+
+def teardown(before):
+    record("stats", before, stats())
+""",
+        server,
+    )
+    assert result.returncode == 0, result.stderr
+    _, before, after = log.pop()
+    assert (
+        sorted(map(tuple, log))
+        == [("acked", True)] * 3 + [("got", 2)] * 3 + [("joined", "joined")] * 3
+    )
+    assert delta(before, after, "events") == {"join": 3, "chat": 3}
+    latency = points(result, "socketio_broadcast_latency")
+    assert len(latency) == 6  # each VU's message reached the two others, each timed
+    assert all(p["data"]["value"] > 0 and p["data"]["tags"]["event"] == "chat" for p in latency)
+    assert len(points(result, "socketio_events_received", event="chat")) == 6
+    assert result.metric("socketio_broadcast_latency")["count"] == 6
+
+
+def test_reconnects_after_an_unexpected_drop(tmp_path: Path, server: str) -> None:
+    result, log = run(
+        tmp_path,
+        """
+def default():
+    before = stats()
+    with socketio.connect(TARGET, reconnect=True, reconnect_delay=0.1) as sio:
+        events = []
+        sio.on("disconnect", lambda reason: events.append(["disconnect", reason]))
+        sio.on("reconnect", lambda: events.append(["reconnect"]))
+        sio.emit("drop")
+        for _ in range(100):
+            if ["reconnect"] in events:
+                break
+            sleep(0.05)
+        record("after", sio.call("add", 2, 3, timeout=5), events)
+    with socketio.connect(TARGET) as sio:          # without reconnect=True, a drop ends it
+        sio.emit("drop")
+        try:
+            sio.recv(timeout=5, event="never sent")
+        except ConnectionClosed:
+            record("ended", sio.closed)
+    record("stats", before, stats())
+""",
+        server,
+        "--iterations",
+        "1",
+    )
+    assert result.returncode == 0, result.stderr
+    _, before, after = log.pop()
+    assert log == [
+        ["after", 5, [["disconnect", "transport close"], ["reconnect"]]],
+        ["ended", True],
+    ]
+    assert result.metric("socketio_reconnects")["count"] == 1
+    assert delta(before, after, "drops") == 2
+    assert delta(before, after, "connects") == 3 + 1  # the second stats() session's own
+    assert len(points(result, "socketio_connect_duration")) == 3
