@@ -27,7 +27,7 @@ from weakref import WeakKeyDictionary
 from greenws.kits.mailbox import Mailbox
 from greenws.metrics.broadcast import BroadcastClock
 from greenws.metrics.metric import Metric, MetricType, ValueType
-from greenws.runtime.context import RunContext
+from greenws.runtime.context import RunContext, active_context
 from greenws.runtime.vu import VirtualUser, call_flexibly, current_vu
 from greenws.sockets.background import BackgroundSocket, open_background
 from greenws.sockets.sequential import ConnectError, ConnectionClosed, ReceiveTimeout
@@ -39,6 +39,7 @@ __all__ = [
     "KitSession",
     "ProtocolError",
     "ReceiveTimeout",
+    "declare_metrics",
 ]
 
 #: How long a handshake or a request waits for its answer unless the script says otherwise.
@@ -46,6 +47,23 @@ DEFAULT_TIMEOUT = 30.0
 
 #: One broadcast clock per run (the VUs of one process share it).
 _CLOCKS: WeakKeyDictionary[RunContext, BroadcastClock] = WeakKeyDictionary()
+
+
+def declare_metrics(kit: str, metrics: Mapping[str, MetricType]) -> None:
+    """Register a kit's metrics (``suffix -> type``) in the run in progress, if any.
+
+    A kit calls this when its module is imported, which a script does at its top level: k6
+    validates thresholds against the metrics known once the init code ran, and a kit's metrics
+    would otherwise appear only with its first session, so ``thresholds`` on them failed with
+    "no metric name found". Outside a run (a REPL, a test importing the kit) it does nothing.
+    """
+    try:
+        context = active_context()
+    except RuntimeError:
+        return
+    for suffix, kind in metrics.items():
+        contains = ValueType.TIME if kind is MetricType.TREND else ValueType.DEFAULT
+        context.registry.get_or_create(f"{kit}_{suffix}", kind, contains)
 
 
 class ProtocolError(ConnectionError):
