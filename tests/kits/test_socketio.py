@@ -304,3 +304,16 @@ def default():
     assert delta(before, after, "drops") == 2
     assert delta(before, after, "connects") == 3 + 1  # the second stats() session's own
     assert len(points(result, "socketio_connect_duration")) == 3
+
+
+def test_the_chat_example_runs_and_passes_its_thresholds(tmp_path: Path, server: str) -> None:
+    example = ROOT / "examples" / "protocols" / "socketio_chat.py"
+    env = {"SOCKETIO_URL": server}
+    result = run_greenws(tmp_path, example, "--vus", "2", "-d", "3s", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.metric("checks")["fails"] == 0
+    assert result.metric("checks")["passes"] >= 2 * 6  # each VU: a join and five lines
+    assert result.metric("socketio_ack_duration")["min"] > 0
+    assert result.metric("socketio_broadcast_latency")["count"] >= 1
+    assert result.metric("chat_lines_heard")["count"] >= 1
+    assert "socketio_broadcast_latency" in result.stdout
