@@ -31,6 +31,7 @@ PURE_TESTS = (
     "tests/outputs/test_line_file.py",
     "tests/outputs/test_influx_lines.py",
     "tests/outputs/test_html_report_series.py",
+    "tests/codecs/test_socketio.py",
 )
 
 
