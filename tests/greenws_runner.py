@@ -91,3 +91,27 @@ def run_greenws(
             record = json.loads(line)
             (result.points if record["type"] == "Point" else result.metric_lines).append(record)
     return result
+
+
+#: Prepended to a script by :func:`run_recorded`: ``record(*item)`` appends ``item`` as one JSON
+#: line to the events file, so a test sees what happened inside the VUs, in the order it did.
+RECORDER = """
+import json as _recorder_json, os as _recorder_os
+
+def record(*item):
+    with open(_recorder_os.environ["EVENTS_FILE"], "a") as handle:
+        handle.write(_recorder_json.dumps(list(item)) + "\\n")
+"""
+
+
+def run_recorded(
+    directory: Path, script: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[RunResult, list[Any]]:
+    """:func:`run_greenws` on ``RECORDER + script``; returns the run and every recorded item."""
+    events = directory / "events.json"
+    events.unlink(missing_ok=True)
+    result = run_greenws(
+        directory, RECORDER + script, *args, env={**(env or {}), "EVENTS_FILE": str(events)}
+    )
+    lines = events.read_text().splitlines() if events.exists() else []
+    return result, [json.loads(line) for line in lines]

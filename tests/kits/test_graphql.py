@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from greenws_runner import RunResult, run_greenws
+from greenws_runner import RunResult, run_greenws, run_recorded
 from servers import ROOT, ScriptServer
 
 HERE = ROOT / "tests" / "kits"
@@ -65,20 +65,13 @@ URL = os.environ["URL"]
 PROTOCOL = os.environ.get("PROTOCOL", "graphql-transport-ws")
 PUBLISHER = os.environ.get("PUBLISHER", PROTOCOL)
 
-def record(*item):
-    with open(os.environ["EVENTS_FILE"], "a") as handle:
-        handle.write(json.dumps(list(item)) + "\\n")
 """
 
 
 def run_script(
     tmp_path: Path, body: str, env: dict[str, str], *args: str
 ) -> tuple[RunResult, list[Any]]:
-    events = tmp_path / "events.ndjson"
-    events.unlink(missing_ok=True)
-    result = run_greenws(tmp_path, PRELUDE + body, *args, env={**env, "EVENTS_FILE": str(events)})
-    lines = events.read_text().splitlines() if events.exists() else []
-    return result, [json.loads(line) for line in lines]
+    return run_recorded(tmp_path, PRELUDE + body, *args, env=env)
 
 
 def by_tag(result: RunResult, metric: str, tag: str) -> Counter[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from greenws_runner import RunResult, run_greenws
+from greenws_runner import RunResult, run_greenws, run_recorded
 from servers import ROOT, ScriptServer
 
 HERE = Path(__file__).resolve().parent
@@ -27,9 +27,6 @@ from greenws.kits import jsonrpc
 
 TARGET = os.environ["TARGET"]
 
-def record(*item):
-    with open(os.environ["EVENTS_FILE"], "a") as handle:
-        handle.write(json.dumps(list(item)) + "\\n")
 """
 
 
@@ -64,12 +61,7 @@ def ganache() -> Iterator[ScriptServer]:
 
 
 def run_logged(tmp_path: Path, body: str, url: str, *args: str) -> tuple[RunResult, list[Any]]:
-    events = tmp_path / "events.json"
-    events.unlink(missing_ok=True)
-    env = {"EVENTS_FILE": str(events), "TARGET": url}
-    result = run_greenws(tmp_path, PRELUDE + body, *args, env=env)
-    lines = events.read_text().splitlines() if events.exists() else []
-    return result, [json.loads(line) for line in lines]
+    return run_recorded(tmp_path, PRELUDE + body, *args, env={"TARGET": url})
 
 
 def tags_of(result: RunResult, metric: str, tag: str) -> list[Any]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from greenws_runner import RunResult, run_greenws
+from greenws_runner import RunResult, run_greenws, run_recorded
 from servers import ROOT, ScriptServer
 
 KITS = ROOT / "tests" / "kits"
@@ -28,9 +28,6 @@ from greenws.websockets import *
 TARGET = os.environ["TARGET"]
 PREFIX = os.environ["PREFIX"]
 
-def record(*item):
-    with open(os.environ["EVENTS_FILE"], "a") as handle:
-        handle.write(json.dumps(list(item)) + "\\n")
 """
 
 
@@ -65,13 +62,10 @@ def stats(server: ScriptServer) -> dict[str, Any]:
 def run(tmp_path: Path, body: str, url: str, *args: str) -> tuple[RunResult, list[Any], str]:
     """Run ``PRELUDE + body`` once (unless ``args`` say otherwise) with a fresh topic prefix."""
     prefix = f"t{uuid.uuid4().hex[:8]}"
-    events = tmp_path / "events.json"
-    events.unlink(missing_ok=True)
-    env = {"EVENTS_FILE": str(events), "TARGET": url + "/mqtt", "PREFIX": prefix}
-    result = run_greenws(tmp_path, PRELUDE + body, *(args or ("--iterations", "1")), env=env)
+    env = {"TARGET": url + "/mqtt", "PREFIX": prefix}
+    result, log = run_recorded(tmp_path, PRELUDE + body, *(args or ("--iterations", "1")), env=env)
     print(result.stderr)  # a script's error, shown if the test fails
-    lines = events.read_text().splitlines() if events.exists() else []
-    return result, [json.loads(line) for line in lines], prefix
+    return result, log, prefix
 
 
 def tag_values(result: RunResult, metric: str, tag: str) -> set[Any]:

@@ -4,13 +4,12 @@ server counted, heartbeats through ``sleep()``, broadcasts across VUs, reconnect
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from greenws_runner import ROOT, RunResult, run_greenws
+from greenws_runner import ROOT, RunResult, run_greenws, run_recorded
 from servers import ScriptServer
 
 SERVERS = {
@@ -28,9 +27,6 @@ from greenws.kits.session import ProtocolError, ConnectionClosed, ReceiveTimeout
 
 TARGET = os.environ["TARGET"]
 
-def record(*item):
-    with open(os.environ["EVENTS_FILE"], "a") as handle:
-        handle.write(json.dumps(list(item)) + "\\n")
 
 def stats():
     with socketio.connect(TARGET, {"tags": {"name": "stats"}}) as sio:
@@ -58,12 +54,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def run(tmp_path: Path, body: str, url: str, *args: str) -> tuple[RunResult, list[Any]]:
-    events = tmp_path / "events.json"
-    events.unlink(missing_ok=True)
-    env = {"EVENTS_FILE": str(events), "TARGET": url}
-    result = run_greenws(tmp_path, PRELUDE + body, *args, env=env)
-    lines = events.read_text().splitlines() if events.exists() else []
-    return result, [json.loads(line) for line in lines]
+    return run_recorded(tmp_path, PRELUDE + body, *args, env={"TARGET": url})
 
 
 def points(result: RunResult, metric: str, **tags: str) -> list[dict[str, Any]]:

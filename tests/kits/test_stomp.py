@@ -6,13 +6,12 @@ run exported, and what the broker counted (``rabbitmqctl list_queues``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from greenws_runner import ROOT, RunResult, run_greenws
+from greenws_runner import ROOT, RunResult, run_greenws, run_recorded
 from servers import ScriptServer
 
 from kits.rabbitmq import RabbitMQ, require_rabbitmq
@@ -25,9 +24,6 @@ from greenws.kits import stomp
 
 URL = os.environ["URL"]
 
-def record(*item):
-    with open(os.environ["EVENTS_FILE"], "a") as handle:
-        handle.write(json.dumps(list(item)) + "\\n")
 """
 
 
@@ -39,12 +35,7 @@ def broker() -> Iterator[RabbitMQ]:
 
 
 def run(tmp_path: Path, url: str, body: str, *args: str) -> tuple[RunResult, list[Any]]:
-    events = tmp_path / "events.json"
-    events.unlink(missing_ok=True)
-    env = {"EVENTS_FILE": str(events), "URL": url}
-    result = run_greenws(tmp_path, PRELUDE + body, *args, env=env)
-    lines = events.read_text().splitlines() if events.exists() else []
-    return result, [json.loads(line) for line in lines]
+    return run_recorded(tmp_path, PRELUDE + body, *args, env={"URL": url})
 
 
 def tag_values(result: RunResult, metric: str, tag: str) -> set[str]:
