@@ -160,3 +160,40 @@ def test_a_refused_tunnel_is_a_tagged_dial_error_naming_the_proxy(
     assert "checks" not in result.summary["metrics"]
     errors = {point["data"]["tags"].get("error_code") for point in result.points_of("ws_sessions")}
     assert errors == {"1210"}
+
+
+LOGIN_THEN_CHAT = """
+import os
+from greenws import check, http, ws
+
+options = {"iterations": 1}
+
+def default():
+    base = os.environ["TARGET"]
+    login = http.post(base.replace("ws://", "http://") + "login", {"user": "ann"})
+    check(login, {"logged in": lambda r: r.status == 200 and r.json("token") == "t-ann"})
+    headers = {"Authorization": "Bearer " + login.json("token")}
+    def session(socket):
+        socket.on("open", lambda: socket.send("hi"))
+        socket.on("message", lambda text: (check(text, {"chatted": lambda t: t == "hi"}),
+                                           socket.close()))
+    ws.connect(base + "private", {"headers": headers}, session)
+"""
+
+
+def test_http_requests_and_the_login_cookie_go_through_the_proxy(
+    tmp_path: Path, remote_echo: str, proxy: TinyProxy, remote_host: Host
+) -> None:
+    """``http`` follows the same proxy rules as the sockets: a plain request goes to the proxy in
+    absolute form, and the session cookie it got reaches the WebSocket handshake, tunnelled."""
+    result = run_greenws(
+        tmp_path,
+        LOGIN_THEN_CHAT,
+        env={"TARGET": remote_echo, "HTTP_PROXY": proxy.url, "NO_PROXY": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.metric("checks")["passes"] == 2, result.stderr
+    log = proxy.log.read_text()
+    assert f"POST http://{remote_host.address}:8765/login HTTP/1.1" in log
+    assert proxy.tunnels() == [f"CONNECT {remote_host.address}:8765 HTTP/1.1"]
+    assert [p["data"]["tags"]["status"] for p in result.points_of("http_reqs")] == ["200"]
