@@ -10,6 +10,7 @@ Every address is one the lab created; nothing outside it is ever a target. Needs
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import os
 import socket
@@ -37,15 +38,28 @@ def netem_missing() -> str | None:
             return None
         release = os.uname().release
         modules = f"/lib/modules/{release}"
-        loadable = os.path.isdir(modules)
         why = (done.stderr or done.stdout).strip().splitlines() or [f"exit {done.returncode}"]
+        built = _kernel_config("CONFIG_NET_SCH_NETEM")
         return (
-            f"`{' '.join(command)}` failed: {why[-1]} (kernel {release} has no sch_netem"
-            + ("" if loadable else f", and no {modules} to load it from")
+            f"`{' '.join(command)}` failed: {why[-1]} (kernel {release}: "
+            + (f"{built}, " if built else "no sch_netem, ")
+            + ("a module could be loaded" if os.path.isdir(modules) else f"no {modules}")
             + ")"
         )
     finally:
         subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)
+
+
+def _kernel_config(option: str) -> str | None:
+    """The running kernel's line for ``option`` in /proc/config.gz (``# X is not set`` too)."""
+    try:
+        with gzip.open("/proc/config.gz", "rt", encoding="ascii") as config:
+            for line in config:
+                if line.startswith((f"{option}=", f"# {option} ")):
+                    return line.strip().lstrip("# ")
+    except OSError:  # a kernel built without IKCONFIG_PROC
+        pass
+    return None
 
 
 def netem_available() -> bool:
