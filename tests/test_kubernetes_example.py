@@ -87,17 +87,22 @@ class Cluster:
         self.pods = int(self.job["spec"]["completions"])
         self.run_dir = volume / env_of(self.pod)["TEST_RUN"]
 
-    def start_pods(self) -> list[subprocess.Popen[str]]:
-        """Every pod, each a moment after the previous one, each in its own process group."""
+    def start_pods(
+        self, indexes: list[int] | None = None, **overrides: str
+    ) -> list[subprocess.Popen[str]]:
+        """Every pod (or those of ``indexes``), each a moment after the previous one, each in its
+        own process group."""
         processes = []
-        for index in range(self.pods):
-            if index:
+        for count, index in enumerate(range(self.pods) if indexes is None else indexes):
+            if count:
                 time.sleep(STAGGER_S)
             processes.append(
                 subprocess.Popen(
                     [*self.pod["command"], *self.pod["args"]],
                     env=pod_environment(
-                        self.pod, JOB_COMPLETION_INDEX=str(index), **self.overrides
+                        self.pod,
+                        JOB_COMPLETION_INDEX=str(index),
+                        **{**self.overrides, **overrides},
                     ),
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
@@ -205,6 +210,21 @@ def test_pods_started_apart_start_together_and_merge_to_one_process(
     # every pod's samples reached the one InfluxDB database, each once
     for metric in ("iterations", "ws_sessions"):
         assert stored[metric] == merged_summary["metrics"][metric]["count"]
+
+
+def test_a_pod_that_never_comes_up_fails_the_others_at_the_barrier(
+    tmp_path: Path, echo_server: Any, influx: InfluxDB
+) -> None:
+    cluster = Cluster(tmp_path / "results", echo_server.url, f"{influx.url}/never")
+    # pod 3 is never scheduled; the others wait BARRIER_TIMEOUT (here 2s, 10m in the manifest)
+    results = [finish(p) for p in cluster.start_pods([0, 1, 2], BARRIER_TIMEOUT="2s")]
+    for code, err in results:
+        assert code != 0, err  # the pod fails: its shell passes only 0 and 99
+        assert "3 of 4 runners checked in within 2s; missing segment(s) 3/4:1" in err
+    assert not list(cluster.run_dir.glob("summary-*.json"))  # no slice ran without the others
+    merged = cluster.merge()
+    assert merged.returncode == 104  # no summary at all: the glob names a file that is not there
+    assert "summary-*.json" in merged.stderr
 
 
 def test_a_pod_lost_mid_test_fails_the_merge_naming_its_segment(
