@@ -35,6 +35,15 @@ PURE_TESTS = (
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # registered here, not in pyproject.toml, so the marker lives beside the tests that use it
+    config.addinivalue_line(
+        "markers",
+        "heavy: a scale test that takes both cores for about a minute (tests/net/"
+        "test_many_connections.py); CI runs it, `pytest -m 'not heavy'` leaves it out",
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         where = Path(item.path).resolve().relative_to(ROOT).as_posix()

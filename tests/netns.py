@@ -10,6 +10,7 @@ Every address is one the lab created; nothing outside it is ever a target. Needs
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import os
 import socket
@@ -19,37 +20,51 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-__all__ = ["Host", "Lab", "lab", "netem_available", "wait_for_port"]
+__all__ = ["Host", "Lab", "lab", "netem_available", "netem_missing", "wait_for_port"]
 
 
-def netem_available() -> bool:
-    """Whether this kernel has tc's netem qdisc (sch_netem); some VM kernels are built without
-    it and cannot load modules, and then no link can be given a delay."""
+def netem_missing() -> str | None:
+    """Why no link can be given a delay on this kernel, in tc's and the kernel's own words; None
+    when tc's netem qdisc works. Some VM kernels are built without sch_netem and cannot load
+    modules (no ``/lib/modules/RELEASE``)."""
     name = f"greenws-netem-{os.getpid()}"
     try:
         _run(["ip", "netns", "add", name])
+        command = ["tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"]
         done = subprocess.run(
-            [
-                "ip",
-                "netns",
-                "exec",
-                name,
-                "tc",
-                "qdisc",
-                "add",
-                "dev",
-                "lo",
-                "root",
-                "netem",
-                "delay",
-                "1ms",
-            ],
-            capture_output=True,
-            timeout=30,
+            ["ip", "netns", "exec", name, *command], capture_output=True, text=True, timeout=30
         )
-        return done.returncode == 0
+        if done.returncode == 0:
+            return None
+        release = os.uname().release
+        modules = f"/lib/modules/{release}"
+        why = (done.stderr or done.stdout).strip().splitlines() or [f"exit {done.returncode}"]
+        built = _kernel_config("CONFIG_NET_SCH_NETEM")
+        return (
+            f"`{' '.join(command)}` failed: {why[-1]} (kernel {release}: "
+            + (f"{built}, " if built else "no sch_netem, ")
+            + ("a module could be loaded" if os.path.isdir(modules) else f"no {modules}")
+            + ")"
+        )
     finally:
         subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)
+
+
+def _kernel_config(option: str) -> str | None:
+    """The running kernel's line for ``option`` in /proc/config.gz (``# X is not set`` too)."""
+    try:
+        with gzip.open("/proc/config.gz", "rt", encoding="ascii") as config:
+            for line in config:
+                if line.startswith((f"{option}=", f"# {option} ")):
+                    return line.strip().lstrip("# ")
+    except OSError:  # a kernel built without IKCONFIG_PROC
+        pass
+    return None
+
+
+def netem_available() -> bool:
+    """Whether this kernel has tc's netem qdisc (see :func:`netem_missing`)."""
+    return netem_missing() is None
 
 
 def _run(command: list[str]) -> None:

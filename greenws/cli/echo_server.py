@@ -430,6 +430,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--watch", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    # every connection the target holds is a descriptor, as on the client: a scale test's target
+    # needs the soft limit raised like `greenws run` raises its own
+    from greenws.execution.open_files import raise_open_files_limit
+
+    raise_open_files_limit()
     try:
         serve(args.host, args.port, ready=_exit_with_parent if args.watch else None)
     except OSError as exc:

@@ -8,12 +8,13 @@ reserved close codes, bad UTF-8).
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from servers import ROOT, TIMEOUT, RawClient, free_port
@@ -189,13 +190,16 @@ def test_survives_a_client_that_vanishes(echo_server: EchoServerProcess) -> None
         assert ws.recv(timeout=TIMEOUT) == "still here"
 
 
-def _start_child() -> tuple[subprocess.Popen[bytes], str]:
+def _start_child(
+    preexec_fn: Callable[[], None] | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
         [sys.executable, "-m", "greenws", "echo", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        preexec_fn=preexec_fn,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline().decode()  # bounded: the child prints it or exits
@@ -222,6 +226,29 @@ def test_signal_stops_cleanly_with_1001_and_no_noise(sig: signal.Signals) -> Non
         if proc.poll() is None:
             proc.kill()
             proc.communicate(timeout=TIMEOUT)
+
+
+def _open_files_limit(pid: int) -> tuple[str, str]:
+    for line in open(f"/proc/{pid}/limits", encoding="ascii"):  # noqa: SIM115 - read at once
+        if line.startswith("Max open files"):
+            soft, hard = line.split()[3:5]
+            return soft, hard
+    raise AssertionError(f"no open-files line in /proc/{pid}/limits")
+
+
+def test_raises_its_soft_open_files_limit_to_the_hard_one() -> None:
+    """A scale test's target holds as many sockets as its clients: the echo server raises its
+    soft limit as ``greenws run`` does, so it is not the first to run out of descriptors."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low = 256 if hard == resource.RLIM_INFINITY else min(256, hard)
+    proc, _ = _start_child(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard)))
+    try:
+        soft_now, hard_now = _open_files_limit(proc.pid)
+        assert soft_now == hard_now
+        assert hard_now == ("unlimited" if hard == resource.RLIM_INFINITY else str(hard))
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=TIMEOUT)
 
 
 def test_process_reports_a_busy_port() -> None:
