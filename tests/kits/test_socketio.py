@@ -394,6 +394,10 @@ def default():
     with socketio.connect(TARGET, ping_watchdog=False) as sio:
         sleep(2.0)
         record("kept without the watchdog", sio.closed)
+    try:                                 # a WebSocket-only server refuses polling: 426
+        socketio.connect(TARGET, transport="polling-then-websocket")
+    except socketio.PollingError as error:
+        record("polling refused", error.response.status, str(error).split(": ")[1][:8])
 """,
             f"http://{silent.host}:{silent.port}",
             "--iterations",
@@ -406,6 +410,7 @@ def default():
         ["ended", 4000, "ping timeout", ["ping timeout"]],
         ["reconnected", ["ping timeout", "reconnect"], 3],
         ["kept without the watchdog", False],
+        ["polling refused", 426, "HTTP 426"],
     ]
     assert result.metric("socketio_reconnects")["count"] == 1
     assert "no ping from the server in" in result.stderr
