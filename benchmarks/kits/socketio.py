@@ -1,4 +1,4 @@
-"""greenws's Socket.IO kit against python-socketio's client, same server, same run.
+"""greenws's Socket.IO kit against python-socketio's client and Locust's SocketIOUser.
 
 Run: ``python benchmarks/kits/socketio.py [--rounds 3] [--seconds 4] [--server js|py]``.
 
@@ -8,9 +8,13 @@ accounting of waited children) is what "per core" divides by:
 - sessions: connect, one ``add`` call with its ack, disconnect, again and again;
 - messages: one session per worker calling ``echo`` with an ack back to back.
 
-Each round runs greenws (``greenws run``, 8 VUs) and the peer (python-socketio's threaded
-``Client``, 8 threads) for the same wall time; the medians of the rounds and greenws's ratio
-are printed. Nothing is asserted: the numbers depend on the machine.
+Each round runs greenws (``greenws run``, 8 VUs) and two peers for the same wall time:
+python-socketio's threaded ``Client`` (8 threads) and Locust's ``SocketIOUser`` (8 users,
+``locust --headless``; it lived in locust-plugins and is ``locust.contrib.socketio`` since
+Locust 2.3x, python-socketio's client on gevent, each call through Locust's request event).
+Each client's start-up is inside its CPU time (greenws's CLI and Locust's both load plugins and
+the script). The medians of the rounds and greenws's ratio to each peer are printed. Nothing is
+asserted: the numbers depend on the machine.
 """
 
 from __future__ import annotations
@@ -82,6 +86,44 @@ print(json.dumps({"count": sum(done)}))
 """
 
 
+LOCUST_SCRIPT = """
+import json, os
+from locust import constant, events, task
+from locust.contrib.socketio import SocketIOUser
+
+URL, MODE = os.environ["URL"], os.environ["MODE"]
+DONE = [0]
+
+
+class Bench(SocketIOUser):
+    wait_time = constant(0)
+
+    def on_start(self):
+        if MODE == "messages":
+            self.sio.connect(URL, transports=["websocket"])
+
+    @task
+    def work(self):
+        if MODE == "sessions":
+            self.sio.connect(URL, transports=["websocket"])
+            self.sio.call("add", (1, 2), timeout=10)
+            self.sio.disconnect()
+        else:
+            self.sio.call("echo", "x" * 32, timeout=10)
+        DONE[0] += 1
+
+    def on_stop(self):
+        if MODE == "messages":
+            self.sio.disconnect()
+
+
+@events.quitting.add_listener
+def write_count(environment, **kwargs):
+    with open(os.environ["BENCH_COUNT_FILE"], "w") as fh:
+        json.dump({"count": DONE[0], "failures": environment.stats.total.num_failures}, fh)
+"""
+
+
 def _child_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -117,6 +159,19 @@ def run_peer(url: str, mode: str, seconds: int) -> tuple[int, float, float]:
     return int(json.loads(completed.stdout.splitlines()[-1])["count"]), cpu, float(seconds)
 
 
+def run_locust(url: str, mode: str, seconds: int, workdir: Path) -> tuple[int, float, float]:
+    script = workdir / "bench_locust_socketio.py"
+    script.write_text(LOCUST_SCRIPT)
+    count_file = workdir / "locust_count.json"
+    env = {**os.environ, "URL": url, "MODE": mode, "BENCH_COUNT_FILE": str(count_file)}
+    command = [sys.executable, "-m", "locust", "-f", str(script), "--headless", "--only-summary"]
+    command += ["-u", str(WORKERS), "-r", str(WORKERS), "-t", f"{seconds}s", "--stop-timeout", "2"]
+    before = _child_cpu()
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=seconds + 60)
+    cpu = _child_cpu() - before
+    return int(json.loads(count_file.read_text())["count"]), cpu, float(seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -134,11 +189,14 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for mode in ("sessions", "messages"):
-                results: dict[str, list[tuple[float, float]]] = {"greenws": [], "peer": []}
+                names = ("greenws", "python-socketio", "locust")
+                results: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
                 for _ in range(options.rounds):
-                    for name in ("greenws", "peer"):
+                    for name in names:
                         if name == "greenws":
                             count, cpu, wall = run_greenws(url, mode, options.seconds, Path(tmp))
+                        elif name == "locust":
+                            count, cpu, wall = run_locust(url, mode, options.seconds, Path(tmp))
                         else:
                             count, cpu, wall = run_peer(url, mode, options.seconds)
                         results[name].append((count / wall, count / max(cpu, 1e-9)))
@@ -150,9 +208,10 @@ def main() -> None:
                     for name, rows in results.items()
                 }
                 for name, (rate, per_core) in medians.items():
-                    print(f"{mode:9} {name:8} {rate:10.1f}/s  {per_core:10.1f} per CPU-second")
-                ratio = medians["greenws"][1] / medians["peer"][1]
-                print(f"{mode:9} greenws / python-socketio per CPU-second: {ratio:.2f}x")
+                    print(f"{mode:9} {name:16} {rate:10.1f}/s  {per_core:10.1f} per CPU-second")
+                for peer in names[1:]:
+                    ratio = medians["greenws"][1] / medians[peer][1]
+                    print(f"{mode:9} greenws / {peer} per CPU-second: {ratio:.2f}x")
     finally:
         server.stop()
 

@@ -81,21 +81,26 @@ def _call(method: str, params: Any, request_id: Any = None) -> dict[str, Any]:
     return call
 
 
+#: One compact encoder for every message: ``json.dumps`` with ``separators`` builds a new
+#: JSONEncoder per call (about a third of the encoding's cost for a small request).
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def encode_request(request_id: int | str, method: str, params: Any = None) -> str:
     """A request the server must answer, as text."""
-    return json.dumps(_call(method, params, request_id), separators=(",", ":"))
+    return _encode(_call(method, params, request_id))
 
 
 def encode_notification(method: str, params: Any = None) -> str:
     """A notification (no id: the server sends no answer), as text."""
-    return json.dumps(_call(method, params), separators=(",", ":"))
+    return _encode(_call(method, params))
 
 
 def encode_batch(calls: Sequence[tuple[int | str | None, str, Any]]) -> str:
     """Several calls in one message; an id of None makes that call a notification."""
     if not calls:
         raise ValueError("a JSON-RPC batch must not be empty")
-    return json.dumps([_call(m, p, i) for i, m, p in calls], separators=(",", ":"))
+    return _encode([_call(m, p, i) for i, m, p in calls])
 
 
 def parse(text: str | bytes) -> list[Message]:

@@ -1,4 +1,4 @@
-"""Socket.IO v5 packets inside Engine.IO v4 packets, over the WebSocket transport.
+"""Socket.IO v5 packets inside Engine.IO v4 packets, over WebSocket and its long-polling start.
 
 Two layers share one WebSocket message (https://socket.io/docs/v4/engine-io-protocol/ and
 https://socket.io/docs/v4/socket-io-protocol/):
@@ -7,6 +7,8 @@ https://socket.io/docs/v4/socket-io-protocol/):
   session's ``sid``, ``pingInterval``, ``pingTimeout`` and ``maxPayload``; ``1`` close; ``2``
   ping; ``3`` pong; ``4`` message; ``6`` noop). A binary WebSocket message is one binary
   Engine.IO message, with no type byte: on WebSocket the frame says it already.
+- Long polling (the HTTP start of a session, before its upgrade to WebSocket) carries the
+  same packets, several to a body separated by ``\\x1e``, a binary one as ``b`` + base64.
 - Socket.IO, in the text of a ``4`` message: ``<type>[<attachments>-][<nsp>,][<id>][<json>]``
   (``0`` CONNECT, ``1`` DISCONNECT, ``2`` EVENT, ``3`` ACK, ``4`` CONNECT_ERROR, ``5``
   BINARY_EVENT, ``6`` BINARY_ACK). The namespace is written only when it is not ``/``.
@@ -37,8 +39,10 @@ __all__ = [
     "Reassembler",
     "decode_engine",
     "decode_packet",
+    "decode_payload",
     "deconstruct",
     "encode_packet",
+    "encode_payload",
     "engine_url",
     "payload_key",
     "reconstruct",
@@ -157,11 +161,18 @@ def decode_engine(message: str | bytes) -> EnginePacket:
     return EnginePacket(kind, message[1:])
 
 
-def engine_url(url: str, path: str = "/socket.io/", query: dict[str, str] | None = None) -> str:
+def engine_url(
+    url: str,
+    path: str = "/socket.io/",
+    query: dict[str, str] | None = None,
+    transport: str = "websocket",
+) -> str:
     """The WebSocket URL of the Engine.IO endpoint for a base URL.
 
     ``http://h:p`` and ``ws://h:p`` (``https``/``wss`` alike) become
     ``ws://h:p/socket.io/?EIO=4&transport=websocket``; the base URL's own query is kept.
+    ``transport="polling"`` names the long-polling endpoint instead (still with a ws(s)
+    scheme: the caller checks it like a WebSocket target and sends HTTP to the same place).
     """
     parts = urlsplit(url)
     scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme.lower())
@@ -169,10 +180,52 @@ def engine_url(url: str, path: str = "/socket.io/", query: dict[str, str] | None
         raise ValueError(f"a Socket.IO URL is http(s):// or ws(s)://, not {url!r}")
     if not path.startswith("/"):
         path = "/" + path
-    pairs = [("EIO", "4"), ("transport", "websocket"), *(query or {}).items()]
+    pairs = [("EIO", "4"), ("transport", transport), *(query or {}).items()]
     extra = urlencode(pairs)
     full = f"{parts.query}&{extra}" if parts.query else extra
     return urlunsplit((scheme, parts.netloc, path, full, ""))
+
+
+#: What separates packets in a long-polling body (Engine.IO v4; v3 used length prefixes).
+RECORD_SEPARATOR = "\x1e"
+
+
+def encode_payload(messages: Sequence[str | bytes]) -> bytes:
+    """A long-polling POST body: the messages a WebSocket would carry one per frame, joined by
+    the record separator; a binary message becomes ``b`` and its base64 (polling is text)."""
+    parts = [
+        "b" + base64.b64encode(bytes(message)).decode("ascii")
+        if isinstance(message, (bytes, bytearray, memoryview))
+        else message
+        for message in messages
+    ]
+    return RECORD_SEPARATOR.join(parts).encode("utf-8")
+
+
+def decode_payload(body: bytes | str) -> list[str | bytes]:
+    """A long-polling GET body as the messages a WebSocket would have carried: text packets as
+    ``str`` (their type character first), ``b``-prefixed base64 ones as ``bytes``.
+
+    Raises:
+        ValueError: a packet is empty or its base64 is broken.
+    """
+    text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
+    if not text:
+        return []
+    messages: list[str | bytes] = []
+    for part in text.split(RECORD_SEPARATOR):
+        if not part:
+            raise ValueError("an empty packet in an Engine.IO polling payload")
+        if part[0] == "b":
+            try:
+                messages.append(base64.b64decode(part[1:], validate=True))
+            except ValueError:
+                raise ValueError(
+                    f"broken base64 in a binary polling packet: {part[:40]!r}"
+                ) from None
+        else:
+            messages.append(part)
+    return messages
 
 
 # -- Socket.IO --------------------------------------------------------------------------------

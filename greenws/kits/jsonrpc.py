@@ -21,9 +21,11 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, ClassVar
 
 from gevent.event import AsyncResult
+from gevent.hub import Waiter, get_hub
 from gevent.timeout import Timeout
 
 from greenws.codecs.jsonrpc import (
@@ -46,6 +48,9 @@ from greenws.kits.session import (
 from greenws.metrics.metric import MetricType
 
 __all__ = ["JsonRpcSession", "RpcError", "Subscription", "connect"]
+
+#: What a call's timer hands its waiter (a Response or a ConnectionClosed is never this).
+_TIMED_OUT = object()
 
 #: Notifications for a subscription id the VU has not registered yet (its ``subscribe`` answer
 #: and the first notification can arrive in one read), kept per session up to this many.
@@ -95,35 +100,64 @@ class JsonRpcSession(KitSession):
 
     def __init__(self, url: str, params: Mapping[str, Any] | None = None) -> None:
         self._ids = itertools.count(1)
-        self._pending: dict[Any, tuple[AsyncResult, str]] = {}
+        # id -> (deliver(answer), method): the reader hands each answer (or, when the session
+        # ends, a ConnectionClosed) to deliver.
+        self._pending: dict[Any, tuple[Callable[[Any], None], str]] = {}
         self._subscriptions: dict[Any, Subscription] = {}
         self._early: dict[Any, list[Any]] = {}
+        self._hub = get_hub()
+        self._timers: dict[float, Any] = {}
+        self._method_samples: dict[str, tuple[Any, Any, Any, Any]] = {}
         super().__init__(url, params)
 
     def call(self, method: str, params: Any = None, timeout: float | None = DEFAULT_TIMEOUT) -> Any:
         """Call ``method`` and return its result; raise :class:`RpcError` for an error answer
         and ReceiveTimeout if none came within ``timeout`` seconds."""
+        # The call path is the kit's hot loop (benchmarks/kits/jsonrpc.py): a bare hub Waiter
+        # woken by one loop callback, and a libev timer kept per timeout value, cost less than
+        # an AsyncResult's links and a new gevent Timeout object per call (RESULTS.md).
         request_id = next(self._ids)
-        waiter: AsyncResult = AsyncResult()
-        self._pending[request_id] = (waiter, method)
+        waiter = Waiter(self._hub)
+        self._pending[request_id] = (partial(self._hub.loop.run_callback, waiter.switch), method)
         started = time.perf_counter()
+        timer = None
         try:
             self._send(encode_request(request_id, method, params))
-            response: Response = waiter.get(timeout=timeout)
-        except Timeout:
-            self._record("failed", 1.0, MetricType.RATE, method=method)
-            raise ReceiveTimeout(f"jsonrpc {method}: no answer in {timeout} s") from None
+            if timeout is not None:
+                timer = self._timers.get(timeout)
+                if timer is None:
+                    timer = self._timers[timeout] = self._hub.loop.timer(max(timeout, 0.0))
+                timer.start(waiter.switch, _TIMED_OUT)
+            answer = waiter.get()
         finally:
+            if timer is not None:
+                timer.stop()
             self._pending.pop(request_id, None)
-        return self._settle(method, response, started)
+        if answer is _TIMED_OUT:
+            self._record("failed", 1.0, MetricType.RATE, method=method)
+            raise ReceiveTimeout(f"jsonrpc {method}: no answer in {timeout} s")
+        return self._settle(method, answer, started)
 
-    def _settle(self, method: str, response: Response, started: float) -> Any:
-        self._record("duration", (time.perf_counter() - started) * 1000.0, method=method)
+    def _settle(self, method: str, response: Response | ConnectionClosed, started: float) -> Any:
+        if isinstance(response, ConnectionClosed):
+            raise response
+        elapsed = (time.perf_counter() - started) * 1000.0
         if response.error is not None:
+            self._record("duration", elapsed, method=method)
             code = str(response.error.code)
             self._record("failed", 1.0, MetricType.RATE, method=method, error_code=code)
             raise response.error
-        self._record("failed", 0.0, MetricType.RATE, method=method)
+        # the common case, two samples with the method's tags looked up once per session
+        samples = self._method_samples.get(method)
+        if samples is None:
+            duration, failed = self._metric("duration"), self._metric("failed", MetricType.RATE)
+            tags = self._tags_with({"method": method})
+            samples = self._method_samples[method] = (duration, failed, tags, None)
+        duration, failed, tags, _ = samples
+        now = time.time()
+        append = self._context.samples.append
+        append((duration, now, elapsed, tags))
+        append((failed, now, 0.0, tags))
         return response.result
 
     def notify(self, method: str, params: Any = None) -> None:
@@ -139,7 +173,7 @@ class JsonRpcSession(KitSession):
         waiters = []
         for request_id, (method, _) in zip(ids, calls, strict=True):
             waiter: AsyncResult = AsyncResult()
-            self._pending[request_id] = (waiter, method)
+            self._pending[request_id] = (waiter.set, method)
             waiters.append(waiter)
         started = time.perf_counter()
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -185,7 +219,7 @@ class JsonRpcSession(KitSession):
             if isinstance(item, Response):
                 pending = self._pending.get(item.id)
                 if pending is not None:
-                    pending[0].set(item)
+                    pending[0](item)
             elif isinstance(item, Notification):
                 self._notification(item)
             elif isinstance(item, Request):
@@ -216,8 +250,8 @@ class JsonRpcSession(KitSession):
 
     def _on_closed(self, code: int, reason: str) -> None:
         closed = ConnectionClosed(code, reason)
-        for waiter, _ in list(self._pending.values()):
-            waiter.set_exception(closed)
+        for deliver, _ in list(self._pending.values()):
+            deliver(closed)
         for subscription in self._subscriptions.values():
             subscription.inbox.close(closed)
 

@@ -66,7 +66,12 @@ class KitSession:
     #: Subprotocols offered in the handshake (``("mqtt",)``); None for none.
     SUBPROTOCOLS: ClassVar[Sequence[str] | None] = None
 
-    def __init__(self, url: str, params: Mapping[str, Any] | None = None) -> None:
+    #: The WebSocket (set by :meth:`_dial`, in the constructor unless a kit starts elsewhere).
+    socket: BackgroundSocket
+
+    def __init__(
+        self, url: str, params: Mapping[str, Any] | None = None, *, dial: bool = True
+    ) -> None:
         vu = current_vu()
         self.vu: VirtualUser = vu
         self.url = url
@@ -76,15 +81,12 @@ class KitSession:
         self._tag_cache: dict[tuple[Any, ...], Any] = {}
         self.inbox: Mailbox[Any] = Mailbox()
         self._reported_drops = 0
-        self.socket: BackgroundSocket = open_background(
-            f"{self.KIT}.connect",
-            vu,
-            url,
-            params,
-            self.SUBPROTOCOLS,
-            self._deliver,
-            self._ended,
-        )
+        self._params = params
+        # Samples a kit records before its WebSocket exists (the socket's tags are theirs):
+        # None, or held until _dial (Socket.IO's long-polling start records some).
+        self._held: list[tuple[str, float, MetricType, dict[str, str], float]] | None = None
+        if dial:
+            self._dial()
 
     # -- what scripts use ---------------------------------------------------------------------
 
@@ -128,6 +130,24 @@ class KitSession:
         self.socket.close(1000)
 
     # -- for kits: the wire ---------------------------------------------------------------------
+
+    def _dial(self) -> None:
+        """Open the WebSocket to ``self.url`` and start reading it: in the constructor, unless
+        the kit starts its session another way first (Socket.IO's long-polling start), and
+        again for each reconnection."""
+        self.socket = open_background(
+            f"{self.KIT}.connect",
+            self.vu,
+            self.url,
+            self._params,
+            self.SUBPROTOCOLS,
+            self._deliver,
+            self._ended,
+        )
+        held, self._held = self._held, None
+        for suffix, value, kind, tags, at in held or ():
+            sample = (self._metric(suffix, kind), at, float(value), self._tags_with(tags))
+            self._context.samples.append(sample)
 
     def _send(self, data: str | bytes) -> None:
         self.socket.send(data)
@@ -197,6 +217,9 @@ class KitSession:
         self, suffix: str, value: float, kind: MetricType = MetricType.TREND, /, **tags: str
     ) -> None:
         """One sample of ``<KIT>_<suffix>``, tagged like the session plus ``tags``."""
+        if self._held is not None:
+            self._held.append((suffix, value, kind, tags, time.time()))
+            return
         metric = self._metric(suffix, kind)
         self._context.samples.append((metric, time.time(), float(value), self._tags_with(tags)))
 

@@ -1,5 +1,6 @@
-"""Socket.IO v4 (Engine.IO v4) over WebSocket: events, acknowledgements both ways, binary
-attachments, namespaces, heartbeats answered in the background, reconnection.
+"""Socket.IO v4 (Engine.IO v4): events, acknowledgements both ways, binary attachments,
+namespaces, heartbeats answered in the background and watched, reconnection; on WebSocket, or
+started on HTTP long polling and upgraded (``transport="polling-then-websocket"``).
 
 ::
 
@@ -17,11 +18,14 @@ Why a kit: a Socket.IO server pings every ``pingInterval`` and drops a client wh
 python-socketio sends what its connect handler emits *before* the CONNECT acknowledgement,
 which a hand-written client does not expect. Here the reader greenlet answers each ``2`` with
 ``3``, and events that arrive before the acknowledgement are kept for ``recv`` like any other.
+A server whose pings stop for ``pingInterval + pingTimeout`` is taken for dead, as
+socket.io-client does (``ping timeout``; ``reconnect=True`` starts again).
 
 Metrics (tagged like the session's ``ws_*`` samples, plus ``namespace``):
-``socketio_connect_duration`` (Trend: WebSocket open to the namespace's CONNECT ack),
-``socketio_ack_duration{event}`` (Trend: an emit with an ack to its answer),
-``socketio_events_sent{event}`` and ``socketio_events_received{event}`` (Counters),
+``socketio_connect_duration`` (Trend: WebSocket open, or the first polling GET, to the
+namespace's CONNECT ack), ``socketio_upgrade_duration`` (Trend: the WebSocket dial to the
+``5`` that ends polling), ``socketio_ack_duration{event}`` (Trend: an emit with an ack to its
+answer), ``socketio_events_sent{event}`` and ``socketio_events_received{event}`` (Counters),
 ``socketio_broadcast_latency{event}`` (Trend: one VU's emit to another's receipt of the same
 arguments on the same namespace and event), ``socketio_reconnects`` (Counter).
 """
@@ -60,16 +64,23 @@ from greenws.kits.session import (
 )
 from greenws.kits.socketio_namespace import (
     CLIENT_DISCONNECT,
+    PING_TIMEOUT,
+    PING_TIMEOUT_CLOSE_CODE,
     SERVER_DISCONNECT,
     TRANSPORT_CLOSE,
     Namespace,
 )
+from greenws.kits.socketio_polling import EnginePolling, PollingError
 from greenws.metrics.metric import MetricType
 from greenws.runtime.event_loop import loop_of
 from greenws.runtime.vu import VUGreenlet
-from greenws.sockets.background import open_background
+from greenws.sockets.connection import cookie_jar
 
-__all__ = ["Namespace", "ProtocolError", "SocketIOSession", "connect"]
+__all__ = ["TRANSPORTS", "Namespace", "PollingError", "ProtocolError", "SocketIOSession", "connect"]
+
+#: How a session starts: on WebSocket at once (the default), or on HTTP long polling and then
+#: upgraded to WebSocket on the same Engine.IO session, as socket.io-client does by default.
+TRANSPORTS = ("websocket", "polling-then-websocket")
 
 #: Every metric the kit records (greenws.kits.declare_metrics registers them for thresholds).
 METRICS: Mapping[str, MetricType] = {
@@ -79,6 +90,7 @@ METRICS: Mapping[str, MetricType] = {
     "socketio_events_sent": MetricType.COUNTER,
     "socketio_events_received": MetricType.COUNTER,
     "socketio_reconnects": MetricType.COUNTER,
+    "socketio_upgrade_duration": MetricType.TREND,
 }
 
 
@@ -99,37 +111,48 @@ class SocketIOSession(KitSession):
         reconnect: bool = False,
         reconnect_attempts: int = 5,
         reconnect_delay: float = 0.5,
+        transport: str = "websocket",
+        ping_watchdog: bool = True,
     ) -> None:
         names = [namespace] if isinstance(namespace, str) else list(namespace)
         if not names:
             raise ValueError("socketio.connect: at least one namespace")
+        if transport not in TRANSPORTS:
+            raise ValueError(
+                f"socketio.connect: transport must be one of {TRANSPORTS}, not {transport!r}"
+            )
         self.base_url = url
         self.engine: EngineOpen | None = None
-        self._params = params
+        #: The transport the session started on (see TRANSPORTS).
+        self.transport = transport
+        self._path = path
         self._timeout = timeout
         self._reconnect = reconnect
         self._attempts = reconnect_attempts
         self._delay = reconnect_delay
+        self._watchdog = ping_watchdog
+        self._last_ping = 0.0
         self._ids = itertools.count()
         self._acks: dict[tuple[str, int], AsyncResult] = {}
         self._parts = Reassembler()
         self._opened: AsyncResult = AsyncResult()
+        self._probed: AsyncResult = AsyncResult()
+        self._polling: EnginePolling | None = None
         self._packet_lock = Semaphore()
         self._closing = False
         self._reconnecting = False
-        self._namespaces: dict[str, Namespace] = {}
-        self.main = Namespace(self, names[0], auth)
-        self._namespaces[names[0]] = self.main
-        for name in names[1:]:
-            self._namespaces[name] = Namespace(self, name, auth)
-        super().__init__(engine_url(url, path), params)
+        self._namespaces = {name: Namespace(self, name, auth) for name in names}
+        self.main = self._namespaces[names[0]]
+        polling = transport != "websocket"
+        super().__init__(engine_url(url, path), params, dial=not polling)
         self._iteration = self.vu.iteration
         loop_of(self.vu).own(self)  # the iteration's end stops reconnecting too
         try:
-            self._handshake(time.perf_counter(), list(self._namespaces.values()))
+            self._start(time.perf_counter(), dialled=not polling)
         except BaseException:
             self._closing = True
-            self.socket.abort(1000)
+            if hasattr(self, "socket"):
+                self.socket.abort(1000)
             raise
 
     # -- what scripts use -----------------------------------------------------------------------
@@ -189,7 +212,25 @@ class SocketIOSession(KitSession):
     def abort(self, code: int) -> None:
         """The iteration ended with the session open: no reconnecting, close now."""
         self._closing = True
-        self.socket.abort(code)
+        if hasattr(self, "socket"):
+            self.socket.abort(code)
+
+    # -- the wire and the samples: long polling until the upgrade -----------------------------
+
+    def _send(self, data: str | bytes) -> None:
+        polling = self._polling
+        if polling is not None:
+            polling.send([data], self._timeout)
+        else:
+            super()._send(data)
+
+    def _wait(self, result: AsyncResult, deadline: float) -> Any:
+        """``result``'s value by ``deadline``; while polling, polls until it is there."""
+        polling = self._polling
+        while polling is not None and not result.ready():
+            for message in polling.poll(deadline - time.monotonic()):
+                self._deliver(message)
+        return result.get(timeout=max(0.0, deadline - time.monotonic()))
 
     # -- sending ----------------------------------------------------------------------------------
 
@@ -232,6 +273,64 @@ class SocketIOSession(KitSession):
 
     # -- connecting -------------------------------------------------------------------------------
 
+    def _start(self, started: float, dialled: bool) -> None:
+        """Start the session (``dialled``: its WebSocket is open already) and watch its pings."""
+        if dialled:
+            self._handshake(started, list(self._namespaces.values()))
+        elif self.transport == "websocket":
+            self._dial()
+            self._handshake(started, list(self._namespaces.values()))
+        else:
+            self._start_polling(started)
+        engine = self.engine
+        if self._watchdog and engine is not None and engine.ping_interval > 0:
+            # (python-engineio advertises int(seconds) * 1000: 0 for a sub-second interval,
+            # which says nothing of when its pings come; no watchdog then)
+            self._last_ping = time.monotonic()
+            window = engine.ping_interval + engine.ping_timeout
+            self.socket.every(window / 4, lambda: self._check_pinged(window))
+
+    def _start_polling(self, started: float) -> None:
+        """Open the Engine.IO session over HTTP long polling, CONNECT the namespaces there, then
+        upgrade: a WebSocket to the same sid, ``2probe`` answered by ``3probe``, then ``5``."""
+        limit = self._timeout
+        deadline = time.monotonic() + limit
+        jar = cookie_jar(self._params, self.vu)
+        polling = EnginePolling(
+            self.vu, engine_url(self.base_url, self._path, transport="polling"), self._params, jar
+        )
+        self._polling = polling
+        if not hasattr(self, "socket"):
+            self._held = []  # no WebSocket yet, so no session tags for samples: held until _dial
+        try:
+            for message in polling.open(limit):
+                self._deliver(message)
+            if not self._opened.ready():
+                raise ProtocolError(f"socketio {polling.url}: no open packet in the polling answer")
+            self._handshake(started, list(self._namespaces.values()), limit)
+            engine = self.engine
+            assert engine is not None
+            if "websocket" not in engine.upgrades:
+                raise ProtocolError(
+                    f"socketio {polling.url}: the server offers no WebSocket upgrade"
+                )
+            upgrading = time.perf_counter()
+            self.url = engine_url(self.base_url, self._path, {"sid": engine.sid})
+            self._dial()
+            self._probed = AsyncResult()
+            self.socket.send(f"{EngineType.PING:d}probe")
+            try:
+                self._probed.get(timeout=max(0.0, deadline - time.monotonic()))
+            except Timeout:
+                raise ReceiveTimeout(f"socketio {self.url}: no 3probe in {limit} s") from None
+            self._polling = None  # nothing is polled from here: the server sends on the WebSocket
+            self.socket.send(f"{EngineType.UPGRADE:d}")
+            elapsed = (time.perf_counter() - upgrading) * 1000.0
+            self._record("upgrade_duration", elapsed)
+        finally:
+            self._polling = self._held = None
+            polling.close()
+
     def _handshake(
         self, started: float, spaces: list[Namespace], timeout: float | None = None
     ) -> None:
@@ -244,13 +343,27 @@ class SocketIOSession(KitSession):
                 space._acked = AsyncResult()
                 self._send_packet(Packet(PacketType.CONNECT, space.name, space.auth))
             for space in spaces:
-                space.sid = space._acked.get(timeout=max(0.0, deadline - time.monotonic()))
+                space.sid = self._wait(space._acked, deadline)
                 space.connected = True
                 elapsed = (time.perf_counter() - started) * 1000.0
                 self._record("connect_duration", elapsed, namespace=space.name)
                 space._dispatch("connect")
         except Timeout:
             raise ReceiveTimeout(f"socketio {self.base_url}: not connected in {limit} s") from None
+
+    def _check_pinged(self, window: float) -> None:
+        """The client's half of the heartbeat: a server that stopped pinging is taken for dead
+        (socket.io-client's ``ping timeout``), so the script learns of it, and ``reconnect=True``
+        starts again, rather than waiting on a session that will never answer."""
+        silent = time.monotonic() - self._last_ping
+        if silent > window and not self.closed and not self._closing:
+            self._context.report_error(
+                "socketio:ping-timeout",
+                f"socketio {self.base_url}: no ping from the server in {silent:.1f} s "
+                f"(pingInterval + pingTimeout = {window:g} s); the session is taken for dead "
+                f"vu={self.vu.id}",
+            )
+            self.socket.abort(PING_TIMEOUT_CLOSE_CODE, PING_TIMEOUT)
 
     def _reconnect_loop(self, code: int, reason: str) -> None:
         delay = self._delay
@@ -261,17 +374,9 @@ class SocketIOSession(KitSession):
                 break
             self._parts = Reassembler()
             self._opened = AsyncResult()
+            self.url = engine_url(self.base_url, self._path)
             try:
-                self.socket = open_background(
-                    f"{self.KIT}.connect",
-                    self.vu,
-                    self.url,
-                    self._params,
-                    self.SUBPROTOCOLS,
-                    self._deliver,
-                    self._ended,
-                )
-                self._handshake(time.perf_counter(), list(self._namespaces.values()))
+                self._start(time.perf_counter(), dialled=False)
             except (ConnectError, ProtocolError, ReceiveTimeout, ConnectionClosed, OSError):
                 if self.socket.close_code is None:
                     self.socket.abort(1000)
@@ -293,36 +398,25 @@ class SocketIOSession(KitSession):
             if whole is not None:
                 self._packet(whole)
         elif kind is EngineType.PING:
+            self._last_ping = time.monotonic()
             with contextlib.suppress(ConnectionClosed):
                 self._send(f"{EngineType.PONG:d}{packet.data!s}")
         elif kind is EngineType.OPEN:
             assert isinstance(packet.data, str)
             self._opened.set(EngineOpen.parse(packet.data))
-        # CLOSE: the server closes the WebSocket next; PONG, NOOP, UPGRADE: nothing to do.
+            if self._polling is not None:
+                self._polling.sid = self._opened.get().sid
+        elif kind is EngineType.PONG and packet.data == "probe":
+            self._probed.set(True)
+        # CLOSE: the server closes the WebSocket next; NOOP, UPGRADE: nothing to do.
 
     def _packet(self, packet: Packet) -> None:
         space = self._namespaces.get(packet.namespace)
         if space is None:
             raise ValueError(f"a packet for namespace {packet.namespace!r}, never connected")
-        kind = packet.type
-        if kind is PacketType.EVENT:
-            event, args = packet.event, packet.args
-            self._count("events_received", event=event, namespace=space.name)
-            self._delivered((space.name, event), payload_key(args), event=event)
-            space._event(event, args, packet.id)
-        elif kind is PacketType.ACK:
-            waiter = self._acks.get((space.name, packet.id or 0))
-            if waiter is not None:
-                waiter.set(packet.args)
-        elif kind is PacketType.CONNECT:
-            data = packet.data if isinstance(packet.data, dict) else {}
-            space._acked.set(data.get("sid"))
-        elif kind is PacketType.CONNECT_ERROR:
-            data = packet.data if isinstance(packet.data, dict) else {"message": packet.data}
-            error = ProtocolError(f"socketio connect_error on {space.name}: {data.get('message')}")
-            space._dispatch("connect_error", data)
-            space._acked.set_exception(error)
-        elif kind is PacketType.DISCONNECT:
+        if packet.type is not PacketType.DISCONNECT:
+            space._received(packet)
+        else:
             space.connected = False
             self._fail_acks(space.name, ConnectionClosed(1000, SERVER_DISCONNECT))
             space._closed(1000, SERVER_DISCONNECT)
@@ -348,10 +442,11 @@ class SocketIOSession(KitSession):
             self._reconnecting = True
             error = ConnectionClosed(code, reason or TRANSPORT_CLOSE)
             self._fail_acks(None, error)
+            why = PING_TIMEOUT if reason == PING_TIMEOUT else TRANSPORT_CLOSE
             for space in self._namespaces.values():
                 if space.connected:
                     space.connected = False
-                    space._dispatch("disconnect", TRANSPORT_CLOSE)
+                    space._dispatch("disconnect", why)
             VUGreenlet(self.vu, self._reconnect_loop, code, reason).start()
             return
         self._finish(code, reason)
@@ -366,7 +461,8 @@ class SocketIOSession(KitSession):
                 space._acked.set_exception(closed)
             was_connected, space.connected = space.connected, False
             if was_connected:
-                space._closed(code, CLIENT_DISCONNECT if self._closing else TRANSPORT_CLOSE)
+                why = PING_TIMEOUT if reason == PING_TIMEOUT else TRANSPORT_CLOSE
+                space._closed(code, CLIENT_DISCONNECT if self._closing else why)
             else:
                 space.inbox.close(closed)
         self.inbox.close(closed)
@@ -384,13 +480,16 @@ def connect(
     **options: Any,
 ) -> SocketIOSession:
     """Open a Socket.IO session: ``url`` is the server's http(s):// or ws(s):// base,
-    ``params`` as ``ws.open``'s (headers, tags, ...), ``auth`` the CONNECT payload of each
+    ``params`` as ``ws.open``'s (headers, tags, jar, ...), ``auth`` the CONNECT payload of each
     namespace. ``reconnect=True`` reconnects after an unexpected drop (``reconnect_attempts``,
     default 5, waiting ``reconnect_delay`` seconds, default 0.5, doubled each time).
+    ``transport="polling-then-websocket"`` starts on HTTP long polling and upgrades, as
+    socket.io-client does by default. ``ping_watchdog=False`` keeps a session whose server
+    stopped pinging (by default it ends, ``ping timeout``, after pingInterval + pingTimeout).
 
     Raises:
         ProtocolError: the server refused the namespace (CONNECT_ERROR, its message).
-        ConnectError: the WebSocket handshake failed.
-        ReceiveTimeout: no open packet or namespace acknowledgement within ``timeout``.
+        ConnectError: the WebSocket handshake failed (PollingError: a polling request did).
+        ReceiveTimeout: no open packet, namespace acknowledgement or probe within ``timeout``.
     """
     return SocketIOSession(url, params, namespace, auth, path, timeout, reconnect, **options)

@@ -12,20 +12,30 @@ from typing import TYPE_CHECKING, Any
 
 from gevent.event import AsyncResult
 
-from greenws.codecs.socketio import Packet, PacketType
+from greenws.codecs.socketio import Packet, PacketType, payload_key
 from greenws.kits.mailbox import Mailbox
-from greenws.kits.session import DEFAULT_TIMEOUT, ConnectionClosed
+from greenws.kits.session import DEFAULT_TIMEOUT, ConnectionClosed, ProtocolError
 from greenws.runtime.vu import call_flexibly
 
 if TYPE_CHECKING:
     from greenws.kits.socketio import SocketIOSession
 
-__all__ = ["CLIENT_DISCONNECT", "SERVER_DISCONNECT", "TRANSPORT_CLOSE", "Namespace"]
+__all__ = [
+    "CLIENT_DISCONNECT",
+    "PING_TIMEOUT",
+    "PING_TIMEOUT_CLOSE_CODE",
+    "SERVER_DISCONNECT",
+    "TRANSPORT_CLOSE",
+    "Namespace",
+]
 
 #: Why a namespace ended, in Socket.IO's words (the ``disconnect`` handler's argument).
 SERVER_DISCONNECT = "io server disconnect"
 CLIENT_DISCONNECT = "io client disconnect"
 TRANSPORT_CLOSE = "transport close"
+PING_TIMEOUT = "ping timeout"
+#: The close code of a session the kit ended because the server's pings stopped.
+PING_TIMEOUT_CLOSE_CODE = 4000
 
 
 class Namespace:
@@ -99,6 +109,27 @@ class Namespace:
             self._closed(1000, CLIENT_DISCONNECT)
 
     # -- the reader greenlet ----------------------------------------------------------------------
+
+    def _received(self, packet: Packet) -> None:
+        """An EVENT, ACK, CONNECT or CONNECT_ERROR for this namespace (whole: attachments in)."""
+        kind, session = packet.type, self._session
+        if kind is PacketType.EVENT:
+            event, args = packet.event, packet.args
+            session._count("events_received", event=event, namespace=self.name)
+            session._delivered((self.name, event), payload_key(args), event=event)
+            self._event(event, args, packet.id)
+        elif kind is PacketType.ACK:
+            waiter = session._acks.get((self.name, packet.id or 0))
+            if waiter is not None:
+                waiter.set(packet.args)
+        elif kind is PacketType.CONNECT:
+            data = packet.data if isinstance(packet.data, dict) else {}
+            self._acked.set(data.get("sid"))
+        elif kind is PacketType.CONNECT_ERROR:
+            data = packet.data if isinstance(packet.data, dict) else {"message": packet.data}
+            error = ProtocolError(f"socketio connect_error on {self.name}: {data.get('message')}")
+            self._dispatch("connect_error", data)
+            self._acked.set_exception(error)
 
     def _event(self, event: str, args: list[Any], ack_id: int | None) -> None:
         handlers = self._handlers.get(event)

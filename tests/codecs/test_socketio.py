@@ -19,8 +19,10 @@ from greenws.codecs.socketio import (
     Reassembler,
     decode_engine,
     decode_packet,
+    decode_payload,
     deconstruct,
     encode_packet,
+    encode_payload,
     engine_url,
     payload_key,
     reconstruct,
@@ -66,6 +68,39 @@ def test_engine_url_path_and_bad_scheme() -> None:
     assert engine_url("wss://h", "io") == "wss://h/io?EIO=4&transport=websocket"
     with pytest.raises(ValueError, match="ftp"):
         engine_url("ftp://h")
+
+
+def test_engine_url_for_the_polling_start() -> None:
+    assert (
+        engine_url("http://h:1/?x=1", transport="polling", query={"sid": "a b"})
+        == "ws://h:1/socket.io/?x=1&EIO=4&transport=polling&sid=a+b"
+    )
+
+
+def test_polling_payloads_as_the_protocol_documents_them() -> None:
+    # the Engine.IO v4 spec's example: "4hello", a binary packet, "4world", one body
+    body = b"4hello\x1ebAQIDBA==\x1e4world"
+    assert decode_payload(body) == ["4hello", b"\x01\x02\x03\x04", "4world"]
+    assert encode_payload(["4hello", b"\x01\x02\x03\x04", "4world"]) == body
+    assert decode_payload(b"") == []
+    assert decode_payload('40{"sid":"x"}') == ['40{"sid":"x"}']  # one packet, no separator
+    assert encode_payload(["4é"]) == "4é".encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [(b"4a\x1e\x1e4b", "empty packet"), (b"b!!", "broken base64")],
+)
+def test_bad_polling_payloads_are_named(body: bytes, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        decode_payload(body)
+
+
+@given(
+    st.lists(st.one_of(st.binary(), st.text(min_size=1).map(lambda t: "4" + t.replace("\x1e", ""))))
+)
+def test_polling_payload_round_trip(messages: list[str | bytes]) -> None:
+    assert decode_payload(encode_payload(messages)) == messages
 
 
 def test_encoding_matches_the_protocol_examples() -> None:

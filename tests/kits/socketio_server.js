@@ -4,8 +4,9 @@
 // pointing at tests/node/node_modules); it binds 127.0.0.1 on a free port and prints
 // `listening on 127.0.0.1:PORT` first. The same events as socketio_server.py (see its
 // docstring): auth refusal, welcome, join, chat to a room, add, echo, binary, ask (a
-// server-initiated ack request), kick, drop (the transport closes), stats, and the /admin
-// namespace with whoami.
+// server-initiated ack request), kick, drop (the transport closes), transport (the name of
+// the Engine.IO transport the session is on now), stats (with `starts`: the transport each
+// connect came on), and the /admin namespace with whoami.
 
 "use strict";
 
@@ -20,6 +21,7 @@ function option(name, fallback) {
 const events = {};
 const counts = {};
 const reasons = {};
+const starts = {};
 const bump = (table, key) => { table[key] = (table[key] || 0) + 1; };
 
 const httpServer = http.createServer();
@@ -40,6 +42,7 @@ io.use((socket, next) => {
 
 io.on("connection", (socket) => {
   bump(counts, "connects");
+  bump(starts, socket.conn.transport.name);
   socket.emit("welcome", { sid: socket.id });
   socket.on("disconnect", (reason) => bump(reasons, reason));
   socket.onAny((event) => { if (event !== "stats") bump(events, event); });
@@ -63,7 +66,8 @@ io.on("connection", (socket) => {
   });
   socket.on("kick", () => { bump(counts, "kicks"); socket.disconnect(true); });
   socket.on("drop", () => { bump(counts, "drops"); socket.conn.close(); });
-  socket.on("stats", (ack) => ack({ events, ...counts, reasons }));
+  socket.on("transport", (ack) => ack(socket.conn.transport.name));
+  socket.on("stats", (ack) => ack({ events, ...counts, reasons, starts }));
 });
 
 io.of("/admin").use((socket, next) => {

@@ -12,17 +12,25 @@ Run: ``python tests/kits/socketio_server.py [--ping-interval S] [--ping-timeout 
   ``binary`` back with the same arguments; ``ask(question)`` → the server asks the client
   ``question`` with an ack and emits ``answer`` with what the client acknowledged;
   ``kick()`` → the server disconnects the client; ``drop()`` → the server closes the
-  transport without a DISCONNECT (an unexpected drop); ``stats()`` → ack with what it counted;
+  transport without a DISCONNECT (an unexpected drop); ``transport()`` → ack with the name of
+  the Engine.IO transport the session is on now (``polling`` or ``websocket``); ``stats()`` →
+  ack with what it counted;
 - namespace ``/admin``: token ``"admin"`` only; ``whoami()`` → ack ``"admin"``.
 
-``stats`` counts events by name (``stats`` itself excluded), connects, refusals, client
-acknowledgements received and disconnect reasons (``ping timeout`` among them).
+``stats`` counts events by name (``stats`` itself excluded), connects, the transport each
+connect came on (``starts``), refusals, client acknowledgements received and disconnect reasons
+(``ping timeout`` among them).
+
+python-engineio advertises ``int(interval + grace) * 1000`` as ``pingInterval``: 0 for the
+tests' 0.3 s, so the server is given the grace that rounds it up to a whole second (it pings
+every 0.3 s all the same) and clients read a true upper bound.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import socket
 from collections import Counter
 from typing import Any
@@ -33,12 +41,14 @@ import uvicorn
 EVENTS: Counter[str] = Counter()
 COUNTS: Counter[str] = Counter()
 REASONS: Counter[str] = Counter()
+STARTS: Counter[str] = Counter()
 
 
 def build(ping_interval: float, ping_timeout: float) -> socketio.AsyncServer:
+    grace = math.ceil(ping_interval) - ping_interval
     sio = socketio.AsyncServer(
         async_mode="asgi",
-        ping_interval=ping_interval,
+        ping_interval=(ping_interval, grace),
         ping_timeout=ping_timeout,
         cors_allowed_origins="*",
     )
@@ -49,6 +59,7 @@ def build(ping_interval: float, ping_timeout: float) -> socketio.AsyncServer:
             COUNTS["refused"] += 1
             raise socketio.exceptions.ConnectionRefusedError("bad token")
         COUNTS["connects"] += 1
+        STARTS[sio.transport(sid)] += 1
         await sio.emit("welcome", {"sid": sid}, to=sid)
 
     @sio.event
@@ -113,9 +124,18 @@ def build(ping_interval: float, ping_timeout: float) -> socketio.AsyncServer:
         COUNTS["drops"] += 1  # the transport goes, with no DISCONNECT: the client may reconnect
         await sio.eio.disconnect(sio.manager.eio_sid_from_sid(sid, "/"))
 
+    @counted("transport")
+    async def transport(sid: str) -> str:
+        return str(sio.transport(sid))
+
     @counted("stats")
     async def stats(sid: str) -> dict[str, Any]:
-        return {"events": dict(EVENTS), **dict(COUNTS), "reasons": dict(REASONS)}
+        return {
+            "events": dict(EVENTS),
+            **dict(COUNTS),
+            "reasons": dict(REASONS),
+            "starts": dict(STARTS),
+        }
 
     @sio.on("connect", namespace="/admin")
     async def admin_connect(sid: str, environ: Any, auth: Any = None) -> None:

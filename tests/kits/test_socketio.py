@@ -308,3 +308,109 @@ def test_the_chat_example_runs_and_passes_its_thresholds(tmp_path: Path, server:
     assert result.metric("socketio_broadcast_latency")["count"] >= 1
     assert result.metric("chat_lines_heard")["count"] >= 1
     assert "socketio_broadcast_latency" in result.stdout
+
+
+def test_a_session_started_on_long_polling_upgrades_to_websocket(
+    tmp_path: Path, server: str
+) -> None:
+    result, log = run(
+        tmp_path,
+        """
+def default():
+    before = stats()
+    with socketio.connect(TARGET, transport="polling-then-websocket", auth={"token": "s"}) as sio:
+        # the welcome and the CONNECT ack came in a long-polling GET, the rest on the WebSocket
+        event, args = sio.recv(timeout=5, event="welcome")
+        record("welcome", event, args[0]["sid"] == sio.sid)
+        record("transport", sio.call("transport", timeout=5))
+        record("echo", plain(sio.call("echo", "a", b"\\x00\\x01", timeout=5)))
+        sleep(1.5)                       # 5 ping intervals, answered on the WebSocket
+        record("after sleep", sio.call("add", 1, 2, timeout=5), sio.closed)
+    try:
+        socketio.connect(TARGET, transport="polling-then-websocket", auth={"token": "bad"})
+    except ProtocolError as error:
+        record("refused", str(error))
+    try:
+        socketio.connect(TARGET, transport="long-polling")
+    except ValueError as error:
+        record("bad transport", str(error))
+    record("stats", before, stats())
+""".replace('"token": "s"', '"token": "secret"'),
+        server,
+        "--iterations",
+        "1",
+    )
+    assert result.returncode == 0, result.stderr
+    _, before, after = log.pop()
+    assert log == [
+        ["welcome", "welcome", True],
+        ["transport", "websocket"],
+        ["echo", ["a", "bytes:0001"]],
+        ["after sleep", 3, False],
+        ["refused", "socketio connect_error on /: bad token"],
+        [
+            "bad transport",
+            "socketio.connect: transport must be one of ('websocket', "
+            "'polling-then-websocket'), not 'long-polling'",
+        ],
+    ]
+    # the server saw the session start on polling (the second stats() session on WebSocket)
+    assert delta(before, after, "starts") == {"polling": 1, "websocket": 1}
+    assert delta(before, after, "events") == {"transport": 1, "echo": 1, "add": 1}
+    assert delta(before, after, "refused") == 1
+    upgrades = points(result, "socketio_upgrade_duration")
+    assert len(upgrades) == 1 and upgrades[0]["data"]["value"] > 0
+    # samples taken before the WebSocket existed carry its tags all the same
+    connects = points(result, "socketio_connect_duration")
+    assert [p["data"]["tags"]["status"] for p in connects] == ["101"]
+    assert "sid=" in connects[0]["data"]["tags"]["url"]
+    welcomes = points(result, "socketio_events_received", event="welcome")
+    assert [p["data"]["tags"]["status"] for p in welcomes] == ["101"]
+
+
+def test_a_server_that_stops_pinging_is_taken_for_dead(tmp_path: Path) -> None:
+    silent = ScriptServer(ROOT / "tests" / "kits" / "socketio_silent_server.py", "2")
+    try:
+        result, log = run(
+            tmp_path,
+            """
+def default():
+    with socketio.connect(TARGET) as sio:
+        reasons = []
+        sio.on("disconnect", reasons.append)
+        try:
+            sio.recv(timeout=10)         # 2 pings, then silence: over in about 0.6 + 0.5 s
+        except ConnectionClosed as error:
+            record("ended", error.code, error.reason, reasons)
+    with socketio.connect(TARGET, reconnect=True, reconnect_delay=0.1) as sio:
+        events = []
+        sio.on("disconnect", lambda reason: events.append(reason))
+        sio.on("reconnect", lambda: events.append("reconnect"))
+        for _ in range(100):
+            if "reconnect" in events:
+                break
+            sleep(0.05)
+        record("reconnected", events, sio.call("stats", timeout=5)["sessions"])
+    with socketio.connect(TARGET, ping_watchdog=False) as sio:
+        sleep(2.0)
+        record("kept without the watchdog", sio.closed)
+    try:                                 # a WebSocket-only server refuses polling: 426
+        socketio.connect(TARGET, transport="polling-then-websocket")
+    except socketio.PollingError as error:
+        record("polling refused", error.response.status, str(error).split(": ")[1][:8])
+""",
+            f"http://{silent.host}:{silent.port}",
+            "--iterations",
+            "1",
+        )
+    finally:
+        silent.stop()
+    assert result.returncode == 0, result.stderr
+    assert log == [
+        ["ended", 4000, "ping timeout", ["ping timeout"]],
+        ["reconnected", ["ping timeout", "reconnect"], 3],
+        ["kept without the watchdog", False],
+        ["polling refused", 426, "HTTP 426"],
+    ]
+    assert result.metric("socketio_reconnects")["count"] == 1
+    assert "no ping from the server in" in result.stderr
