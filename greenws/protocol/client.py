@@ -119,7 +119,10 @@ class ClientProtocol:
         cls, *args: Any, compression: PerMessageDeflate | None = None, **kwargs: Any
     ) -> Any:
         if compression is not None and cls is ClientProtocol:
-            cls = _DeflateClientProtocol  # branch once, here, not per message
+            # Branch once, here, not per message. Through the subclass's own __new__ (which
+            # lands on object.__new__ below): mypyc's compiled classes refuse
+            # object.__new__(subclass) from another class's __new__, and assigning to ``cls``.
+            return _DeflateClientProtocol.__new__(_DeflateClientProtocol, compression=compression)
         return object.__new__(cls)
 
     def __init__(
