@@ -187,6 +187,14 @@ def main() -> int:
             f"| {figures.get('Ir libc', 0):,.0f} | {figures.get('Ir other', 0):,.0f} "
             f"| {figures.get('sys total', 0):.1f} | {', '.join(f'{n} {v:.1f}' for v, n in top)} |"
         )
+    print("\nEvery syscall, per " + " / ".join(UNIT.values()) + ":\n")
+    for workload, api, figures in rows:
+        calls = sorted(
+            ((v, k[4:]) for k, v in figures.items() if k.startswith("sys ") and k != "sys total"),
+            reverse=True,
+        )
+        listed = ", ".join(f"{n} {v:.2f}" for v, n in calls if abs(v) >= 0.005)
+        print(f"- {workload} {api}: {listed}")
     return 0
 
 
