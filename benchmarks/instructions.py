@@ -92,16 +92,21 @@ def strace_counts(out_file: Path) -> Counter[str]:
     return counts
 
 
-def run_client(prefix: list[str], env: dict[str, str]) -> None:
+def run_client(prefix: list[str], env: dict[str, str], elapsed: Path) -> float:
+    """Run the counted script once; return its test run's duration in seconds."""
     command = [*prefix, sys.executable, "-m", "greenws", "run", "-q", "--no-summary", str(SCRIPT)]
+    env = {**env, "BENCH_ELAPSED_FILE": str(elapsed)}
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
     if result.returncode != 0:
         raise SystemExit(f"client failed ({result.returncode}): {result.stderr[-2000:]}")
+    return float(elapsed.read_text())
 
 
-def measure(workload: str, api: str, count: int, url: str, tools: set[str]) -> dict[str, float]:
-    figures: dict[str, float] = {}
-    runs: dict[int, tuple[Counter[str], Counter[str]]] = {}
+def counted_runs(
+    workload: str, api: str, count: int, url: str, tools: set[str]
+) -> dict[int, tuple[Counter[str], Counter[str], float, float]]:
+    """Instructions, syscalls and the two runs' durations, for N = ``count`` and 2N."""
+    runs = {}
     with tempfile.TemporaryDirectory() as scratch:
         for n in (count, 2 * count):
             env = {
@@ -115,23 +120,70 @@ def measure(workload: str, api: str, count: int, url: str, tools: set[str]) -> d
             }
             instructions: Counter[str] = Counter()
             syscalls: Counter[str] = Counter()
+            callgrind_s = strace_s = 0.0
+            elapsed = Path(scratch) / f"elapsed.{n}"
             if "callgrind" in tools:
                 out = Path(scratch) / f"callgrind.{n}"
-                run_client(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"], env)
+                callgrind_s = run_client(
+                    ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"], env, elapsed
+                )
                 instructions = callgrind_costs(out)
             if "strace" in tools:
                 out = Path(scratch) / f"strace.{n}"
-                run_client(["strace", "-f", "-c", "-o", str(out)], env)
+                strace_s = run_client(["strace", "-f", "-c", "-o", str(out)], env, elapsed)
                 syscalls = strace_counts(out)
-            runs[n] = (instructions, syscalls)
-    (i1, s1), (i2, s2) = runs[count], runs[2 * count]
+            runs[n] = (instructions, syscalls, callgrind_s, strace_s)
+    return runs
+
+
+#: Seconds the first idle run sleeps (the second sleeps twice as long): their difference gives
+#: the per-second cost of the run's timers.
+IDLE_SECONDS = 10
+
+
+def background_rates(url: str, tools: set[str]) -> dict[str, float]:
+    """What the run costs per second of test time when its VU does nothing.
+
+    The flusher (every 0.2 s), the ``vus`` gauges (every second) and the hub's timers run by the
+    clock, not by the traffic, and under valgrind a run takes ~50 times as long as natively and
+    more on a loaded machine: a 2N run that happened to take 100 s less than its N run measured
+    ~22 M fewer instructions, more than the whole signal at N=300. Each count is therefore
+    corrected by this rate times the difference between its two runs' durations.
+    """
+    runs = counted_runs("idle", "connect", IDLE_SECONDS, url, tools)
+    (i1, s1, c1, t1), (i2, s2, c2, t2) = runs[IDLE_SECONDS], runs[2 * IDLE_SECONDS]
+    rates: dict[str, float] = {}
+    if "callgrind" in tools and c2 > c1:
+        for group in set(i1) | set(i2):
+            rates[f"Ir {group}"] = (i2[group] - i1[group]) / (c2 - c1)
+    if "strace" in tools and t2 > t1:
+        for name in set(s1) | set(s2):
+            rates[f"sys {name}"] = (s2[name] - s1[name]) / (t2 - t1)
+    return rates
+
+
+def measure(
+    workload: str, api: str, count: int, url: str, tools: set[str], rates: dict[str, float]
+) -> dict[str, float]:
+    """Per round trip or session: (2N run − N run − background rate × their extra seconds) / N."""
+    runs = counted_runs(workload, api, count, url, tools)
+    (i1, s1, c1, t1), (i2, s2, c2, t2) = runs[count], runs[2 * count]
+    figures: dict[str, float] = {"callgrind seconds": c2 - c1, "strace seconds": t2 - t1}
     for group in sorted(set(i1) | set(i2)):
-        figures[f"Ir {group}"] = (i2[group] - i1[group]) / count
-    figures["Ir total"] = (sum(i2.values()) - sum(i1.values())) / count
+        key = f"Ir {group}"
+        figures[key] = (i2[group] - i1[group] - rates.get(key, 0.0) * (c2 - c1)) / count
+    figures["Ir total"] = sum(v for k, v in figures.items() if k.startswith("Ir "))
     for name in sorted(set(s1) | set(s2)):
-        figures[f"sys {name}"] = (s2[name] - s1[name]) / count
-    figures["sys total"] = (sum(s2.values()) - sum(s1.values())) / count
+        key = f"sys {name}"
+        figures[key] = (s2[name] - s1[name] - rates.get(key, 0.0) * (t2 - t1)) / count
+    figures["sys total"] = sum(v for k, v in figures.items() if k.startswith("sys "))
     return figures
+
+
+def fmt_rates(rates: dict[str, float]) -> str:
+    total = sum(v for k, v in rates.items() if k.startswith("Ir "))
+    calls = sum(v for k, v in rates.items() if k.startswith("sys "))
+    return f"{total:,.0f} instructions/s, {calls:.1f} syscalls/s"
 
 
 def main() -> int:
@@ -160,22 +212,30 @@ def main() -> int:
                     raise SystemExit("the echo server did not start") from None
                 time.sleep(0.1)
         rows = []
+        rates = background_rates(f"ws://127.0.0.1:{port}/", tools)
+        print(f"background: {fmt_rates(rates)}", file=sys.stderr, flush=True)
         for workload in args.workloads.split(","):
             for api in args.apis.split(","):
                 started = time.monotonic()
-                figures = measure(workload, api, args.count, f"ws://127.0.0.1:{port}/", tools)
+                figures = measure(
+                    workload, api, args.count, f"ws://127.0.0.1:{port}/", tools, rates
+                )
                 took = time.monotonic() - started
                 print(f"{workload} {api}: {took:.0f} s", file=sys.stderr, flush=True)
                 rows.append((workload, api, figures))
     finally:
         server.terminate()
         server.wait(10)
-    print(f"N = {args.count} and {2 * args.count}; per {' / '.join(UNIT.values())}\n")
+    print(f"N = {args.count} and {2 * args.count}; per {' / '.join(UNIT.values())}")
+    print(
+        f"Background per second of test time, taken out (idle runs of {IDLE_SECONDS} and "
+        f"{2 * IDLE_SECONDS} s): {fmt_rates(rates)}\n"
+    )
     print(
         "| workload | API | instructions | interpreter | gevent+greenlet C | libc | other "
-        "| syscalls | top syscalls |"
+        "| syscalls | top syscalls | 2N − N run, s (callgrind / strace) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for workload, api, figures in rows:
         top = sorted(
             ((v, k[4:]) for k, v in figures.items() if k.startswith("sys ") and k != "sys total"),
@@ -185,7 +245,8 @@ def main() -> int:
             f"| {workload} (per {UNIT[workload]}) | {api} | {figures.get('Ir total', 0):,.0f} "
             f"| {figures.get('Ir interpreter', 0):,.0f} | {figures.get('Ir gevent+greenlet C', 0):,.0f} "
             f"| {figures.get('Ir libc', 0):,.0f} | {figures.get('Ir other', 0):,.0f} "
-            f"| {figures.get('sys total', 0):.1f} | {', '.join(f'{n} {v:.1f}' for v, n in top)} |"
+            f"| {figures.get('sys total', 0):.1f} | {', '.join(f'{n} {v:.1f}' for v, n in top)} "
+            f"| {figures['callgrind seconds']:.0f} / {figures['strace seconds']:.1f} |"
         )
     print("\nEvery syscall, per " + " / ".join(UNIT.values()) + ":\n")
     for workload, api, figures in rows:
