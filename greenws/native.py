@@ -49,22 +49,32 @@ def _source_path(name: str) -> Path:
     return _PACKAGE_DIR.joinpath(*name.split(".")[1:]).with_suffix(".py")
 
 
+#: The shared library that holds the compiled code of every listed module (``setup.py``'s group);
+#: each module's own extension is only a small shim that imports its part of it.
+_LIBRARY = "greenws._compiled__mypyc"
+
+
 def _extension_path(name: str) -> Path | None:
-    source = _source_path(name)
-    finder = importlib.machinery.FileFinder(str(source.parent), _EXTENSIONS_ONLY)
-    spec = finder.find_spec(name)
+    directory = _PACKAGE_DIR.joinpath(*name.split(".")[1:-1])
+    spec = importlib.machinery.FileFinder(str(directory), _EXTENSIONS_ONLY).find_spec(name)
     return None if spec is None or spec.origin is None else Path(spec.origin)
 
 
 def _stale_modules() -> list[str]:
-    """Listed modules whose compiled copy is older than their source."""
-    stale = []
-    for name in MODULES:
-        extension = _extension_path(name)
-        source = _source_path(name)
-        if extension is not None and source.stat().st_mtime > extension.stat().st_mtime:
-            stale.append(name)
-    return stale
+    """Listed modules whose source changed after the build (empty when nothing is built).
+
+    Compared with the shared library, not with the module's shim: a rebuild after an edit
+    recompiles the library, while setuptools leaves an unchanged shim (and its old date) alone.
+    A shim without its library cannot be imported at all, so every built module counts then.
+    """
+    built = [name for name in MODULES if _extension_path(name) is not None]
+    if not built:
+        return []
+    library = _extension_path(_LIBRARY)
+    if library is None:
+        return built
+    newest = library.stat().st_mtime
+    return [name for name in MODULES if _source_path(name).stat().st_mtime > newest]
 
 
 class _SourceFinder(importlib.abc.MetaPathFinder):

@@ -52,13 +52,13 @@ def extension_of(name: str, root: Path = ROOT) -> Path:
 
 
 def built() -> bool:
-    """A current build of every listed module is in this tree."""
-    for name in MODULES:
-        extension = extension_of(name)
-        source = ROOT.joinpath(*name.split(".")).with_suffix(".py")
-        if not extension.exists() or extension.stat().st_mtime < source.stat().st_mtime:
-            return False
-    return True
+    """A current build of every listed module is in this tree: each module's shim, and the
+    shared library holding their code, newer than every source."""
+    library = extension_of("greenws._compiled__mypyc")
+    if not library.exists() or not all(extension_of(name).exists() for name in MODULES):
+        return False
+    newest = max(ROOT.joinpath(*n.split(".")).with_suffix(".py").stat().st_mtime for n in MODULES)
+    return library.stat().st_mtime >= newest
 
 
 def test_the_switch_loads_every_listed_module_from_its_source() -> None:
@@ -77,12 +77,26 @@ def test_a_stale_build_is_never_used(tmp_path: Path) -> None:
     The extension planted here is not even loadable, so loading it would fail the import.
     """
     shutil.copytree(ROOT / "greenws", tmp_path / "greenws", ignore=shutil.ignore_patterns("*.so"))
-    fake = extension_of(MODULES[-1], tmp_path)
-    fake.write_bytes(b"not an ELF file")
-    os.utime(fake, (1_000_000_000, 1_000_000_000))
+    for name in MODULES:  # sources written at 0.9e9, built at 1e9
+        os.utime(tmp_path.joinpath(*name.split(".")).with_suffix(".py"), (9e8, 9e8))
+    for name in [*MODULES, "greenws._compiled__mypyc"]:
+        fake = extension_of(name, tmp_path)
+        fake.write_bytes(b"not an ELF file")
+        os.utime(fake, (1_000_000_000, 1_000_000_000))
+    edited = tmp_path.joinpath(*MODULES[-1].split(".")).with_suffix(".py")
+    os.utime(edited, (1_000_000_100, 1_000_000_100))  # edited after the build
     result = run_python(LOADED, pure=False, root=tmp_path)
     assert json.loads(result.stdout) == dict.fromkeys(MODULES, False)
     assert f"{MODULES[-1]} changed since it was compiled" in result.stderr
+    assert MODULES[0] not in result.stderr  # only the edited one is named
+
+
+def test_a_module_built_without_its_library_is_never_used(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "greenws", tmp_path / "greenws", ignore=shutil.ignore_patterns("*.so"))
+    extension_of(MODULES[0], tmp_path).write_bytes(b"not an ELF file")
+    result = run_python(LOADED, pure=False, root=tmp_path)
+    assert json.loads(result.stdout) == dict.fromkeys(MODULES, False)
+    assert f"{MODULES[0]} changed since it was compiled" in result.stderr
 
 
 #: Frames (server to client, unmasked) and the chunk sizes they arrive in; the program prints
