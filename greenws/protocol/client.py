@@ -50,6 +50,7 @@ __all__ = [
     "ProtocolFailure",
     "State",
     "TextMessage",
+    "client_protocol",
 ]
 
 
@@ -499,3 +500,17 @@ class _DeflateClientProtocol(ClientProtocol):
             raise self._closed_error()
         payload = self._compression.compress(data)
         return serialize_frame(_BINARY, payload, mask=self._mask(), rsv1=True)
+
+
+def client_protocol(
+    *, max_message_size: int | None, compression: PerMessageDeflate | None
+) -> ClientProtocol:
+    """The protocol for a new connection: the plain class, or the deflate subclass.
+
+    The same as ``ClientProtocol(max_message_size=..., compression=...)``, without going through
+    ``ClientProtocol.__new__``: when the caller is compiled by mypyc too, its direct constructor
+    call skips the ``__init__`` of a subclass that ``__new__`` returns.
+    """
+    if compression is None:
+        return ClientProtocol(max_message_size=max_message_size)
+    return _DeflateClientProtocol(max_message_size=max_message_size, compression=compression)

@@ -12,7 +12,7 @@ import hashlib
 import os
 import sys
 from collections.abc import Sequence
-from functools import cache, lru_cache
+from functools import cache
 from http import HTTPStatus
 
 from .compression import DeflateOffer, DeflateParams, accept_response, offers_of
@@ -65,9 +65,6 @@ def accept_key(key: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-# Cached: a handshake looks up ~8 names, always the same few, at ~1 µs each uncached (churn
-# benchmark: parse + negotiate went from 14.4 to 6.9 µs). Bounded against invented names.
-@lru_cache(maxsize=1024)
 @cache
 def _default_user_agent() -> str:
     """``greenws/<version>``, looked up on first use so importing this module stays cheap."""

@@ -36,7 +36,6 @@ from greenws.net.error_codes import GENERIC_ERROR, REQUEST_TIMEOUT, error_code_f
 from greenws.net.transport import make_transport
 from greenws.protocol import (
     BinaryMessage,
-    ClientProtocol,
     CloseReceived,
     PerMessageDeflate,
     PingReceived,
@@ -45,6 +44,7 @@ from greenws.protocol import (
     State,
     TextMessage,
 )
+from greenws.protocol.client import client_protocol
 from greenws.runtime.vu import VirtualUser
 
 if TYPE_CHECKING:
@@ -261,7 +261,7 @@ class Connection:
     def _open(self, dialled: Dialled) -> bytes:
         """Take over the dialled connection: the protocol core and the transport. Returns the
         bytes read past the handshake, for :meth:`_receive`."""
-        self._protocol = ClientProtocol(
+        self._protocol = client_protocol(
             max_message_size=self._context.options.max_message_size,
             compression=None if dialled.deflate is None else PerMessageDeflate(dialled.deflate),
         )
