@@ -206,7 +206,7 @@ class Connection:
 
     def __init__(self, context: RunContext) -> None:
         self._context = context
-        self._push = context.samples.append  # bound once: one sample per message is pushed
+        self._push = context.push_sample  # one sample per message: no attribute chain per push
         metrics = context.metrics
         self._msgs_sent = metrics.ws_msgs_sent
         self._msgs_received = metrics.ws_msgs_received
