@@ -50,7 +50,6 @@ __all__ = [
     "ProtocolFailure",
     "State",
     "TextMessage",
-    "client_protocol",
 ]
 
 
@@ -120,9 +119,8 @@ class ClientProtocol:
         cls, *args: Any, compression: PerMessageDeflate | None = None, **kwargs: Any
     ) -> Any:
         if compression is not None and cls is ClientProtocol:
-            # Branch once, here, not per message. Through the subclass's own __new__ (which
-            # lands on object.__new__ below): mypyc's compiled classes refuse
-            # object.__new__(subclass) from another class's __new__, and assigning to ``cls``.
+            # Branch once, here, not per message; through the subclass's __new__, as mypyc's
+            # compiled classes refuse object.__new__(subclass) here and assigning to ``cls``.
             return _DeflateClientProtocol.__new__(_DeflateClientProtocol, compression=compression)
         return object.__new__(cls)
 
@@ -500,17 +498,3 @@ class _DeflateClientProtocol(ClientProtocol):
             raise self._closed_error()
         payload = self._compression.compress(data)
         return serialize_frame(_BINARY, payload, mask=self._mask(), rsv1=True)
-
-
-def client_protocol(
-    *, max_message_size: int | None, compression: PerMessageDeflate | None
-) -> ClientProtocol:
-    """The protocol for a new connection: the plain class, or the deflate subclass.
-
-    The same as ``ClientProtocol(max_message_size=..., compression=...)``, without going through
-    ``ClientProtocol.__new__``: when the caller is compiled by mypyc too, its direct constructor
-    call skips the ``__init__`` of a subclass that ``__new__`` returns.
-    """
-    if compression is None:
-        return ClientProtocol(max_message_size=max_message_size)
-    return _DeflateClientProtocol(max_message_size=max_message_size, compression=compression)

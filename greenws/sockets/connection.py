@@ -43,8 +43,8 @@ from greenws.protocol import (
     ProtocolFailure,
     State,
     TextMessage,
+    client_protocol,
 )
-from greenws.protocol.client import client_protocol
 from greenws.runtime.vu import VirtualUser
 
 if TYPE_CHECKING:
