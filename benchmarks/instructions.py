@@ -8,8 +8,8 @@ or session costs, start-up and teardown cancelled out. Instructions are split by
 the interpreter (CPython executing greenws's, gevent's and the script's Python code), gevent's and
 greenlet's compiled parts, libc, and the rest.
 
-    python benchmarks/instructions.py                      # N=400, every workload and API
-    python benchmarks/instructions.py --count 1000 --apis connect --workloads pingpong
+    python benchmarks/instructions.py                      # 3000 round trips, 300 sessions
+    python benchmarks/instructions.py --pingpong-count 5000 --apis connect --workloads pingpong
 
 Needs valgrind and strace (Debian: ``apt-get install valgrind strace``). Under callgrind Python
 runs ~50x slower: the default run takes a few minutes.
@@ -113,6 +113,10 @@ def counted_runs(
                 **os.environ,
                 "PYTHONPATH": str(ROOT),
                 "GREENWS_DISABLE_PLUGIN_AUTOLOAD": "1",
+                # Start-up is ~1.3 G instructions and moved by ~1 M between runs with random
+                # str hashes (dict and set layouts), ±4 k per round trip at N=300; with a fixed
+                # seed two runs agree within ~10 k instructions in all.
+                "PYTHONHASHSEED": "0",
                 "BENCH_WORKLOAD": workload,
                 "BENCH_API": api,
                 "BENCH_COUNT": str(n),
@@ -146,9 +150,9 @@ def background_rates(url: str, tools: set[str]) -> dict[str, float]:
 
     The flusher (every 0.2 s), the ``vus`` gauges (every second) and the hub's timers run by the
     clock, not by the traffic, and under valgrind a run takes ~50 times as long as natively and
-    more on a loaded machine: a 2N run that happened to take 100 s less than its N run measured
-    ~22 M fewer instructions, more than the whole signal at N=300. Each count is therefore
-    corrected by this rate times the difference between its two runs' durations.
+    more on a loaded machine, so the longer of two runs does more of it (~150-300 k
+    instructions per second of test time here). Each count is corrected by this rate times the
+    difference between its two runs' durations (usually well under a second: a small term).
     """
     runs = counted_runs("idle", "connect", IDLE_SECONDS, url, tools)
     (i1, s1, c1, t1), (i2, s2, c2, t2) = runs[IDLE_SECONDS], runs[2 * IDLE_SECONDS]
@@ -188,7 +192,12 @@ def fmt_rates(rates: dict[str, float]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--count", type=int, default=400, help="N (the runs do N and 2N)")
+    parser.add_argument(
+        "--count", type=int, default=300, help="N sessions for churn (the runs do N and 2N)"
+    )
+    parser.add_argument(
+        "--pingpong-count", type=int, default=3000, help="N round trips for ping-pong"
+    )
     parser.add_argument("--apis", default="connect,websocket,open")
     parser.add_argument("--workloads", default="pingpong,churn")
     parser.add_argument("--tools", default="callgrind,strace")
@@ -224,16 +233,18 @@ def main() -> int:
         for workload in args.workloads.split(","):
             for api in args.apis.split(","):
                 started = time.monotonic()
-                figures = measure(
-                    workload, api, args.count, f"ws://127.0.0.1:{port}/", tools, rates
-                )
+                count = args.pingpong_count if workload == "pingpong" else args.count
+                figures = measure(workload, api, count, f"ws://127.0.0.1:{port}/", tools, rates)
                 took = time.monotonic() - started
                 print(f"{workload} {api}: {took:.0f} s", file=sys.stderr, flush=True)
                 rows.append((workload, api, figures))
     finally:
         server.terminate()
         server.wait(10)
-    print(f"N = {args.count} and {2 * args.count}; per {' / '.join(UNIT.values())}")
+    print(
+        f"N = {args.pingpong_count} round trips and {args.count} sessions, then twice as many; "
+        f"per {' / '.join(UNIT.values())}"
+    )
     print(
         f"Background per second of test time, taken out (idle runs of {IDLE_SECONDS} and "
         f"{2 * IDLE_SECONDS} s): {fmt_rates(rates)}\n"
