@@ -10,6 +10,7 @@ warning says why (``pip install -v`` shows it).
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
 import sys
 import warnings
@@ -59,11 +60,22 @@ class _OptionalBuildExt(build_ext):  # type: ignore[misc]
     """
 
     def run(self) -> None:
+        self._remove_leftovers()
         try:
             super().run()
         except Exception as error:
             _warn(f"the C compiler failed ({error})")
             self._remove_outputs()
+
+    def _remove_leftovers(self) -> None:
+        """Delete compiled modules of earlier builds that this one does not make (a module taken
+        off the list, or everything when mypyc is missing now): a leftover shim would import a
+        part of the shared library that is gone, or run code older than its source."""
+        wanted = {(ROOT / self.get_ext_filename(ext.name)).resolve() for ext in self.extensions}
+        suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+        for path in (ROOT / "greenws").rglob("*" + suffix):
+            if path.resolve() not in wanted:
+                path.unlink()
 
     def _remove_outputs(self) -> None:
         for ext in self.extensions:
