@@ -67,6 +67,10 @@ def _stale_modules() -> list[str]:
     recompiles the library, while setuptools leaves an unchanged shim (and its old date) alone.
     A shim without its library cannot be imported at all, so every built module counts then.
     """
+    if not (_PACKAGE_DIR.parent / "setup.py").exists():
+        # An installed wheel, not a source tree: nobody edits it, and an installer may write
+        # the sources after the extensions, so their dates say nothing.
+        return []
     built = [name for name in MODULES if _extension_path(name) is not None]
     if not built:
         return []

@@ -77,6 +77,7 @@ def test_a_stale_build_is_never_used(tmp_path: Path) -> None:
     The extension planted here is not even loadable, so loading it would fail the import.
     """
     shutil.copytree(ROOT / "greenws", tmp_path / "greenws", ignore=shutil.ignore_patterns("*.so"))
+    shutil.copy(ROOT / "setup.py", tmp_path / "setup.py")  # a source tree, not an installed wheel
     for name in MODULES:  # sources written at 0.9e9, built at 1e9
         os.utime(tmp_path.joinpath(*name.split(".")).with_suffix(".py"), (9e8, 9e8))
     for name in [*MODULES, "greenws._compiled__mypyc"]:
@@ -93,6 +94,7 @@ def test_a_stale_build_is_never_used(tmp_path: Path) -> None:
 
 def test_a_module_built_without_its_library_is_never_used(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "greenws", tmp_path / "greenws", ignore=shutil.ignore_patterns("*.so"))
+    shutil.copy(ROOT / "setup.py", tmp_path / "setup.py")
     extension_of(MODULES[0], tmp_path).write_bytes(b"not an ELF file")
     result = run_python(LOADED, pure=False, root=tmp_path)
     assert json.loads(result.stdout) == dict.fromkeys(MODULES, False)
