@@ -20,7 +20,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from greenws import native
+
 __version__ = "0.1.0"
+
+# Before any compiled hot-path module can be imported: GREENWS_PURE_PYTHON, stale builds.
+native.install()
 
 _SCRIPT_API = {
     "ws",

@@ -25,6 +25,7 @@ PURE_TESTS = (
     "tests/summary/",
     "tests/options/",
     "tests/test_architecture.py",
+    "tests/test_native.py",
     "tests/runtime/test_timers.py",
     "tests/runtime/test_logs.py",
     "tests/outputs/test_file_destination.py",

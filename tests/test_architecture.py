@@ -94,8 +94,17 @@ def import_time_imports(path: Path) -> set[str]:
 GRAPH = {module: import_time_imports(path) for module, path in MODULES.items()}
 
 
+#: Below every layer, with the package itself: ``greenws.native`` picks compiled or pure modules
+#: before anything else is imported, so it imports nothing of greenws.
+ROOT_MODULES = ("greenws", "greenws.native")
+
+
 def test_every_module_belongs_to_a_layer() -> None:
-    assert [m for m in MODULES if m != "greenws" and layer_of(m) < 0] == []
+    assert [m for m in MODULES if m not in ROOT_MODULES and layer_of(m) < 0] == []
+
+
+def test_the_import_switch_imports_nothing_of_greenws() -> None:
+    assert GRAPH.get("greenws.native", set()) == set()
 
 
 def test_no_module_imports_a_layer_above_its_own() -> None:

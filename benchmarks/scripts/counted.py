@@ -1,15 +1,18 @@
 """A fixed amount of traffic for ``benchmarks/instructions.py``: one VU, counted, not timed.
 
 ``BENCH_WORKLOAD`` is ``pingpong`` (one session, ``BENCH_COUNT`` round trips of 32 bytes) or
-``churn`` (``BENCH_COUNT`` sessions, one echo each); ``BENCH_API`` picks ``connect``
+``churn`` (``BENCH_COUNT`` sessions, one echo each) or ``idle`` (no traffic: the VU sleeps
+``BENCH_COUNT`` seconds, so that what the run's timers cost per second can be taken out of the
+others, see ``instructions.py``); ``BENCH_API`` picks ``connect``
 (``ws.connect``), ``websocket`` (the standard ``WebSocket``) or ``open`` (``ws.open``). The same
 script with twice the count tells what one more round trip or session costs, whatever the run's
 start-up costs.
 """
 
 import os
+import time
 
-from greenws import ws
+from greenws import sleep, ws
 from greenws.websockets import WebSocket
 
 WORKLOAD = os.environ["BENCH_WORKLOAD"]
@@ -17,7 +20,7 @@ API = os.environ["BENCH_API"]
 COUNT = int(os.environ["BENCH_COUNT"])
 URL = os.environ["BENCH_URL"]
 MESSAGE = "x" * 32
-options = {"iterations": 1 if WORKLOAD == "pingpong" else COUNT}
+options = {"iterations": COUNT if WORKLOAD == "churn" else 1}
 
 
 def pingpong_connect() -> None:
@@ -79,4 +82,19 @@ def churn_open() -> None:
         sock.recv()
 
 
-default = globals()[f"{WORKLOAD}_{API}"]
+def idle() -> None:
+    sleep(COUNT)
+
+
+_WORK = idle if WORKLOAD == "idle" else globals()[f"{WORKLOAD}_{API}"]
+_STARTED: list[float] = []
+
+
+def default() -> None:
+    """The workload; after the last iteration, the seconds since the first one began go to
+    ``BENCH_ELAPSED_FILE`` (the run's clock-driven work is proportional to them)."""
+    _STARTED.append(time.monotonic())
+    _WORK()
+    if len(_STARTED) == options["iterations"]:  # written once, not a syscall per iteration
+        with open(os.environ["BENCH_ELAPSED_FILE"], "w") as out:
+            out.write(str(time.monotonic() - _STARTED[0]))

@@ -314,9 +314,15 @@ def inspect_command(args: argparse.Namespace, pluginmanager: Any) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``greenws`` console script."""
+    import gevent
     from gevent import monkey
 
     monkey.patch_all()  # before anything else opens a socket; the only place greenws patches
+    if "GEVENT_TRACK_GREENLET_TREE" not in os.environ:
+        # Each greenlet would record who spawned it and that greenlet's stack: ~450 bytes per
+        # idle VU and a stack walk per spawn (the standard WebSocket spawns its dial), for a
+        # debugging aid greenws never reads. The environment variable still decides if set.
+        gevent.config.track_greenlet_tree = False
 
     argv = list(sys.argv[1:] if argv is None else argv)
     pre = argparse.ArgumentParser(add_help=False)

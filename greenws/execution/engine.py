@@ -300,7 +300,9 @@ class Engine:
     ) -> Any:
         """Run setup/teardown as VU 0: group ``::setup``/``::teardown``, no scenario tag."""
         vu = VirtualUser(0, self.context, "", {})
-        vu.base_tags.pop("scenario", None)
+        vu.base_tags = self.context.intern_tags(
+            {k: v for k, v in vu.base_tags.items() if k != "scenario"}
+        )
         vu.enter_group(group)
         failure: list[BaseException] = []
 

@@ -266,8 +266,10 @@ def dial(
             connection = open_tcp(
                 target.host, target.port, target.secure, target.proxy, target.local_ip or local_ip
             )
-            connected = True
             plain = type(connection) is PlainTransport
+            # A plain connect is confirmed by the first write (PlainTransport.connect): until
+            # then a failure is the dial's.
+            connected = not (plain and connection.connecting)
             if plain:
                 connection._raw.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
             else:
@@ -279,6 +281,7 @@ def dial(
             if jar is not None:
                 request = _with_cookies(request, jar.header_for(target.url))
             send(connection, plain, request)
+            connected = True
             result.bytes_sent += len(request)
             parser = ResponseParser()
             handshake = read_response(connection, plain, parser, result)

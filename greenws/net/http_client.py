@@ -200,6 +200,7 @@ def _open(
     marks.append(perf_counter())
     if not endpoint.secure:
         transport = open_plain(family, address, bind)
+        transport.finish_connect()  # k6's connecting phase ends when the handshake does
         marks.append(perf_counter())
         transport._raw.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
         return _Connection(transport, "")

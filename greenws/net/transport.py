@@ -59,6 +59,7 @@ class PlainTransport:
         "_timer_deadline",
         "_waiter",
         "_write_io",
+        "connecting",
     )
 
     def __init__(self, connection: Any, raw: Any = None) -> None:
@@ -78,6 +79,9 @@ class PlainTransport:
         self._timer: Any = None
         self._timer_deadline = -1.0
         self._waiter: Any = None
+        #: True from a :meth:`connect` under way until a write succeeds: an error until then
+        #: is the connect's.
+        self.connecting = False
 
     def read(self, timeout: float | None) -> bytes | None:
         """Bytes (``b""`` at end of stream), or None when ``timeout`` seconds passed first.
@@ -145,13 +149,15 @@ class PlainTransport:
             self._waiter.switch(_TIMED_OUT)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Send all of ``data``; a full socket buffer parks the VU until the peer reads."""
+        """Send all of ``data``; a full socket buffer (or a connect under way) parks the VU
+        until the socket is writable."""
         raw = self._raw
         try:
             sent = raw.send(data)
         except BlockingIOError:
             sent = 0
         if sent == len(data):
+            self.connecting = False
             return
         view = memoryview(data)
         while sent < len(view):
@@ -160,18 +166,35 @@ class PlainTransport:
                 sent += raw.send(view[sent:])
             except BlockingIOError:
                 continue
+        self.connecting = False
 
     def connect(self, address: Any) -> None:
-        """Finish a non-blocking TCP connect to ``address``, parking the VU while it is under way.
+        """Start a non-blocking TCP connect to ``address``; the first :meth:`write` finishes it.
 
-        Raises the same ``OSError`` subclasses as gevent's ``socket.connect``
-        (``ConnectionRefusedError`` and so on, built from the errno).
+        Why not wait for the connect here: on loopback the three-way handshake is over before
+        ``connect`` returns (EINPROGRESS all the same), so waiting cost a write watcher, a hub
+        turn (``epoll_ctl`` + ``epoll_wait``) and a ``getsockopt(SO_ERROR)`` for nothing. A
+        ``send`` on a connecting socket fails with EAGAIN, which :meth:`write` already waits
+        out, and on a failed connect it raises the connect's own error
+        (``ConnectionRefusedError`` and so on, as gevent's ``socket.connect`` would), so
+        :attr:`connecting` tells the caller that the error belongs to the dial. An error
+        reported at once is raised here.
         """
-        raw = self._raw
-        err = raw.connect_ex(address)
+        err = self._raw.connect_ex(address)
         if err in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY):
-            self._wait_writable()
-            err = raw.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR)
+            self.connecting = True
+        elif err and err != errno.EISCONN:
+            raise OSError(err, os.strerror(err))
+
+    def finish_connect(self) -> None:
+        """Wait for a connect under way to finish, raising its error: for a caller that times
+        the connect as a phase of its own (the HTTP client's ``http_req_connecting``) rather
+        than letting the first write finish it."""
+        if not self.connecting:
+            return
+        self._wait_writable()
+        err = self._raw.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR)
+        self.connecting = False
         if err and err != errno.EISCONN:
             raise OSError(err, os.strerror(err))
 
@@ -241,6 +264,9 @@ def open_plain(
     transport. Measured with the churn benchmark (50 VUs, connect + one echo + close) this path
     saved about 20 µs of client CPU per session. Callers bound it with ``gevent.Timeout``.
     ``bind``, when given, prepares the raw socket before it connects (a source address).
+
+    The connect is finished by the first write (see :meth:`PlainTransport.connect`): a refused
+    or unreachable target raises from that write, while ``connecting`` is still True.
     """
     # SOCK_NONBLOCK: non-blocking from the start, without setblocking's extra ioctl
     raw = _socket.socket(family, _socket.SOCK_STREAM | _socket.SOCK_NONBLOCK)

@@ -23,6 +23,7 @@ from .client import (
     ProtocolFailure,
     State,
     TextMessage,
+    _DeflateClientProtocol,
 )
 from .compression import DeflateParams, PerMessageDeflate
 from .errors import HandshakeError, InvalidStateError, ProtocolError
@@ -61,8 +62,22 @@ __all__ = [
     "accept_key",
     "apply_mask",
     "build_request",
+    "client_protocol",
     "generate_key",
     "negotiate",
     "serialize_frame",
     "validate_response",
 ]
+
+
+def client_protocol(
+    *, max_message_size: int | None, compression: PerMessageDeflate | None
+) -> ClientProtocol:
+    """The protocol for a new connection: :class:`ClientProtocol` or its deflate subclass.
+
+    What ``ClientProtocol(max_message_size=..., compression=...)`` gives, without its ``__new__``:
+    a caller compiled by mypyc constructs directly and would skip the subclass's ``__init__``.
+    """
+    if compression is None:
+        return ClientProtocol(max_message_size=max_message_size)
+    return _DeflateClientProtocol(max_message_size=max_message_size, compression=compression)

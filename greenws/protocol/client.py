@@ -119,7 +119,9 @@ class ClientProtocol:
         cls, *args: Any, compression: PerMessageDeflate | None = None, **kwargs: Any
     ) -> Any:
         if compression is not None and cls is ClientProtocol:
-            cls = _DeflateClientProtocol  # branch once, here, not per message
+            # Branch once, here, not per message; through the subclass's __new__, as mypyc's
+            # compiled classes refuse object.__new__(subclass) here and assigning to ``cls``.
+            return _DeflateClientProtocol.__new__(_DeflateClientProtocol, compression=compression)
         return object.__new__(cls)
 
     def __init__(

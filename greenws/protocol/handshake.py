@@ -12,7 +12,7 @@ import hashlib
 import os
 import sys
 from collections.abc import Sequence
-from functools import cache, lru_cache
+from functools import cache
 from http import HTTPStatus
 
 from .compression import DeflateOffer, DeflateParams, accept_response, offers_of
@@ -43,9 +43,20 @@ _RESERVED = frozenset(
 _FORBIDDEN_CHARS = frozenset("\r\n\0")
 
 
+#: Keys drawn per ``os.urandom`` call. Each call is a ``getrandom`` system call, one in 25 of a
+#: short session's (strace of the churn benchmark); the keys stay 16 bytes from the kernel's
+#: random source each, only fetched 64 at a time. A pool of bytes, never reused.
+_KEY_BATCH = 64
+_KEY_POOL: list[bytes] = []
+
+
 def generate_key() -> str:
     """Return a fresh random ``Sec-WebSocket-Key`` (16 random bytes, base64)."""
-    return base64.b64encode(os.urandom(16)).decode("ascii")
+    pool = _KEY_POOL
+    if not pool:
+        data = os.urandom(16 * _KEY_BATCH)
+        pool.extend([data[i : i + 16] for i in range(0, len(data), 16)])
+    return base64.b64encode(pool.pop()).decode("ascii")
 
 
 def accept_key(key: str) -> str:
@@ -54,9 +65,6 @@ def accept_key(key: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-# Cached: a handshake looks up ~8 names, always the same few, at ~1 µs each uncached (churn
-# benchmark: parse + negotiate went from 14.4 to 6.9 µs). Bounded against invented names.
-@lru_cache(maxsize=1024)
 @cache
 def _default_user_agent() -> str:
     """``greenws/<version>``, looked up on first use so importing this module stays cheap."""

@@ -79,8 +79,11 @@ class VirtualUser:
         self.scenario = scenario
         self.iteration = -1  # k6's __ITER starts at 0 in the first iteration
         self.group = ""
-        self.base_tags = {**context.run_tags, **scenario_tags, "scenario": scenario}
-        self.tags = TagSet({**self.base_tags, "group": ""})
+        # Interned: every VU of a scenario has the same tags, and 10,000 idle VUs each holding
+        # their own dict and TagSet of them was ~470 bytes a VU (benchmarks/idle_memory.py).
+        base = {**context.run_tags, **scenario_tags, "scenario": scenario}
+        self.base_tags: TagSet = context.intern_tags(base)
+        self.tags: TagSet = context.intern_tags({**base, "group": ""})
         self._check_tags: dict[tuple[TagSet, str], TagSet] = {}
         #: The iteration's multi-socket loop (greenws.runtime.event_loop), made on first use.
         self.event_loop: Any = None
@@ -103,7 +106,7 @@ class VirtualUser:
         previous = self.group
         if path != previous:
             self.group = path
-            self.tags = TagSet({**self.base_tags, "group": path})
+            self.tags = self.context.intern_tags({**self.base_tags, "group": path})
         return previous
 
     def check_tags(self, name: str) -> TagSet:

@@ -36,7 +36,6 @@ from greenws.net.error_codes import GENERIC_ERROR, REQUEST_TIMEOUT, error_code_f
 from greenws.net.transport import make_transport
 from greenws.protocol import (
     BinaryMessage,
-    ClientProtocol,
     CloseReceived,
     PerMessageDeflate,
     PingReceived,
@@ -44,6 +43,7 @@ from greenws.protocol import (
     ProtocolFailure,
     State,
     TextMessage,
+    client_protocol,
 )
 from greenws.runtime.vu import VirtualUser
 
@@ -206,7 +206,7 @@ class Connection:
 
     def __init__(self, context: RunContext) -> None:
         self._context = context
-        self._push = context.samples.append  # bound once: one sample per message is pushed
+        self._push = context.push_sample  # one sample per message: no attribute chain per push
         metrics = context.metrics
         self._msgs_sent = metrics.ws_msgs_sent
         self._msgs_received = metrics.ws_msgs_received
@@ -261,7 +261,7 @@ class Connection:
     def _open(self, dialled: Dialled) -> bytes:
         """Take over the dialled connection: the protocol core and the transport. Returns the
         bytes read past the handshake, for :meth:`_receive`."""
-        self._protocol = ClientProtocol(
+        self._protocol = client_protocol(
             max_message_size=self._context.options.max_message_size,
             compression=None if dialled.deflate is None else PerMessageDeflate(dialled.deflate),
         )

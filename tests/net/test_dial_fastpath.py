@@ -13,7 +13,7 @@ import gevent
 import pytest
 from servers import free_port
 
-from greenws.net.dial import ConnectParams, _upgrade_request, connect_params
+from greenws.net.dial import ConnectParams, _upgrade_request, connect_params, dial
 from greenws.net.transport import PlainTransport, make_transport, open_plain
 from greenws.protocol import build_request
 from greenws.protocol.http_response import canonical_header_name
@@ -107,8 +107,44 @@ def test_open_plain_connects_onto_a_transport(echo_server: Any) -> None:
         transport.close()
 
 
-def test_open_plain_raises_what_gevent_raised_for_a_refused_connect() -> None:
+def test_a_refused_connect_raises_what_gevent_raised_from_the_first_write() -> None:
+    """open_plain does not wait for the connect (on loopback it is done already); the first write
+    finishes it, and a refused one raises there while ``connecting`` says it was the connect."""
     port = free_port()
+
+    def dial_and_write() -> None:
+        transport = open_plain(2, ("127.0.0.1", port))
+        try:
+            assert transport.connecting
+            transport.write(b"GET / HTTP/1.1\r\n\r\n")
+        finally:
+            assert transport.connecting
+            transport.close()
+
     with pytest.raises(ConnectionRefusedError) as caught:
-        gevent.spawn(open_plain, 2, ("127.0.0.1", port)).get(timeout=10)
+        gevent.spawn(dial_and_write).get(timeout=10)
     assert caught.value.strerror == "Connection refused"
+
+
+def test_the_first_write_completes_the_connect(echo_server: Any) -> None:
+    parts = urlsplit(echo_server.url)
+
+    def dial_and_write() -> bool:
+        transport = open_plain(2, (parts.hostname, parts.port))
+        try:
+            transport.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = transport.read(10)
+            assert answer is not None and answer.startswith(b"HTTP/1.1 ")
+            return bool(transport.connecting)
+        finally:
+            transport.close()
+
+    assert gevent.spawn(dial_and_write).get(timeout=10) is False
+
+
+def test_a_refused_dial_is_tagged_as_a_dial_error() -> None:
+    target = ConnectParams(f"ws://127.0.0.1:{free_port()}/", None, insecure_default=False)
+    dialled = gevent.spawn(dial, target, lambda _insecure: None).get(timeout=10)
+    assert dialled.response.error_code == 1212
+    assert dialled.error_tag == "dial: connection refused"
+    assert dialled.response.status == 0
