@@ -1,0 +1,233 @@
+"""What the live dashboard costs the VUs, in instructions: figures that do not move with load.
+
+Wall-clock throughput on this shared 2-core box swings ±20 %, more than the 2 % the dashboard may
+cost (issue 17). Instructions counted by valgrind's callgrind do not swing. Two figures:
+
+1. **Per round trip**, for one VU's ping-pong (``scripts/dashboard_counted.py``) with the
+   dashboard off, on with nobody watching, and on with one client reading ``/events`` (run here,
+   outside valgrind, connected before the first round trip). Each mode runs N and 2N round trips;
+   the difference divided by N is one more round trip, start-up and the end cancelled out. The
+   run's clock-driven work (flusher, gauges, timers, the dashboard's push loop) is taken out:
+   two idle runs of each mode give its instructions per second of test time, and each count is
+   corrected by that rate times its two runs' difference in duration (under valgrind Python runs
+   ~50 times slower, so the same traffic lasts ~50 times as long). In these runs the period is
+   an hour, so a watched page is not redrawn by the clock here: redrawing is the second figure.
+2. **Per update**: what drawing and sending one update to a watching tab costs after 1 minute,
+   10 minutes and an hour of test (``scripts/dashboard_update.py``, K and 2K updates), since the
+   page grows with the test: one point per second per line.
+
+The update's share of a busy VU core is ``instructions per update × updates per second /
+instructions per second``; the last is measured here natively (CPU seconds of N and 2N round
+trips without the dashboard, medians of 3), the one wall-clock-dependent input, and it only
+scales the second figure.
+
+    python benchmarks/dashboard_instructions.py                  # N=300, every part
+    python benchmarks/dashboard_instructions.py --parts update --seconds 60,3600
+
+Needs valgrind (Debian: ``apt-get install valgrind``). The default run takes ~20 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+from instructions import callgrind_costs, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+COUNTED = ROOT / "benchmarks" / "scripts" / "dashboard_counted.py"
+UPDATE = ROOT / "benchmarks" / "scripts" / "dashboard_update.py"
+MODES = ("off", "unwatched", "watched")
+IDLE_SECONDS = 10  # the idle runs sleep this and twice this
+
+
+def follow(url: str, gate: Path, stop: threading.Event) -> None:
+    """A browser tab's part: read ``url``'s event stream; create ``gate`` once connected."""
+    deadline = time.monotonic() + 1800
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=3600) as stream:
+                for line in stream:
+                    gate.touch()
+                    if stop.is_set() or line.startswith(b"event: end"):
+                        return
+        except OSError:
+            time.sleep(0.05)
+
+
+def run_counted(
+    mode: str, workload: str, count: int, url: str, scratch: Path
+) -> tuple[Counter[str], float]:
+    """One counted run under callgrind: instructions per object group and the elapsed seconds."""
+    out, elapsed = scratch / f"cg.{mode}.{workload}.{count}", scratch / "elapsed"
+    gate = scratch / "gate"
+    gate.unlink(missing_ok=True)
+    elapsed.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "GREENWS_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "BENCH_WORKLOAD": workload,
+        "BENCH_COUNT": str(count),
+        "BENCH_URL": url,
+        "BENCH_ELAPSED_FILE": str(elapsed),
+    }
+    command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
+               "-m", "greenws", "run", "-q", "--no-summary", str(COUNTED)]  # fmt: skip
+    port = free_port()
+    if mode != "off":
+        command += ["--dashboard", "--dashboard-port", str(port), "--dashboard-period", "1h"]
+    stop = threading.Event()
+    watcher = None
+    if mode == "watched":
+        env["BENCH_GATE_FILE"] = str(gate)
+        watcher = threading.Thread(
+            target=follow, args=(f"http://127.0.0.1:{port}/events", gate, stop), daemon=True
+        )
+        watcher.start()
+    try:
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)
+    finally:
+        stop.set()
+    if watcher is not None:
+        watcher.join(10)
+    if result.returncode != 0:
+        raise SystemExit(f"{mode} {workload} failed ({result.returncode}): {result.stderr[-2000:]}")
+    return callgrind_costs(out), float(elapsed.read_text())
+
+
+def pair(mode: str, workload: str, n: int, url: str, scratch: Path) -> tuple[float, float]:
+    """(instructions, seconds) of the 2N run minus the N run."""
+    (i1, d1), (i2, d2) = (run_counted(mode, workload, k, url, scratch) for k in (n, 2 * n))
+    return float(sum(i2.values()) - sum(i1.values())), d2 - d1
+
+
+def per_round_trip(count: int, url: str, scratch: Path) -> dict[str, dict[str, float]]:
+    figures: dict[str, dict[str, float]] = {}
+    for mode in MODES:
+        idle_ir, idle_s = pair(mode, "idle", IDLE_SECONDS, url, scratch)
+        rate = idle_ir / idle_s
+        ir, seconds = pair(mode, "pingpong", count, url, scratch)
+        figures[mode] = {
+            "per round trip": (ir - rate * seconds) / count,
+            "background per s": rate,
+            "2N-N seconds": seconds,
+            "uncorrected": ir / count,
+        }
+        print(f"{mode}: {figures[mode]}", file=sys.stderr, flush=True)
+    return figures
+
+
+def per_update(seconds: int, updates: int, scratch: Path) -> float:
+    counts = []
+    for k in (updates, 2 * updates):
+        out = scratch / f"cg.update.{seconds}.{k}"
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_SECONDS": str(seconds),
+               "BENCH_UPDATES": str(k)}  # fmt: skip
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                   sys.executable, str(UPDATE)]  # fmt: skip
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)
+        if result.returncode != 0:
+            raise SystemExit(f"update run failed: {result.stderr[-2000:]}")
+        counts.append(sum(callgrind_costs(out).values()))
+    return (counts[1] - counts[0]) / updates
+
+
+def native_instructions_per_second(ir_per_round_trip: float, url: str, scratch: Path) -> float:
+    """Instructions a busy greenws process runs per CPU second: callgrind's per-round-trip count
+    over the CPU seconds one more round trip takes natively (N = 20,000 vs 40,000, median of 3)."""
+    n = 20_000
+    cpu_per_rt = []
+    for _ in range(3):
+        spent = []
+        for count in (n, 2 * n):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "GREENWS_DISABLE_PLUGIN_AUTOLOAD": "1",
+                   "BENCH_WORKLOAD": "pingpong", "BENCH_COUNT": str(count), "BENCH_URL": url,
+                   "BENCH_ELAPSED_FILE": str(scratch / "elapsed")}  # fmt: skip
+            subprocess.run([sys.executable, "-m", "greenws", "run", "-q", "--no-summary",
+                            str(COUNTED)], env=env, check=True, timeout=600)  # fmt: skip
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            spent.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        cpu_per_rt.append((spent[1] - spent[0]) / n)
+    return ir_per_round_trip / statistics.median(cpu_per_rt)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--count", type=int, default=300, help="N (the runs do N and 2N)")
+    parser.add_argument("--seconds", default="60,600,3600", help="test lengths for the update cost")
+    parser.add_argument("--updates", type=int, default=1, help="K (the runs do K and 2K)")
+    parser.add_argument("--period", type=float, default=1.0, help="seconds between updates")
+    parser.add_argument("--parts", default="roundtrip,update")
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "greenws")],
+                   check=True, timeout=600)  # fmt: skip
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "greenws", "echo", "--port", str(port)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"ws://127.0.0.1:{port}/"
+    try:
+        time.sleep(2)
+        with tempfile.TemporaryDirectory() as directory:
+            scratch = Path(directory)
+            rows = per_round_trip(args.count, url, scratch) if "roundtrip" in parts else {}
+            updates = {}
+            if "update" in parts:
+                for seconds in (int(s) for s in args.seconds.split(",")):
+                    updates[seconds] = per_update(seconds, args.updates, scratch)
+                    print(f"update at {seconds} s: {updates[seconds]:,.0f}", file=sys.stderr)
+            off = rows.get("off", {}).get("per round trip")
+            ips = native_instructions_per_second(off, url, scratch) if off else None
+    finally:
+        server.terminate()
+        server.wait(10)
+    if rows:
+        print(
+            f"Per round trip, N = {args.count} and {2 * args.count}, clock-driven work taken out\n"
+        )
+        print(
+            "| dashboard | instructions per round trip | ratio to off | background, instructions per s of test |"
+        )
+        print("|---|---|---|---|")
+        for mode, figures in rows.items():
+            print(f"| {mode} | {figures['per round trip']:,.0f} | "
+                  f"{figures['per round trip'] / rows['off']['per round trip']:.3f} | "
+                  f"{figures['background per s']:,.0f} |")  # fmt: skip
+    if updates:
+        print(f"\nOne update to one watching tab (K = {args.updates} and {2 * args.updates})\n")
+        head = "| test so far | instructions per update |"
+        if ips:
+            head += (
+                f" round trips' worth | share of a busy core at one update per {args.period:g} s |"
+            )
+        print(head)
+        print("|---|---|" + ("---|---|" if ips else ""))
+        for seconds, cost in updates.items():
+            line = f"| {seconds} s | {cost:,.0f} |"
+            if ips and off:
+                line += f" {cost / off:,.0f} | {100 * cost / args.period / ips:.2f} % |"
+            print(line)
+        if ips:
+            print(f"\nA busy process runs {ips / 1e9:.2f} G instructions per CPU second (native, "
+                  "median of 3)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
