@@ -24,7 +24,7 @@ from greenws_runner import ROOT, run_greenws, write_script
 from headless_chromium import HeadlessChromium, find_chromium
 from servers import free_port
 
-from greenws.outputs.dashboard.settings import parse_settings
+from greenws.outputs.dashboard.settings import MAX_LOOP_SHARE, next_update_in, parse_settings
 
 SCRIPT = """
 import os
@@ -302,3 +302,11 @@ def test_settings_follow_greenws_then_k6_names() -> None:
     ):
         with pytest.raises(ValueError, match=problem):
             parse_settings(bad)
+
+
+def test_a_page_too_large_to_draw_every_period_is_drawn_less_often() -> None:
+    assert next_update_in(1.0, 0.002) == 1.0  # cheap: the period
+    wait = next_update_in(1.0, 0.5)  # half a second of drawing: at most 1 % of the loop
+    assert wait > 1.0
+    assert 0.5 / (0.5 + wait) == pytest.approx(MAX_LOOP_SHARE)
+    assert next_update_in(10.0, 0.05) == 10.0  # a long period already keeps the share down

@@ -105,6 +105,27 @@ def test_old_buckets_are_frozen_with_exact_count_min_max_and_close_percentiles()
     assert len(frozen.keys) < exact.bucket_count / 2  # 1/32 octave instead of 1/256
 
 
+def test_a_frozen_bucket_draws_its_histograms_percentiles_and_merging_redraws_them() -> None:
+    series = SeriesAggregator(START, max_buckets=4, freeze_after=1)
+    series.add_batch([(PING, START + 0.5, float(v), EMPTY_TAGS) for v in range(1, 101)])
+    series.add_batch([(PING, START + 1.5, 500.0, EMPTY_TAGS), (PING, START + 3.5, 1, EMPTY_TAGS)])
+    frozen = series.buckets[0].trends["ws_ping"]  # type: ignore[union-attr]
+    assert isinstance(frozen, FrozenHistogram)
+    thawed = frozen.thaw()
+    first = series.to_data()["trends"]["ws_ping"]
+    assert [first[k][0] for k in ("p50", "p95", "p99")] == [
+        thawed.percentile(p) for p in (50, 95, 99)
+    ]
+    assert series.to_data()["trends"]["ws_ping"] == first  # drawn again from what was kept
+    series.add_batch([(PING, START + 4.5, 1.0, EMPTY_TAGS)])  # 5 buckets: seconds 0 and 1 merge
+    merged = series.buckets[0].trends["ws_ping"]  # type: ignore[union-attr]
+    assert merged.count == 101
+    assert series.to_data()["trends"]["ws_ping"]["p99"][0] == pytest.approx(
+        merged.thaw().percentile(99)  # type: ignore[union-attr]
+    )
+    assert series.to_data()["trends"]["ws_ping"]["p99"][0] != first["p99"][0]
+
+
 def test_a_late_sample_for_a_frozen_bucket_still_counts() -> None:
     series = SeriesAggregator(START, freeze_after=1)
     series.add_batch([(PING, START + 0.5, 2.0, EMPTY_TAGS), (PING, START + 9.5, 2.0, EMPTY_TAGS)])
