@@ -10,13 +10,17 @@ with one warning line.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from greenws_runner import ROOT, RunResult, run_greenws
+from greenws_runner import ROOT, RunResult, run_greenws, write_script
 from prometheus_servers import Prometheus, Victoria
 from servers import free_port
 
@@ -110,6 +114,55 @@ def test_prometheus_holds_the_summarys_counts(tmp_path: Path, echo_server: Any) 
         _assert_counts_match(prometheus, result, "stats")
         p95 = prometheus.scalar('max(k6_ws_connecting_p95{testid="stats"})')
         assert p95 is not None and 0 < p95 < 60  # seconds, not milliseconds
+
+
+def test_prometheus_back_after_an_outage_gets_every_count_with_one_warning(
+    tmp_path: Path, echo_server: Any
+) -> None:
+    """Prometheus stopped mid-run and started again on the same port and data: the output
+    warns once, says when it writes again, and since values are cumulative the pushes after
+    the outage carry what the failed ones could not: the summary reports no loss, and PromQL is
+    missing nothing (each counter's and Trend count's total is the summary's)."""
+    summary = tmp_path / "summary.json"
+    script = write_script(tmp_path, SCRIPT.replace('"duration": "2s"', '"duration": "10s"'))
+    with Prometheus(tmp_path / "prometheus") as prometheus:
+        command = [
+            sys.executable, "-m", "greenws", "run", str(script), "-q", "--no-color", *PLUGIN,
+            "--out", f"experimental-prometheus-rw=url={prometheus.write_url},pushInterval=500ms",
+            "--tag", "testid=outage", "--summary-export", str(summary),
+            "--summary-trend-stats", "avg,p(99),count",
+        ]  # fmt: skip
+        env = {**os.environ, **child_env(echo_server, K6_PROMETHEUS_RW_TREND_STATS="p(99),count")}
+        process = subprocess.Popen(
+            command, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            first = prometheus.scalar('sum(k6_ws_msgs_sent_total{testid="outage"})', wait=30)
+            assert first, "no write reached Prometheus before the outage"
+            prometheus.stop()
+            time.sleep(2.0)  # four push intervals fail
+            assert process.poll() is None, "the run ended before Prometheus came back"
+            prometheus.start()
+            stdout, stderr = process.communicate(timeout=90)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        assert process.returncode == 0, stderr
+        assert stderr.count("cannot write to") == 1, stderr  # one warning for the outage
+        assert stderr.count(f"writing to {prometheus.write_url} again") == 1, stderr
+        data = json.loads(summary.read_text())
+        missing = 0.0
+        for name, suffix in [(n, "total") for n in COUNTERS if n != "data_sent"] + [
+            (n, "count") for n in TRENDS
+        ]:
+            expected = data["metrics"][name]["count"]
+            got = prometheus.settled(f'sum(k6_{name}_{suffix}{{testid="outage"}})', expected)
+            assert got is not None, name
+            missing += expected - got
+        lost = dropped(RunResult(process.returncode, stdout, stderr))
+        assert missing == lost == 0
+        assert data["metrics"]["ws_msgs_sent"]["count"] > first  # the run went on past it
 
 
 def test_victoriametrics_holds_the_summarys_counts(tmp_path: Path, echo_server: Any) -> None:
