@@ -112,6 +112,7 @@ class Engine:
             progress=self.progress,
             dropped_samples=self.dropped_samples,
             live_summary=self.live_summary,
+            observe_samples=self.observe_samples,
             is_tty=is_tty,
             quiet=quiet,
             summary_mode=summary_mode,
@@ -233,6 +234,15 @@ class Engine:
             "summaryTimeUnit": options.summary_time_unit,
         }
         return summary
+
+    def observe_samples(self, observer: Callable[[Any, list[Any], list[float], Any], None]) -> bool:
+        """Give ``observer`` every batch the aggregator folds, grouped by metric (see
+        ``Aggregator.observers``). False under ``--workers``: this process merges the workers'
+        states, not their samples, so a live view takes the forwarded batches as outputs do."""
+        if self.workers is not None:
+            return False
+        self.aggregator.observers.append(observer)
+        return True
 
     def dropped_samples(self) -> dict[str, int]:
         """Samples each output lost (the workers' losses on the way here included)."""
