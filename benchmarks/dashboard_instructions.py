@@ -16,10 +16,10 @@ cost (issue 17). Instructions counted by valgrind's callgrind do not swing. Two 
    10 minutes and an hour of test (``scripts/dashboard_update.py``, K and 2K updates), since the
    page grows with the test: one point per second per line.
 
-The update's share of a busy VU core is ``instructions per update × updates per second /
-instructions per second``; the last is measured here natively (CPU seconds of N and 2N round
-trips without the dashboard, medians of 3), the one wall-clock-dependent input, and it only
-scales the second figure.
+An update's share of the VUs' loop is its CPU time per period; that is measured natively (a
+median of 3), the one wall-clock figure here, next to the instruction count that compares
+before and after without noise. "Round trips' worth" is the update's instructions over one
+round trip's (user-space instructions both).
 
     python benchmarks/dashboard_instructions.py                  # N=300, every part
     python benchmarks/dashboard_instructions.py --parts update --seconds 60,3600
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -143,24 +142,17 @@ def per_update(seconds: int, updates: int, scratch: Path) -> float:
     return (counts[1] - counts[0]) / updates
 
 
-def native_instructions_per_second(ir_per_round_trip: float, url: str, scratch: Path) -> float:
-    """Instructions a busy greenws process runs per CPU second: callgrind's per-round-trip count
-    over the CPU seconds one more round trip takes natively (N = 20,000 vs 40,000, median of 3)."""
-    n = 20_000
-    cpu_per_rt = []
-    for _ in range(3):
-        spent = []
-        for count in (n, 2 * n):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            env = {**os.environ, "PYTHONPATH": str(ROOT), "GREENWS_DISABLE_PLUGIN_AUTOLOAD": "1",
-                   "BENCH_WORKLOAD": "pingpong", "BENCH_COUNT": str(count), "BENCH_URL": url,
-                   "BENCH_ELAPSED_FILE": str(scratch / "elapsed")}  # fmt: skip
-            subprocess.run([sys.executable, "-m", "greenws", "run", "-q", "--no-summary",
-                            str(COUNTED)], env=env, check=True, timeout=600)  # fmt: skip
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            spent.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-        cpu_per_rt.append((spent[1] - spent[0]) / n)
-    return ir_per_round_trip / statistics.median(cpu_per_rt)
+def native_update_ms(seconds: int, repeat: int = 3, updates: int = 5) -> float:
+    """CPU milliseconds one update takes natively (median of ``repeat`` runs of ``updates``):
+    the one wall-clock-dependent figure, only to turn instructions into a share of a core."""
+    found = []
+    for _ in range(repeat):
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_SECONDS": str(seconds),
+               "BENCH_UPDATES": str(updates)}  # fmt: skip
+        result = subprocess.run([sys.executable, str(UPDATE)], env=env, capture_output=True,
+                                text=True, check=True, timeout=1800)  # fmt: skip
+        found.append(float(result.stdout.split(" kB, ")[1].split(" ms")[0]))
+    return statistics.median(found)
 
 
 def main() -> int:
@@ -187,13 +179,14 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as directory:
             scratch = Path(directory)
             rows = per_round_trip(args.count, url, scratch) if "roundtrip" in parts else {}
-            updates = {}
+            updates: dict[int, tuple[float, float]] = {}
             if "update" in parts:
                 for seconds in (int(s) for s in args.seconds.split(",")):
-                    updates[seconds] = per_update(seconds, args.updates, scratch)
-                    print(f"update at {seconds} s: {updates[seconds]:,.0f}", file=sys.stderr)
-            off = rows.get("off", {}).get("per round trip")
-            ips = native_instructions_per_second(off, url, scratch) if off else None
+                    updates[seconds] = (
+                        per_update(seconds, args.updates, scratch),
+                        native_update_ms(seconds),
+                    )
+                    print(f"update at {seconds} s: {updates[seconds]}", file=sys.stderr)
     finally:
         server.terminate()
         server.wait(10)
@@ -211,21 +204,18 @@ def main() -> int:
                   f"{figures['background per s']:,.0f} |")  # fmt: skip
     if updates:
         print(f"\nOne update to one watching tab (K = {args.updates} and {2 * args.updates})\n")
-        head = "| test so far | instructions per update |"
-        if ips:
-            head += (
-                f" round trips' worth | share of a busy core at one update per {args.period:g} s |"
+        print(
+            "| test so far | instructions per update | round trips' worth | CPU ms per update "
+            f"(native, median of 3) | share of the loop at one update per {args.period:g} s |"
+        )
+        print("|---|---|---|---|---|")
+        off = rows.get("off", {}).get("per round trip")
+        for seconds, (cost, ms) in updates.items():
+            worth = f"{cost / off:,.0f}" if off else "-"
+            print(
+                f"| {seconds} s | {cost:,.0f} | {worth} | {ms:.1f} | "
+                f"{100 * ms / 1000 / args.period:.1f} % |"
             )
-        print(head)
-        print("|---|---|" + ("---|---|" if ips else ""))
-        for seconds, cost in updates.items():
-            line = f"| {seconds} s | {cost:,.0f} |"
-            if ips and off:
-                line += f" {cost / off:,.0f} | {100 * cost / args.period / ips:.2f} % |"
-            print(line)
-        if ips:
-            print(f"\nA busy process runs {ips / 1e9:.2f} G instructions per CPU second (native, "
-                  "median of 3)")  # fmt: skip
     return 0
 
 

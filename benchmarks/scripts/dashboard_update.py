@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from types import SimpleNamespace
 
 from greenws.metrics.aggregator import Aggregator
@@ -67,9 +68,12 @@ def main() -> None:
         dropped_samples=dict, live_summary=live_summary,
     )  # fmt: skip
     size = 0
+    started = time.process_time()
     for _ in range(UPDATES):  # what DashboardOutput._push_loop does for each update
         size += len(sse_message("update", {"main": render_main(output._current())}))
-    print(f"{UPDATES} updates, {size / max(UPDATES, 1) / 1000:.0f} kB each")
+    spent = time.process_time() - started
+    print(f"{UPDATES} updates, {size / max(UPDATES, 1) / 1000:.0f} kB, "
+          f"{spent / max(UPDATES, 1) * 1000:.2f} ms CPU each")  # fmt: skip
 
 
 if __name__ == "__main__":
