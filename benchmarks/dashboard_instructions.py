@@ -21,10 +21,11 @@ median of 3), the one wall-clock figure here, next to the instruction count that
 before and after without noise. "Round trips' worth" is the update's instructions over one
 round trip's (user-space instructions both).
 
-    python benchmarks/dashboard_instructions.py                  # N=300, every part
+    python benchmarks/dashboard_instructions.py                  # N=2000, 3 rounds, every part
     python benchmarks/dashboard_instructions.py --parts update --seconds 60,3600
+    python benchmarks/dashboard_instructions.py --parts roundtrip --source ../other-checkout
 
-Needs valgrind (Debian: ``apt-get install valgrind``). The default run takes ~20 minutes.
+Needs valgrind (Debian: ``apt-get install valgrind``). The default run takes ~30-40 minutes.
 """
 
 from __future__ import annotations
@@ -46,6 +47,16 @@ from instructions import callgrind_costs, free_port
 ROOT = Path(__file__).resolve().parents[1]
 COUNTED = ROOT / "benchmarks" / "scripts" / "dashboard_counted.py"
 UPDATE = ROOT / "benchmarks" / "scripts" / "dashboard_update.py"
+#: The greenws measured: this checkout, or ``--source DIR`` (another checkout, to compare).
+SOURCE = {"root": ROOT}
+
+
+def _env(**extra: str) -> dict[str, str]:
+    """A child's environment: the measured greenws first on the path, and one hash seed, so
+    two runs lay out their dicts alike (a random seed moved a figure by thousands)."""
+    return {**os.environ, "PYTHONPATH": str(SOURCE["root"]), "PYTHONHASHSEED": "0", **extra}
+
+
 MODES = ("off", "unwatched", "watched")
 IDLE_SECONDS = 10  # the idle runs sleep this and twice this
 
@@ -72,15 +83,13 @@ def run_counted(
     gate = scratch / "gate"
     gate.unlink(missing_ok=True)
     elapsed.unlink(missing_ok=True)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "GREENWS_DISABLE_PLUGIN_AUTOLOAD": "1",
-        "BENCH_WORKLOAD": workload,
-        "BENCH_COUNT": str(count),
-        "BENCH_URL": url,
-        "BENCH_ELAPSED_FILE": str(elapsed),
-    }
+    env = _env(
+        GREENWS_DISABLE_PLUGIN_AUTOLOAD="1",
+        BENCH_WORKLOAD=workload,
+        BENCH_COUNT=str(count),
+        BENCH_URL=url,
+        BENCH_ELAPSED_FILE=str(elapsed),
+    )
     command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
                "-m", "greenws", "run", "-q", "--no-summary", str(COUNTED)]  # fmt: skip
     port = free_port()
@@ -111,28 +120,34 @@ def pair(mode: str, workload: str, n: int, url: str, scratch: Path) -> tuple[flo
     return float(sum(i2.values()) - sum(i1.values())), d2 - d1
 
 
-def per_round_trip(count: int, url: str, scratch: Path) -> dict[str, dict[str, float]]:
-    figures: dict[str, dict[str, float]] = {}
+def per_round_trip(count: int, url: str, scratch: Path, repeat: int) -> dict[str, dict[str, float]]:
+    """Per mode: the median over ``repeat`` rounds (modes interleaved) of instructions per round
+    trip, each corrected by the mode's background rate (measured once, from two idle runs)."""
+    rates = {}
     for mode in MODES:
         idle_ir, idle_s = pair(mode, "idle", IDLE_SECONDS, url, scratch)
-        rate = idle_ir / idle_s
-        ir, seconds = pair(mode, "pingpong", count, url, scratch)
-        figures[mode] = {
-            "per round trip": (ir - rate * seconds) / count,
-            "background per s": rate,
-            "2N-N seconds": seconds,
-            "uncorrected": ir / count,
+        rates[mode] = idle_ir / idle_s
+    runs: dict[str, list[float]] = {mode: [] for mode in MODES}
+    for _ in range(repeat):
+        for mode in MODES:
+            ir, seconds = pair(mode, "pingpong", count, url, scratch)
+            runs[mode].append((ir - rates[mode] * seconds) / count)
+            print(f"{mode}: {runs[mode][-1]:,.0f} ({seconds:.2f} s apart)", file=sys.stderr)
+    return {
+        mode: {
+            "per round trip": statistics.median(runs[mode]),
+            "background per s": rates[mode],
+            "spread": max(runs[mode]) - min(runs[mode]),
         }
-        print(f"{mode}: {figures[mode]}", file=sys.stderr, flush=True)
-    return figures
+        for mode in MODES
+    }
 
 
 def per_update(seconds: int, updates: int, scratch: Path) -> float:
     counts = []
     for k in (updates, 2 * updates):
         out = scratch / f"cg.update.{seconds}.{k}"
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_SECONDS": str(seconds),
-               "BENCH_UPDATES": str(k)}  # fmt: skip
+        env = _env(BENCH_SECONDS=str(seconds), BENCH_UPDATES=str(k))
         command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
                    sys.executable, str(UPDATE)]  # fmt: skip
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)
@@ -147,8 +162,7 @@ def native_update_ms(seconds: int, repeat: int = 3, updates: int = 5) -> float:
     the one wall-clock-dependent figure, only to turn instructions into a share of a core."""
     found = []
     for _ in range(repeat):
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_SECONDS": str(seconds),
-               "BENCH_UPDATES": str(updates)}  # fmt: skip
+        env = _env(BENCH_SECONDS=str(seconds), BENCH_UPDATES=str(updates))
         result = subprocess.run([sys.executable, str(UPDATE)], env=env, capture_output=True,
                                 text=True, check=True, timeout=1800)  # fmt: skip
         found.append(float(result.stdout.split(" kB, ")[1].split(" ms")[0]))
@@ -157,19 +171,23 @@ def native_update_ms(seconds: int, repeat: int = 3, updates: int = 5) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--count", type=int, default=300, help="N (the runs do N and 2N)")
+    parser.add_argument("--count", type=int, default=2000, help="N (the runs do N and 2N)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of the per-round-trip runs")
+    parser.add_argument("--source", help="measure the greenws of another checkout")
     parser.add_argument("--seconds", default="60,600,3600", help="test lengths for the update cost")
     parser.add_argument("--updates", type=int, default=1, help="K (the runs do K and 2K)")
     parser.add_argument("--period", type=float, default=1.0, help="seconds between updates")
     parser.add_argument("--parts", default="roundtrip,update")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "greenws")],
+    if args.source:
+        SOURCE["root"] = Path(args.source).resolve()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(SOURCE["root"] / "greenws")],
                    check=True, timeout=600)  # fmt: skip
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "greenws", "echo", "--port", str(port)],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -178,7 +196,11 @@ def main() -> int:
         time.sleep(2)
         with tempfile.TemporaryDirectory() as directory:
             scratch = Path(directory)
-            rows = per_round_trip(args.count, url, scratch) if "roundtrip" in parts else {}
+            rows = (
+                per_round_trip(args.count, url, scratch, args.repeat)
+                if "roundtrip" in parts
+                else {}
+            )
             updates: dict[int, tuple[float, float]] = {}
             if "update" in parts:
                 for seconds in (int(s) for s in args.seconds.split(",")):
@@ -192,16 +214,20 @@ def main() -> int:
         server.wait(10)
     if rows:
         print(
-            f"Per round trip, N = {args.count} and {2 * args.count}, clock-driven work taken out\n"
+            f"Per round trip, N = {args.count} and {2 * args.count}, median of {args.repeat}, "
+            "clock-driven work taken out\n"
         )
         print(
-            "| dashboard | instructions per round trip | ratio to off | background, instructions per s of test |"
+            "| dashboard | instructions per round trip | ratio to off | spread of the rounds "
+            "| background, instructions per s of test |"
         )
-        print("|---|---|---|---|")
+        print("|---|---|---|---|---|")
         for mode, figures in rows.items():
-            print(f"| {mode} | {figures['per round trip']:,.0f} | "
-                  f"{figures['per round trip'] / rows['off']['per round trip']:.3f} | "
-                  f"{figures['background per s']:,.0f} |")  # fmt: skip
+            print(
+                f"| {mode} | {figures['per round trip']:,.0f} | "
+                f"{figures['per round trip'] / rows['off']['per round trip']:.3f} | "
+                f"{figures['spread']:,.0f} | {figures['background per s']:,.0f} |"
+            )
     if updates:
         print(f"\nOne update to one watching tab (K = {args.updates} and {2 * args.updates})\n")
         print(
