@@ -127,14 +127,19 @@ class HtmlReportOutput(FileOutput):
     def __init__(self, path: str, *, max_buckets: int = 3600, tags: Sequence[str] = ()) -> None:
         self.path = path
         self.builder = ReportBuilder(max_buckets=max_buckets, tags=tags)
+        self._observing = False
 
     @hookimpl
     def greenws_output_start(self, run: Any) -> None:
         self.builder.start(run.start_time)
+        # As the live dashboard does: the engine's per-metric groups, no pass of our own.
+        observe = getattr(run, "observe_samples", None)
+        self._observing = bool(observe is not None and observe(self.builder.add_metric))
 
     @hookimpl
     def greenws_output_samples(self, samples: Sequence[Any]) -> None:
-        self.builder.add_batch(samples)
+        if not self._observing:
+            self.builder.add_batch(samples)
 
     @hookimpl
     def greenws_output_stop(self, summary: dict[str, Any], run: Any) -> None:
