@@ -39,6 +39,7 @@ from greenws.options.scenarios import ScenarioConfig
 from greenws.plugins.types import Progress, RunInfo
 from greenws.runtime.context import RunContext
 from greenws.runtime.event_loop import call_and_drain
+from greenws.runtime.logs import get_logger
 from greenws.runtime.vu import (
     AbortTest,
     IterationInterrupted,
@@ -241,7 +242,16 @@ class Engine:
         states, not their samples, so a live view takes the forwarded batches as outputs do."""
         if self.workers is not None:
             return False
-        self.aggregator.observers.append(observer)
+        observers = self.aggregator.observers
+
+        def guarded(metric: Any, samples: list[Any], values: list[float], tags: Any) -> None:
+            try:
+                observer(metric, samples, values, tags)
+            except Exception as error:  # a live view must never cost the summary a sample
+                observers.remove(guarded)
+                get_logger().warn(f"{observer!r} failed and sees no more samples: {error!r}")
+
+        observers.append(guarded)
         return True
 
     def dropped_samples(self) -> dict[str, int]:

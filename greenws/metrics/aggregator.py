@@ -250,7 +250,7 @@ class Aggregator:
             try:
                 values = list(map(_VALUE, pending))
                 self._fold(entry, pending, values)
-                for observe in self.observers:
+                for observe in tuple(self.observers):  # one may drop out meanwhile
                     observe(entry.metric, pending, values, tags)
             finally:
                 pending.clear()  # a bad value must not poison every later batch

@@ -281,3 +281,39 @@ def test_a_port_in_use_is_an_option_error(tmp_path: Path) -> None:
         )
     assert result.returncode == 104
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+BROKEN_VIEW = """
+from greenws.plugins import hookimpl
+
+calls = []
+
+def view(metric, samples, values, tags):
+    calls.append(metric.name)
+    if len(calls) == 2:
+        raise RuntimeError("the view broke")
+
+@hookimpl
+def greenws_output_start(run):
+    assert run.observe_samples(view)
+"""
+
+
+def test_a_live_view_that_fails_costs_the_summary_nothing(tmp_path: Path, echo_server: Any) -> None:
+    """A view fed by the engine's aggregator (as the dashboard is) raises mid-run: it is dropped
+    with one warning, and the summary still counts every sample the JSON output got."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "greenws_broken_view.py").write_text(BROKEN_VIEW, encoding="utf-8")
+    result = run_greenws(
+        tmp_path,
+        SCRIPT.replace('"5s"', '"1s"'),
+        "-p",
+        "greenws_broken_view",
+        env={"TARGET": echo_server.url, "PYTHONPATH": os.pathsep.join([str(ROOT), str(site)])},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("failed and sees no more samples") == 1, result.stderr
+    assert "the view broke" in result.stderr
+    for name in ("ws_msgs_sent", "ws_sessions", "iterations"):
+        assert result.metric(name)["count"] == len(result.points_of(name)) > 0, name
