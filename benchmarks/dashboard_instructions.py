@@ -1,8 +1,11 @@
 """What the live dashboard costs the VUs, in instructions: figures that do not move with load.
 
 Wall-clock throughput on this shared 2-core box swings ±20 %, more than the 2 % the dashboard may
-cost (issue 17). Instructions counted by valgrind's callgrind do not swing. Two figures:
+cost (issue 17). Instructions counted by valgrind's callgrind do not swing. Three figures:
 
+0. **Per sample, in the flusher** (``scripts/dashboard_samples.py``): the engine's aggregation
+   of a ping-pong's batches alone, then with the dashboard's share, B and 2B batches. Exact to
+   a few instructions, and what the dashboard adds to every round trip.
 1. **Per round trip**, for one VU's ping-pong (``scripts/dashboard_counted.py``) with the
    dashboard off, on with nobody watching, and on with one client reading ``/events`` (run here,
    outside valgrind, connected before the first round trip). Each mode runs N and 2N round trips;
@@ -22,6 +25,7 @@ before and after without noise. "Round trips' worth" is the update's instruction
 round trip's (user-space instructions both).
 
     python benchmarks/dashboard_instructions.py                  # N=2000, 3 rounds, every part
+    python benchmarks/dashboard_instructions.py --parts samples --source /work/main
     python benchmarks/dashboard_instructions.py --parts update --seconds 60,3600
     python benchmarks/dashboard_instructions.py --parts roundtrip --source ../other-checkout
 
@@ -47,6 +51,7 @@ from instructions import callgrind_costs, free_port
 ROOT = Path(__file__).resolve().parents[1]
 COUNTED = ROOT / "benchmarks" / "scripts" / "dashboard_counted.py"
 UPDATE = ROOT / "benchmarks" / "scripts" / "dashboard_update.py"
+SAMPLES = ROOT / "benchmarks" / "scripts" / "dashboard_samples.py"
 #: The greenws measured: this checkout, or ``--source DIR`` (another checkout, to compare).
 SOURCE = {"root": ROOT}
 
@@ -143,6 +148,22 @@ def per_round_trip(count: int, url: str, scratch: Path, repeat: int) -> dict[str
     }
 
 
+def per_sample(mode: str, vus: int, scratch: Path, batches: int = 100) -> float:
+    """Instructions the flusher spends per sample (``scripts/dashboard_samples.py``): B and 2B
+    batches of 600 samples, the difference over B × 600."""
+    counts = []
+    for b in (batches, 2 * batches):
+        out = scratch / f"cg.samples.{mode}.{vus}.{b}"
+        env = _env(BENCH_MODE=mode, BENCH_BATCHES=str(b), BENCH_VUS=str(vus))
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                   sys.executable, str(SAMPLES)]  # fmt: skip
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)
+        if result.returncode != 0:
+            raise SystemExit(f"samples run failed: {result.stderr[-2000:]}")
+        counts.append(sum(callgrind_costs(out).values()))
+    return (counts[1] - counts[0]) / (batches * 600)
+
+
 def per_update(seconds: int, updates: int, scratch: Path) -> float:
     counts = []
     for k in (updates, 2 * updates):
@@ -177,7 +198,7 @@ def main() -> int:
     parser.add_argument("--seconds", default="60,600,3600", help="test lengths for the update cost")
     parser.add_argument("--updates", type=int, default=1, help="K (the runs do K and 2K)")
     parser.add_argument("--period", type=float, default=1.0, help="seconds between updates")
-    parser.add_argument("--parts", default="roundtrip,update")
+    parser.add_argument("--parts", default="samples,roundtrip,update")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     if args.source:
@@ -201,6 +222,12 @@ def main() -> int:
                 if "roundtrip" in parts
                 else {}
             )
+            samples = {}
+            if "samples" in parts:
+                for vus in (1, 50):
+                    for mode in ("engine", "dashboard"):
+                        samples[(mode, vus)] = per_sample(mode, vus, scratch)
+                        print(f"{mode} {vus}: {samples[(mode, vus)]:,.0f}", file=sys.stderr)
             updates: dict[int, tuple[float, float]] = {}
             if "update" in parts:
                 for seconds in (int(s) for s in args.seconds.split(",")):
@@ -212,6 +239,14 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(10)
+    if samples:
+        print("Per sample, in the flusher (the engine's aggregation, and the dashboard's share)\n")
+        print("| sessions in a batch | engine | dashboard's share | per round trip (2 samples) |")
+        print("|---|---|---|---|")
+        for vus in (1, 50):
+            engine, both = samples[("engine", vus)], samples[("dashboard", vus)]
+            print(f"| {vus} | {engine:,.0f} | {both - engine:,.0f} | {2 * (both - engine):,.0f} |")
+        print()
     if rows:
         print(
             f"Per round trip, N = {args.count} and {2 * args.count}, median of {args.repeat}, "
