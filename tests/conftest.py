@@ -32,6 +32,10 @@ PURE_TESTS = (
     "tests/outputs/test_line_file.py",
     "tests/outputs/test_influx_lines.py",
     "tests/outputs/test_html_report_series.py",
+    "tests/outputs/test_html_report_render.py",
+    "tests/outputs/test_dashboard_settings.py",
+    "tests/outputs/test_prometheus_rw_encoding.py",
+    "tests/outputs/test_grafana_compose.py",
     "tests/codecs/test_socketio.py",
 )
 

@@ -39,6 +39,7 @@ from greenws.options.scenarios import ScenarioConfig
 from greenws.plugins.types import Progress, RunInfo
 from greenws.runtime.context import RunContext
 from greenws.runtime.event_loop import call_and_drain
+from greenws.runtime.logs import get_logger
 from greenws.runtime.vu import (
     AbortTest,
     IterationInterrupted,
@@ -112,6 +113,7 @@ class Engine:
             progress=self.progress,
             dropped_samples=self.dropped_samples,
             live_summary=self.live_summary,
+            observe_samples=self.observe_samples,
             is_tty=is_tty,
             quiet=quiet,
             summary_mode=summary_mode,
@@ -233,6 +235,24 @@ class Engine:
             "summaryTimeUnit": options.summary_time_unit,
         }
         return summary
+
+    def observe_samples(self, observer: Callable[[Any, list[Any], list[float], Any], None]) -> bool:
+        """Give ``observer`` every batch the aggregator folds, grouped by metric (see
+        ``Aggregator.observers``). False under ``--workers``: this process merges the workers'
+        states, not their samples, so a live view takes the forwarded batches as outputs do."""
+        if self.workers is not None:
+            return False
+        observers = self.aggregator.observers
+
+        def guarded(metric: Any, samples: list[Any], values: list[float], tags: Any) -> None:
+            try:
+                observer(metric, samples, values, tags)
+            except Exception as error:  # a live view must never cost the summary a sample
+                observers.remove(guarded)
+                get_logger().warn(f"{observer!r} failed and sees no more samples: {error!r}")
+
+        observers.append(guarded)
+        return True
 
     def dropped_samples(self) -> dict[str, int]:
         """Samples each output lost (the workers' losses on the way here included)."""

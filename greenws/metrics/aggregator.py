@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import compress
 from operator import itemgetter
 from typing import Any
@@ -171,6 +171,10 @@ class Aggregator:
         #: Per-scenario and per-group blocks, for ``--summary-mode full`` only: None otherwise,
         #: so compact mode pays one ``is None`` test per metric per batch and nothing per sample.
         self.breakdown: Breakdown | None = Breakdown() if breakdown else None
+        #: Called per metric per batch as ``(metric, samples, values, tags)`` (``tags``: the
+        #: batch's distinct TagSets by id), after the sinks: a live view (the dashboard) gets the
+        #: batch grouped by metric for free, not a pass of its own. Lists are reused: copy them.
+        self.observers: list[Callable[[Metric, list[Sample], list[float], Any], None]] = []
         self._entries: dict[Metric, _Entry] = {}
         self._appends: dict[Metric, Any] = {}  # Metric -> its pending list's bound append
         self._subs_by_name: dict[str, Submetric] = {}
@@ -238,37 +242,50 @@ class Aggregator:
                 appends[sample[0]](sample)
             except KeyError:
                 self._entry(sample[0]).pending.append(sample)
-        self._note_tags(batch)
-        breakdown = self.breakdown
+        tags = self._note_tags(batch)
         for entry in self._entries.values():
             pending = entry.pending
             if not pending:
                 continue
             try:
                 values = list(map(_VALUE, pending))
-                entry.samples += len(values)
-                sink = entry.sink
-                sink.add_many(values)
-                if isinstance(sink, GaugeSink):  # its merge rule needs the last value's time
-                    sink.time = pending[-1][1]
-                if entry.subs:
-                    self._feed_submetrics(entry, pending, values)
-                if entry.metric.name == _CHECKS:
-                    self._count_checks(pending)
-                if breakdown is not None:
-                    breakdown.add(entry.metric, pending, values)
+                self._fold(entry, pending, values)
+                for observe in tuple(self.observers):  # one may drop out meanwhile
+                    observe(entry.metric, pending, values, tags)
             finally:
                 pending.clear()  # a bad value must not poison every later batch
 
-    def _note_tags(self, batch: list[Sample]) -> None:
-        """Grow the group tree from the ``group`` tag of every TagSet not seen before.
+    def add_samples_of(
+        self, metric: Metric, samples: list[Sample], values: list[float], distinct: Any = None
+    ) -> None:
+        """Samples of one ``metric`` (``values[i]`` is ``samples[i]``'s), from a caller that
+        grouped them already; ``distinct``: their TagSets by ``id``, when it has them."""
+        self._note_tags(samples, distinct)
+        self._fold(self._entry(metric), samples, values)
 
-        Distinct TagSets are found by identity (``id``), which runs entirely in C; content
-        equality would call ``TagSet.__eq__`` for every session that built its own equal set.
-        """
-        column = list(map(_TAGS, batch))
+    def _fold(self, entry: _Entry, pending: list[Sample], values: list[float]) -> None:
+        entry.samples += len(values)
+        sink = entry.sink
+        sink.add_many(values)
+        if isinstance(sink, GaugeSink):  # its merge rule needs the last value's time
+            sink.time = pending[-1][1]
+        if entry.subs:
+            self._feed_submetrics(entry, pending, values)
+        if entry.metric.name == _CHECKS:
+            self._count_checks(pending)
+        if self.breakdown is not None:
+            self.breakdown.add(entry.metric, pending, values)
+
+    def _note_tags(
+        self, batch: list[Sample], distinct: Mapping[int, TagSet] | None = None
+    ) -> Mapping[int, TagSet]:
+        """Grow the group tree from the ``group`` tag of every TagSet not seen before; returns
+        the batch's distinct TagSets. Found by identity (``id``), entirely in C: content equality
+        would call ``TagSet.__eq__`` for every session that built its own equal set."""
+        if distinct is None:
+            column = list(map(_TAGS, batch))
+            distinct = dict(zip(map(id, column), column, strict=True))  # in first-seen order
         known = self._known_tags
-        distinct = dict(zip(map(id, column), column, strict=True))  # in first-seen order
         if len(known) + len(distinct) > _CACHE_LIMIT:
             known.clear()
         for key, tags in distinct.items():
@@ -278,6 +295,7 @@ class Aggregator:
             path = tags.get("group")
             if path is not None:
                 self._group(path)
+        return distinct
 
     def _feed_submetrics(self, entry: _Entry, pending: list[Sample], values: list[float]) -> None:
         column = list(map(_TAGS, pending))

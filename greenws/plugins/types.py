@@ -84,3 +84,9 @@ class RunInfo:
     #: The summary data so far (thresholds judged as on the periodic check), for live displays;
     #: computed on each call from the whole run's aggregates, so ask at most once a second.
     live_summary: Callable[[], dict[str, Any]] | None = None
+    #: Ask for every batch the run's aggregator folds, grouped by metric, as ``observer(metric,
+    #: samples, values, tags)`` calls (returns False when it cannot: under ``--workers``). A live view
+    #: that charts everything costs the VUs far less this way than re-reading every sample.
+    observe_samples: Callable[[Callable[[Any, list[Any], list[float], Any], None]], bool] | None = (
+        None
+    )

@@ -74,6 +74,41 @@ def test_batches_fill_sinks_and_counts(agg: Aggregator, builtin: BuiltinMetrics)
     assert isinstance(ping, TrendSink) and ping.histogram.count == 1
 
 
+def test_observers_get_each_batch_grouped_by_metric(
+    agg: Aggregator, builtin: BuiltinMetrics, registry: Registry
+) -> None:
+    """A live view sees every sample once, grouped by metric with its values and the batch's
+    distinct TagSets; a second aggregator fed those groups through ``add_samples_of`` (what
+    the dashboard's tables do) ends with the same sinks, checks and groups as one fed batches."""
+    seen: list[tuple[str, list[Sample], list[float], dict[int, TagSet]]] = []
+    agg.observers.append(lambda m, s, v, t: seen.append((m.name, list(s), list(v), dict(t))))
+    chat, root = TagSet({"group": "::chat"}), TagSet({"group": ""})
+    ok = TagSet({"group": "::chat", "check": "ok"})
+    batch = [
+        (builtin.ws_msgs_sent, T0, 1.0, chat),
+        (builtin.ws_ping, T0, 12.5, root),
+        (builtin.ws_msgs_sent, T0 + 1, 2.0, root),
+        (builtin.checks, T0, 1.0, ok),
+        (builtin.vus, T0, 3.0, root),
+    ]
+    agg.add_batch(batch)
+    assert [(name, values) for name, _s, values, _t in seen] == [
+        ("ws_msgs_sent", [1.0, 2.0]),
+        ("ws_ping", [12.5]),
+        ("checks", [1.0]),
+        ("vus", [3.0]),
+    ]
+    assert seen[0][1] == [batch[0], batch[2]]
+    assert set(seen[0][3].values()) == {chat, root, ok}
+    grouped = Aggregator(registry)
+    for name, samples, values, tags in seen:
+        grouped.add_samples_of(registry.get(name), samples, values, tags)
+    stats = ["avg", "count"]
+    assert grouped.summary_data(duration_s=1, trend_stats=stats) == agg.summary_data(
+        duration_s=1, trend_stats=stats
+    )
+
+
 def test_any_iterable_is_accepted(agg: Aggregator, builtin: BuiltinMetrics) -> None:
     def samples() -> Iterator[Sample]:
         for i in range(5):

@@ -141,7 +141,11 @@ class HeadlessChromium:
             ):
                 found.append(f"log: {params['entry'].get('text')}")
             elif method == "Network.loadingFailed":
-                found.append(f"load failed: {params.get('errorText')}")
+                if params.get("type") == "EventSource" and params.get("canceled"):
+                    # The page closed its own event stream (the dashboard's does on ``end``);
+                    # whether the server had closed it first is a race, not a fault.
+                    continue
+                found.append(f"load failed: {params.get('errorText')} ({params.get('type')})")
         return found
 
     def requests(self) -> list[str]:

@@ -84,6 +84,14 @@ class Prometheus(ServerProcess, PromQL):
             command.append("--enable-feature=native-histograms")
         return command
 
+    def stop(self) -> None:
+        """SIGTERM, as an operator or an orchestrator stops it: Prometheus closes its TSDB and
+        WAL, so a restart on the same directory (``start()``, same port) has what it had."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(30)
+        self.proc = None
+
 
 class Victoria(VictoriaMetrics, PromQL):
     """VictoriaMetrics: remote write on /api/v1/write, PromQL (MetricsQL) on /api/v1/query."""

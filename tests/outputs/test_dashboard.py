@@ -24,8 +24,6 @@ from greenws_runner import ROOT, run_greenws, write_script
 from headless_chromium import HeadlessChromium, find_chromium
 from servers import free_port
 
-from greenws.outputs.dashboard.settings import parse_settings
-
 SCRIPT = """
 import os
 from greenws import ws, check, group, sleep, Trend
@@ -156,6 +154,100 @@ def test_the_live_page_follows_the_run_and_ends_as_the_summary(
     assert "<script>" not in page.replace('<script type="application/json"', "")
 
 
+def _listening_ports(pids: set[int]) -> dict[int, list[int]]:
+    """The TCP ports each of ``pids`` listens on, ``{pid: [ports]}`` (pids listening on nothing
+    left out), read from /proc rather than from a tool's output format."""
+    inodes: dict[str, int] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table, encoding="ascii") as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                if fields[3] == "0A":  # LISTEN
+                    inodes[fields[9]] = int(fields[1].rsplit(":", 1)[1], 16)
+    found: dict[int, list[int]] = {}
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue  # closed meanwhile
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                found.setdefault(pid, []).append(inodes[target[8:-1]])
+    return found
+
+
+def _children(pid: int) -> set[int]:
+    children: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        children.update(int(child) for child in text)
+    return children
+
+
+def test_with_workers_the_coordinator_serves_one_page_of_the_whole_test(
+    tmp_path: Path, echo_server: Any
+) -> None:
+    """``--workers 2``: one server (the coordinator's; the workers listen on nothing), and the
+    page's totals at the end are the merged summary's, not one worker's share."""
+    executable = find_chromium()
+    if executable is None:
+        pytest.fail("chromium is not installed: apt-get install -y chromium")
+    script = write_script(tmp_path, SCRIPT.replace('"vus": 3', '"vus": 4'))
+    port = free_port()
+    summary = tmp_path / "summary.json"
+    command = [
+        sys.executable, "-m", "greenws", "run", str(script), "-q", "--no-color",
+        "--workers", "2", "--dashboard", "--dashboard-port", str(port),
+        "--dashboard-period", "300ms", "--dashboard-tag", "room",
+        "--summary-export", str(summary),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TARGET": echo_server.url}
+    process = subprocess.Popen(
+        command, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(base + "/report", process)
+        with HeadlessChromium(executable) as browser:
+            browser.open(base + "/")
+            workers: set[int] = set()
+            deadline = time.monotonic() + 20
+            while len(workers) < 2 and time.monotonic() < deadline:
+                workers = _children(process.pid)
+                time.sleep(0.1)
+            assert len(workers) == 2, workers
+            listening = _listening_ports({process.pid, *workers})
+            assert listening == {process.pid: [port]}, listening  # one server, no worker's
+            seen = []
+            deadline = time.monotonic() + 20
+            while len({s for s in seen if s}) < 2 and time.monotonic() < deadline:
+                time.sleep(0.5)
+                seen.append(_total(browser, "ws_msgs_sent"))
+            assert len({s for s in seen if s}) >= 2, seen  # the merged numbers move
+            code = process.wait(timeout=60)
+            _stdout, stderr = process.communicate(timeout=10)
+            assert code == 0, stderr
+            deadline = time.monotonic() + 10
+            while not browser.evaluate("document.body.dataset.finished === '1'"):
+                assert time.monotonic() < deadline, "the page never got the end of the test"
+                time.sleep(0.1)
+            data = json.loads(summary.read_text())
+            for name in ("ws_msgs_sent", "ws_msgs_received", "ws_sessions", "iterations"):
+                assert _total(browser, name) == str(data["metrics"][name]["count"]), name
+            assert data["metrics"]["vus_max"]["max"] == 4  # both workers' VUs in one total
+            assert browser.evaluate(
+                "document.querySelector('section.tag-breakdown[data-tag=room]')"
+                ".textContent.includes('ROOM: lobby')"
+            )
+            assert browser.problems() == []
+            assert all(url.startswith(base + "/") for url in browser.requests())
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def test_port_minus_one_serves_nothing_and_still_exports(tmp_path: Path, echo_server: Any) -> None:
     export = tmp_path / "final.html"
     result = run_greenws(
@@ -191,20 +283,37 @@ def test_a_port_in_use_is_an_option_error(tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
 
 
-def test_settings_follow_greenws_then_k6_names() -> None:
-    env = {"K6_WEB_DASHBOARD": "true", "K6_WEB_DASHBOARD_PORT": "7000",
-           "GREENWS_WEB_DASHBOARD_PORT": "7001", "K6_WEB_DASHBOARD_PERIOD": "2s"}  # fmt: skip
-    settings = parse_settings(env)
-    assert (settings.enabled, settings.port, settings.period) == (True, 7001, 2.0)
-    assert parse_settings(env, port=0).port == 0  # a flag wins over both
-    assert parse_settings({}, export="x.html").enabled  # an export asks for the dashboard
-    public = parse_settings({}, enabled=True, host="0.0.0.0")
-    assert public.warnings and "beyond this machine" in public.warnings[0]
-    for bad, problem in (
-        ({"K6_WEB_DASHBOARD_PORT": "web"}, "expected a port number"),
-        ({"K6_WEB_DASHBOARD_PERIOD": "10ms"}, "expected 100ms to 1h"),
-        ({"GREENWS_WEB_DASHBOARD": "maybe"}, "expected true or false"),
-        ({"GREENWS_WEB_DASHBOARD_TAGS": "ok,no way"}, "is not a tag name"),
-    ):
-        with pytest.raises(ValueError, match=problem):
-            parse_settings(bad)
+BROKEN_VIEW = """
+from greenws.plugins import hookimpl
+
+calls = []
+
+def view(metric, samples, values, tags):
+    calls.append(metric.name)
+    if len(calls) == 2:
+        raise RuntimeError("the view broke")
+
+@hookimpl
+def greenws_output_start(run):
+    assert run.observe_samples(view)
+"""
+
+
+def test_a_live_view_that_fails_costs_the_summary_nothing(tmp_path: Path, echo_server: Any) -> None:
+    """A view fed by the engine's aggregator (as the dashboard is) raises mid-run: it is dropped
+    with one warning, and the summary still counts every sample the JSON output got."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "greenws_broken_view.py").write_text(BROKEN_VIEW, encoding="utf-8")
+    result = run_greenws(
+        tmp_path,
+        SCRIPT.replace('"5s"', '"1s"'),
+        "-p",
+        "greenws_broken_view",
+        env={"TARGET": echo_server.url, "PYTHONPATH": os.pathsep.join([str(ROOT), str(site)])},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("failed and sees no more samples") == 1, result.stderr
+    assert "the view broke" in result.stderr
+    for name in ("ws_msgs_sent", "ws_sessions", "iterations"):
+        assert result.metric(name)["count"] == len(result.points_of(name)) > 0, name

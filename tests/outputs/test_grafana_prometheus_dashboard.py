@@ -84,3 +84,27 @@ def test_every_panel_and_variable_returns_data(tmp_path: Path, echo_server: Any)
             query = urllib.parse.urlencode({"match[]": metric})
             status, body = http("GET", f"{prometheus.url}/api/v1/label/{label}/values?{query}")
             assert status == 200 and json.loads(body)["data"], variable["name"]
+
+
+def test_the_compose_files_prometheus_starts_as_configured() -> None:
+    """examples/grafana/docker-compose.yml's Prometheus, checked by the real tools: its config
+    passes ``promtool check config`` and every flag it is started with is one ``prometheus``
+    knows (Debian's build; the image is newer, and these flags exist in both)."""
+    import subprocess
+
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "examples" / "grafana" / "docker-compose.yml").read_text())
+    checked = subprocess.run(
+        ["promtool", "check", "config", str(ROOT / "examples" / "grafana" / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    usage = subprocess.run(
+        ["prometheus", "--help"], capture_output=True, text=True, timeout=60
+    )  # kingpin prints its help on stderr
+    known = usage.stdout + usage.stderr
+    for flag in compose["services"]["prometheus"]["command"]:
+        assert flag.split("=", 1)[0] in known, flag

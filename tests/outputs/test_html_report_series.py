@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from greenws.metrics.histogram import Histogram
@@ -105,6 +107,27 @@ def test_old_buckets_are_frozen_with_exact_count_min_max_and_close_percentiles()
     assert len(frozen.keys) < exact.bucket_count / 2  # 1/32 octave instead of 1/256
 
 
+def test_a_frozen_bucket_draws_its_histograms_percentiles_and_merging_redraws_them() -> None:
+    series = SeriesAggregator(START, max_buckets=4, freeze_after=1)
+    series.add_batch([(PING, START + 0.5, float(v), EMPTY_TAGS) for v in range(1, 101)])
+    series.add_batch([(PING, START + 1.5, 500.0, EMPTY_TAGS), (PING, START + 3.5, 1, EMPTY_TAGS)])
+    frozen = series.buckets[0].trends["ws_ping"]  # type: ignore[union-attr]
+    assert isinstance(frozen, FrozenHistogram)
+    thawed = frozen.thaw()
+    first = series.to_data()["trends"]["ws_ping"]
+    assert [first[k][0] for k in ("p50", "p95", "p99")] == [
+        thawed.percentile(p) for p in (50, 95, 99)
+    ]
+    assert series.to_data()["trends"]["ws_ping"] == first  # drawn again from what was kept
+    series.add_batch([(PING, START + 4.5, 1.0, EMPTY_TAGS)])  # 5 buckets: seconds 0 and 1 merge
+    merged = series.buckets[0].trends["ws_ping"]  # type: ignore[union-attr]
+    assert merged.count == 101
+    assert series.to_data()["trends"]["ws_ping"]["p99"][0] == pytest.approx(
+        merged.thaw().percentile(99)  # type: ignore[union-attr]
+    )
+    assert series.to_data()["trends"]["ws_ping"]["p99"][0] != first["p99"][0]
+
+
 def test_a_late_sample_for_a_frozen_bucket_still_counts() -> None:
     series = SeriesAggregator(START, freeze_after=1)
     series.add_batch([(PING, START + 0.5, 2.0, EMPTY_TAGS), (PING, START + 9.5, 2.0, EMPTY_TAGS)])
@@ -193,3 +216,93 @@ def test_the_breakdown_aggregates_per_scenario_and_per_exact_group() -> None:
     assert scenarios["b"]["ws_msgs_sent"]["values"]["count"] == 3.0
     assert list(groups) == ["::chat"]  # the root is TOTAL; setup/teardown are hidden
     assert groups["::chat"]["ws_msgs_sent"]["values"]["count"] == 3.0
+
+
+def _mixed_batches() -> list[list[tuple[Metric, float, float, TagSet]]]:
+    """Batches as a run makes them: counters, gauges, trends, a custom Rate and Trend, error
+    codes, batches across second boundaries, samples out of order and a late one, several
+    TagSets (scenarios and groups), a run long enough to downsample (max_buckets=8)."""
+    import random
+
+    draw = random.Random(7)
+    rate = Metric("my_rate", MetricType.RATE)
+    wait = Metric("my_wait", MetricType.TREND, ValueType.TIME)
+    tagsets = [
+        TagSet({"scenario": "a", "group": "::chat"}),
+        TagSet({"scenario": "a", "group": ""}),
+        TagSet({"scenario": "b", "group": "::chat", "room": "lobby"}),
+    ]
+    failed = TagSet({"scenario": "a", "error_code": "1006", "error": "abnormal closure"})
+    batches = []
+    for tick in range(120):  # 0.2 s a batch: 24 s of test
+        now = START + tick * 0.2
+        batch = []
+        for _ in range(draw.randint(0, 40)):
+            when = now + draw.uniform(-0.05, 0.2)  # out of order, across boundaries
+            tags = draw.choice(tagsets)
+            metric = draw.choice([SENT, SENT, PING, OTHER, rate, wait, SESSIONS, VUS])
+            batch.append((metric, when, float(draw.choice([0, 1, 2, 37.5])), tags))
+        if tick % 17 == 3:
+            batch.append((SESSIONS, now + 0.1, 1.0, failed))
+        if tick == 60:
+            batch.append((PING, START + 0.5, 3.0, tagsets[0]))  # very late: a frozen bucket
+        batches.append(batch)
+    return batches
+
+
+def _grouped(batch: list[tuple[Metric, float, float, TagSet]]) -> list[tuple[Metric, list[Any]]]:
+    groups: dict[Metric, list[Any]] = {}
+    for sample in batch:
+        groups.setdefault(sample[0], []).append(sample)
+    return list(groups.items())
+
+
+def test_folding_batches_grouped_by_metric_draws_the_same_charts() -> None:
+    """What the dashboard gets from the engine (one call per metric per batch) and what an
+    output gets (whole batches) make the same series, point for point."""
+    whole = SeriesAggregator(START, max_buckets=8, freeze_after=2)
+    grouped = SeriesAggregator(START, max_buckets=8, freeze_after=2)
+    for batch in _mixed_batches():
+        whole.add_batch(batch)
+        for metric, samples in _grouped(batch):
+            grouped.add_metric(metric, samples, [s[2] for s in samples])
+    assert grouped.width == whole.width > 1  # downsampled on the way
+    expected, got = whole.to_data(end=START + 24), grouped.to_data(end=START + 24)
+    assert got["errors"] and got["custom"]["my_rate"]["values"]  # the test covers them
+    assert got["trends"]["ws_ping"]["p99"]  # and the late sample's frozen bucket
+    # Counter sums may differ in the last bit (summed per batch, as the engine does).
+    assert _rounded(got) == _rounded(expected)
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return float(f"{value:.10g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def test_the_breakdown_fed_per_metric_makes_the_same_tables() -> None:
+    from greenws.outputs.html_report.breakdown import Breakdown
+
+    whole, grouped = Breakdown(["room"]), Breakdown(["room"])
+    for batch in _mixed_batches():
+        whole.add_batch(batch)
+        column = [s[3] for s in batch]
+        batch_tags = dict(zip(map(id, column), column, strict=True))
+        for metric, samples in _grouped(batch):
+            grouped.add_metric(metric, samples, [s[2] for s in samples], batch_tags)
+    stats = ["avg", "p(95)", "count"]
+    assert grouped.tables(24.0, stats) == whole.tables(24.0, stats)
+    assert grouped.tag_tables(24.0, stats) == whole.tag_tables(24.0, stats)
+    single = Breakdown()  # one TagSet in every batch: each table takes the samples whole
+    one = TagSet({"scenario": "a", "group": "::chat"})
+    single.add_metric(SENT, [(SENT, START, 2.0, one)] * 3, [2.0] * 3, {id(one): one})
+    scenarios, groups = single.tables(1.0, ["avg"])
+    assert (
+        scenarios["a"]["ws_msgs_sent"]["values"]["count"]
+        == groups["::chat"]["ws_msgs_sent"]["values"]["count"]
+        == 6.0
+    )

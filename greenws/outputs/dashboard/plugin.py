@@ -10,13 +10,15 @@ The page is the HTML report's (:mod:`greenws.outputs.html_report`), drawn from t
 from the engine's live aggregates (``run.live_summary()``, thresholds judged as on the periodic
 check), at the end from the final summary, and ``--dashboard-export FILE`` writes that final page,
 byte for byte what ``--out html=FILE`` writes. Updates are drawn once per period and only while a
-browser is watching, so a dashboard nobody looks at costs its aggregation alone.
+browser is watching, so a dashboard nobody looks at costs its aggregation alone; a page so large
+that drawing it would take more than 1 % of the loop is drawn less often (``next_update_in``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import time
 import webbrowser
 from collections.abc import Sequence
 from typing import Any
@@ -30,7 +32,7 @@ from greenws.plugins import hookimpl
 from greenws.runtime.logs import get_logger
 
 from .server import DashboardServer, sse_message
-from .settings import DashboardSettings, parse_settings
+from .settings import DashboardSettings, next_update_in, parse_settings
 
 __all__ = ["DashboardOutput", "ExportingDashboard"]
 
@@ -45,9 +47,11 @@ class DashboardOutput:
         self.builder = ReportBuilder(tags=settings.tags)
         self.server: DashboardServer | None = None
         self.updates = 0  # updates drawn and pushed (for tests and benchmarks)
+        self.last_update_cost = 0.0  # CPU seconds the last update took to draw
         self._run: Any = None
         self._pusher: gevent.Greenlet | None = None
         self._final: dict[str, Any] | None = None
+        self._observing = False  # fed by the engine's aggregator, not by output batches
 
     def listen(self) -> None:
         """Bind the port now, before the test: a port in use is an option error, not a test
@@ -76,6 +80,12 @@ class DashboardOutput:
     def greenws_output_start(self, run: Any) -> None:
         self._run = run
         self.builder.start(run.start_time)
+        # The engine's batches, grouped by metric as its aggregator folds them: no pass over
+        # every sample of our own (which cost a third of a ping-pong's throughput). Under
+        # --workers this process sees no samples of its own: the forwarded batches come in as
+        # to any output.
+        observe = getattr(run, "observe_samples", None)
+        self._observing = bool(observe is not None and observe(self.builder.add_metric))
         if self.server is None:
             return
         get_logger().log("info", f"web dashboard: {self.server.url}")
@@ -86,7 +96,7 @@ class DashboardOutput:
 
     @hookimpl
     def greenws_output_samples(self, samples: Sequence[Any]) -> None:
-        if samples:
+        if samples and not self._observing:
             self.builder.add_batch(samples)
 
     @hookimpl
@@ -122,11 +132,18 @@ class DashboardOutput:
     def _push_loop(self) -> None:
         server = self.server
         assert server is not None
+        wait = self.settings.period
         while True:
-            gevent.sleep(self.settings.period)
+            gevent.sleep(wait)
+            wait = self.settings.period
             if server.clients:
+                # CPU time of this thread: the drawing never yields, so this is what it took from
+                # the VUs, whatever else the machine is doing.
+                started = time.thread_time()
                 server.publish(sse_message("update", {"main": render_main(self._current())}))
                 self.updates += 1
+                self.last_update_cost = time.thread_time() - started
+                wait = next_update_in(self.settings.period, self.last_update_cost)
 
 
 class ExportingDashboard(DashboardOutput, FileOutput):

@@ -17,12 +17,25 @@ from dataclasses import dataclass, field
 
 from greenws.options.durations import parse_duration
 
-__all__ = ["DashboardSettings", "parse_settings"]
+__all__ = ["MAX_LOOP_SHARE", "DashboardSettings", "next_update_in", "parse_settings"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _TAG = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+#: The most of the VUs' loop the live page may take. Drawing is done on the loop that runs the
+#: VUs, and the page grows by a point per line every second: after an hour of test one update
+#: costs ~100 times what it costs after a minute. Rather than let a watched page take a growing
+#: share (issue 17 allows 2 % of throughput with one tab open), the wait before the next update
+#: stretches to keep drawing at or below this share.
+MAX_LOOP_SHARE = 0.01
+
+
+def next_update_in(period: float, spent: float, share: float = MAX_LOOP_SHARE) -> float:
+    """Seconds to wait before the next update, given the CPU seconds the last one ``spent``:
+    the period, or longer when drawing would otherwise take more than ``share`` of the loop."""
+    return max(period, spent / share - spent)
 
 
 @dataclass(frozen=True)

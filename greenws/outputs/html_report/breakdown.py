@@ -16,6 +16,7 @@ belong to the nested one), and ``setup``/``teardown`` are left out, as in the co
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from greenws.metrics.aggregator import Aggregator
@@ -23,6 +24,7 @@ from greenws.metrics.metric import Registry
 
 __all__ = ["Breakdown"]
 
+_TAGS = itemgetter(3)
 _HIDDEN_GROUPS = frozenset({"::setup", "::teardown"})
 _MAX_KEYS = 200  # scenarios or groups beyond this are not broken out (tag explosion guard)
 
@@ -37,6 +39,11 @@ class Breakdown:
         #: The tags the user asked to break down by (``--dashboard-tag``): tag -> value -> sinks.
         self.by_tag: dict[str, dict[str, Aggregator]] = {tag: {} for tag in tags}
         self._route: dict[Any, tuple[Aggregator | None, ...]] = {}
+        #: The same by the TagSet's id (kept alive beside it, so the id is not reused): found
+        #: without TagSet.__eq__, which costs a dict comparison for every equal session's set.
+        self._route_by_id: dict[int, tuple[Any, tuple[Aggregator | None, ...]]] = {}
+        self._batch_tags: Any = None  # the last batch's TagSets, and where they lead
+        self._batch_routes: set[tuple[Aggregator | None, ...]] = set()
 
     def _aggregator(self, table: dict[str, Aggregator], key: str | None) -> Aggregator | None:
         if key is None:
@@ -56,25 +63,61 @@ class Breakdown:
                 batch = by_tags[tags] = []
             batch.append(sample)
         pending: dict[int, tuple[Aggregator, list[Any]]] = {}
-        route = self._route
-        if len(route) > 50_000:
-            route.clear()
+        if len(self._route) > 50_000:
+            self._route.clear()
+            self._route_by_id.clear()
         for tags, batch in by_tags.items():
-            targets = route.get(tags)
-            if targets is None:
-                group = tags.get("group")
-                targets = route[tags] = (
-                    self._aggregator(self.scenarios, tags.get("scenario")),
-                    None
-                    if not group or group in _HIDDEN_GROUPS  # "" is the root: TOTAL shows it
-                    else self._aggregator(self.groups, group),
-                    *(self._aggregator(table, tags.get(tag)) for tag, table in self.by_tag.items()),
-                )
-            for aggregator in targets:
+            for aggregator in self._targets(tags):
                 if aggregator is not None:
                     pending.setdefault(id(aggregator), (aggregator, []))[1].extend(batch)
         for aggregator, batch in pending.values():
             aggregator.add_batch(batch)
+
+    def _targets(self, tags: Any) -> tuple[Aggregator | None, ...]:
+        """The tables a sample with ``tags`` counts in (worked out once per distinct TagSet)."""
+        targets = self._route.get(tags)
+        if targets is None:
+            group = tags.get("group")
+            targets = self._route[tags] = (
+                self._aggregator(self.scenarios, tags.get("scenario")),
+                None
+                if not group or group in _HIDDEN_GROUPS  # "" is the root: TOTAL shows it
+                else self._aggregator(self.groups, group),
+                *(self._aggregator(table, tags.get(tag)) for tag, table in self.by_tag.items()),
+            )
+        return targets
+
+    def add_metric(
+        self, metric: Any, samples: list[Any], values: list[float], tags: Any = None
+    ) -> None:
+        """One metric's samples of a batch, already grouped (see ``SeriesAggregator.add_metric``).
+
+        ``tags`` are the whole batch's distinct TagSets by id, when the caller (the engine's
+        aggregator) has them. When they all lead to the same tables (one scenario, one group:
+        most batches), each table takes the samples whole, with no step per sample."""
+        if tags is None:
+            column = list(map(_TAGS, samples))
+            tags = dict(zip(map(id, column), column, strict=True))
+        if tags is self._batch_tags:  # the batch's other metrics: routed already
+            routes = self._batch_routes
+        else:
+            if len(self._route) > 50_000:
+                self._route.clear()
+                self._route_by_id.clear()
+            by_id = self._route_by_id
+            routes = set()
+            for key, tagset in tags.items():
+                known = by_id.get(key)
+                if known is None or known[0] is not tagset:  # the id of a TagSet gone since
+                    known = by_id[key] = (tagset, self._targets(tagset))
+                routes.add(known[1])
+            self._batch_tags, self._batch_routes = tags, routes
+        if len(routes) > 1:
+            self.add_batch(samples)
+            return
+        for aggregator in next(iter(routes)):
+            if aggregator is not None:
+                aggregator.add_samples_of(metric, samples, values, tags)
 
     def tables(
         self, duration_s: float, trend_stats: Sequence[str]

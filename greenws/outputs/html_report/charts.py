@@ -174,6 +174,11 @@ def line_chart(
         f'<line class="axis" x1="{_LEFT}" x2="{_WIDTH - _RIGHT}" '
         f'y1="{_TOP + plot_h}" y2="{_TOP + plot_h}"/>'
     )
+    # Every line shares the time axis: its positions are worked out and formatted once, not once
+    # per line (a live page redraws an hour's worth of points on every update).
+    xs = [x(t) for t in times]
+    x_text = [f"{px:.1f}" for px in xs]
+    dotted = len(times) <= _DOTS_UP_TO
     for index, (line, (legend_x, row)) in enumerate(zip(lines, legend, strict=True)):
         color = PALETTE[index % len(PALETTE)]
         stroke = STROKES[index % len(STROKES)]
@@ -181,14 +186,14 @@ def line_chart(
         path: list[str] = []
         dots: list[str] = []
         pen_down = False
-        for t, v in zip(times, line.values, strict=False):
+        for t, px, sx, v in zip(times, xs, x_text, line.values, strict=False):
             if v is None or not math.isfinite(v):
                 pen_down = False
                 continue
-            px, py = x(t), y(v)
-            path.append(f"{'L' if pen_down else 'M'}{px:.1f} {py:.1f}")
+            py = y(v)
+            path.append(f"{'L' if pen_down else 'M'}{sx} {py:.1f}")
             pen_down = True
-            if len(times) <= _DOTS_UP_TO:
+            if dotted:
                 hover = f"{line.name} at {format_elapsed(t)}: {value_format(v)}"
                 dots.append(_marker(stroke.marker, px, py, hover))
         parts.append(

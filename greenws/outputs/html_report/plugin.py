@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from greenws.options.durations import format_duration
@@ -26,6 +27,8 @@ from .render import render_report
 from .series import SeriesAggregator
 
 __all__ = ["ENVIRONMENT_KEY", "HtmlReportOutput", "ReportBuilder", "run_header"]
+
+_VALUE = itemgetter(2)
 
 #: Writes a report as if ``--out html=FILE`` had been given (``GREENWS_*`` like every option).
 ENVIRONMENT_KEY = "GREENWS_HTML_REPORT"
@@ -77,10 +80,25 @@ class ReportBuilder:
         self.series = SeriesAggregator(start_time, max_buckets=self.max_buckets)
 
     def add_batch(self, samples: Sequence[Any]) -> None:
+        """Fold a batch as an output receives it: grouped by metric first, in one pass."""
+        groups: dict[Any, list[Any]] = {}
+        for sample in samples:
+            group = groups.get(sample[0])
+            if group is None:
+                group = groups[sample[0]] = []
+            group.append(sample)
+        for metric, group in groups.items():
+            self.add_metric(metric, group, list(map(_VALUE, group)))
+
+    def add_metric(
+        self, metric: Any, samples: list[Any], values: list[float], tags: Any = None
+    ) -> None:
+        """One metric's samples of a batch (the engine's grouping, for the live dashboard);
+        ``tags``: the batch's distinct TagSets by id, when known."""
         if self.series is None:
             raise RuntimeError("samples before the output started")
-        self.series.add_batch(samples)
-        self.breakdown.add_batch(samples)
+        self.series.add_metric(metric, samples, values)
+        self.breakdown.add_metric(metric, samples, values, tags)
 
     def report(self, summary: dict[str, Any], run: Any, *, end: float | None) -> dict[str, Any]:
         """What ``render_report`` draws: ``end`` is None while the test runs."""
@@ -109,14 +127,19 @@ class HtmlReportOutput(FileOutput):
     def __init__(self, path: str, *, max_buckets: int = 3600, tags: Sequence[str] = ()) -> None:
         self.path = path
         self.builder = ReportBuilder(max_buckets=max_buckets, tags=tags)
+        self._observing = False
 
     @hookimpl
     def greenws_output_start(self, run: Any) -> None:
         self.builder.start(run.start_time)
+        # As the live dashboard does: the engine's per-metric groups, no pass of our own.
+        observe = getattr(run, "observe_samples", None)
+        self._observing = bool(observe is not None and observe(self.builder.add_metric))
 
     @hookimpl
     def greenws_output_samples(self, samples: Sequence[Any]) -> None:
-        self.builder.add_batch(samples)
+        if not self._observing:
+            self.builder.add_batch(samples)
 
     @hookimpl
     def greenws_output_stop(self, summary: dict[str, Any], run: Any) -> None:

@@ -11,8 +11,10 @@ newest one (late batches are rare past that), its histograms are *frozen*: their
 coarsened from 1/256 to 1/32 of an octave and packed into two ``array("q")``. That is eight times
 fewer keys at 16 bytes each instead of a dict entry with two boxed ints, and a percentile on a
 per-second chart loses at most 1.6 %, while count, sum, min and max stay exact. A frozen histogram
-thaws back into a Histogram to be merged or read, which happens only while downsampling and once
-at the end.
+thaws back into a Histogram to be merged or read, which happens only while downsampling. Its
+percentiles cannot change, so they are worked out once, the first time the chart is drawn, and
+kept: the live dashboard draws every point of the test once a second, and thawing an hour's worth
+of buckets each time cost ~0.8 s of the VUs' loop per update (``benchmarks/dashboard_instructions.py``).
 
 Pure: no clock, no I/O. The caller passes the run's start time, and the end time when it reads.
 """
@@ -22,6 +24,8 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Iterable, Mapping
+from itertools import compress
+from operator import itemgetter
 from typing import Any
 
 from greenws.metrics.histogram import Histogram
@@ -62,6 +66,8 @@ _MAX_CUSTOM = 60  # metrics charted beyond the fixed ones; more would be a tag e
 _MAX_ERROR_CODES = 20  # more distinct codes than this share one "other" line
 _MAX_ERROR_TEXTS = 5  # distinct ``error`` texts kept per code, to name its line
 _OTHER_CODE = "other"
+_TIME = itemgetter(1)
+_TAGS = itemgetter(3)
 _COARSE_BITS = 3  # 256 -> 32 sub-buckets per octave once frozen
 _STATE_SHIFT = 44  # Histogram's key shift; frozen state must match it to thaw
 
@@ -69,7 +75,7 @@ _STATE_SHIFT = 44  # Histogram's key shift; frozen state must match it to thaw
 class FrozenHistogram:
     """A closed bucket's Histogram, coarsened and packed; thaw it to merge or read it."""
 
-    __slots__ = ("count", "counts", "keys", "maximum", "minimum", "total")
+    __slots__ = ("_percentiles", "count", "counts", "keys", "maximum", "minimum", "total")
 
     def __init__(self, histogram: Histogram) -> None:
         state = histogram.to_state()
@@ -86,6 +92,17 @@ class FrozenHistogram:
         self.total = float(state["sum"])
         self.minimum = state["min"]
         self.maximum = state["max"]
+        self._percentiles: tuple[float | None, ...] | None = None
+
+    def percentiles(self) -> tuple[float | None, ...]:
+        """The charted :data:`PERCENTILES`, worked out on the first call and kept (the contents
+        never change; merging makes a new object)."""
+        if self._percentiles is None:
+            live = self.thaw()
+            self._percentiles = tuple(
+                live.percentile(p) if live.count else None for p in PERCENTILES
+            )
+        return self._percentiles
 
     def thaw(self) -> Histogram:
         """A Histogram with the same (coarsened) contents."""
@@ -254,6 +271,63 @@ class SeriesAggregator:
                 if code:
                     self._count_error(bucket, str(code), tags.get("error"))
 
+    def add_metric(self, metric: Any, samples: list[Any], values: list[float]) -> None:
+        """One metric's samples of a batch (``values[i]`` is ``samples[i]``'s), as :meth:`add_batch`
+        would fold them but with no Python step per sample: the dashboard gets the engine's
+        batches grouped by metric, and a step per sample cost a third of a ping-pong's
+        throughput (``benchmarks/dashboard_instructions.py``). A flush's samples (0.2 s) mostly
+        share a bucket: a min, a max, a sum. Gauges (the last reading wins) and error metrics
+        carrying an ``error_code`` take the per-sample path: a few a second."""
+        name = metric.name
+        kind = self._kinds.get(name)
+        if kind is None:
+            kind = self._classify(metric)
+        if kind == _KIND_SKIP:
+            return
+        if kind == _KIND_GAUGE:
+            self.add_batch(samples)
+            return
+        if name in ERROR_METRICS:
+            column = list(map(_TAGS, samples))
+            distinct = dict(zip(map(id, column), column, strict=True))
+            if any("error_code" in tags for tags in distinct.values()):
+                self.add_batch(samples)
+                return
+        # Sorted, for the oldest and the newest: one pass of comparisons over times that arrive
+        # in order (min and max would take two).
+        ordered = sorted(map(_TIME, samples))
+        newest = self._bucket(ordered[-1])  # first: it may downsample, which moves indexes
+        oldest = self._bucket(ordered[0])
+        if oldest is newest:
+            self._fold(newest, name, kind, values)
+            return
+        start, width = self.start, self.width
+        indexes = [max(0, int((t - start) // width)) for t in map(_TIME, samples)]
+        for index in dict.fromkeys(indexes):
+            chosen = list(compress(values, map(index.__eq__, indexes)))
+            self._fold(self._bucket(start + index * width), name, kind, chosen)
+
+    def _fold(self, bucket: Bucket, name: str, kind: int, values: list[float]) -> None:
+        """Values of one metric into one bucket, as :meth:`add_batch` would add them."""
+        if name in self.custom:
+            name = CUSTOM_PREFIX + name
+            if kind == _KIND_RATE:
+                counters = bucket.counters
+                counters[name + "#n"] = counters.get(name + "#n", 0.0) + len(values)
+                hits = len(values) - values.count(0.0)  # non-zero values, as ``if value``
+                if hits:
+                    counters[name] = counters.get(name, 0.0) + hits
+                return
+        if kind == _KIND_COUNTER:  # summed per batch, as the engine's CounterSink does
+            bucket.counters[name] = bucket.counters.get(name, 0.0) + sum(values)
+            return
+        hist = bucket.trends.get(name)
+        if hist is None:
+            hist = bucket.trends[name] = Histogram()
+        elif isinstance(hist, FrozenHistogram):  # very late samples
+            hist = bucket.trends[name] = hist.thaw()
+        hist.add_many(values)
+
     def _classify(self, metric: Any) -> int:
         """A metric without a fixed chart: charted by its type while there is room."""
         kind_name = str(getattr(metric.type, "value", metric.type))
@@ -375,13 +449,20 @@ class SeriesAggregator:
 
     def _percentile_lines(self, key: str) -> dict[str, list[float | None]]:
         """p50/p95/p99 of the Trend filed under ``key``, per bucket (None for empty buckets)."""
-        lines: dict[str, list[float | None]] = {_label(p): [] for p in PERCENTILES}
+        labels = [_label(p) for p in PERCENTILES]
+        columns: list[list[float | None]] = [[] for _ in PERCENTILES]
+        empty = (None,) * len(PERCENTILES)
         for bucket in self.buckets:
             hist = bucket.trends.get(key) if bucket is not None else None
-            live = _thawed(hist) if hist is not None else None
-            for p in PERCENTILES:
-                lines[_label(p)].append(live.percentile(p) if live and live.count else None)
-        return lines
+            if hist is None:
+                values: tuple[float | None, ...] = empty
+            elif isinstance(hist, FrozenHistogram):
+                values = hist.percentiles()
+            else:
+                values = tuple(hist.percentile(p) if hist.count else None for p in PERCENTILES)
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
+        return dict(zip(labels, columns, strict=True))
 
     def _custom_series(self, rate: Any) -> dict[str, dict[str, Any]]:
         """Every other metric: ``{name: {"type", "contains", "values" | "lines"}}``; counters as

@@ -267,7 +267,15 @@ class SeriesStore:
 def _trend_stat(
     stat: str, histogram: Histogram, total: float, low: float, high: float, scale: float
 ) -> float:
-    """One stat of a Trend, times in seconds; ``count`` stays a count (k6 divides it too)."""
+    """One stat of a Trend, times in seconds; ``count`` stays a count.
+
+    Not as k6: its output (``internal/output/prometheusrw/remotewrite/trend.go`` in v2.2.0,
+    ``adaptUnit`` applied to every stat) divides a time Trend's ``count`` by 1000 too, so
+    ``k6_http_req_duration_count`` reads 24.712 for 24,712 requests (grafana/k6#4582, open). No
+    query of k6's published dashboards reads a time Trend's ``_count`` (they use the stats and
+    ``k6_http_reqs_total``), so matching k6 would buy no compatibility and would break what a
+    Prometheus user writes: ``rate(..._count[1m])`` as requests per second, and
+    ``rate(..._sum[1m]) / rate(..._count[1m])`` as the mean in seconds."""
     count = histogram.count
     if stat == "count":
         return float(count)

@@ -1,0 +1,66 @@
+"""The flusher's side of one batch, counted: the engine's aggregation alone, or with the live
+dashboard's share. Used by ``benchmarks/dashboard_instructions.py`` under callgrind.
+
+A ping-pong run's batches (``ws_msgs_sent`` and ``ws_msgs_received`` in turn, 300 round trips a
+batch, a flush's worth under valgrind; ``BENCH_VUS`` sessions, each with its own TagSet as every
+session builds one) are built first and frozen out of the collector, then ``BENCH_BATCHES`` of
+them are folded by the engine's :class:`Aggregator` and, with ``BENCH_MODE=dashboard``, by the
+dashboard's report builder the way the measured greenws feeds it: through the aggregator's
+observers where it has them, else (an older greenws) as an output, whole batches. Run with B and
+2B batches, the difference divided by the samples is what one more sample costs.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+
+from greenws.metrics.aggregator import Aggregator
+from greenws.metrics.builtin import register_builtin
+from greenws.metrics.metric import Registry
+from greenws.metrics.tags import TagSet
+from greenws.outputs.html_report.plugin import ReportBuilder
+
+MODE = os.environ["BENCH_MODE"]
+BATCHES = int(os.environ["BENCH_BATCHES"])
+VUS = int(os.environ.get("BENCH_VUS", "1"))
+START = 1_700_000_000.0
+
+
+def main() -> None:
+    registry = Registry()
+    register_builtin(registry)
+    sent, received = registry.get("ws_msgs_sent"), registry.get("ws_msgs_received")
+    sessions = [
+        TagSet({"scenario": "default", "group": "", "url": "ws://127.0.0.1:8765/"})
+        for _ in range(VUS)
+    ]
+    batches = []
+    for index in range(80):
+        batch = []
+        for step in range(300):
+            when = START + index * 0.2 + step * 0.2 / 300
+            tags = sessions[step % VUS]
+            batch.append((sent, when, 1.0, tags))
+            batch.append((received, when, 1.0, tags))
+        batches.append(batch)
+    aggregator = Aggregator(registry)
+    builder = ReportBuilder()
+    builder.start(START)
+    as_output = False
+    if MODE == "dashboard":
+        if hasattr(aggregator, "observers"):
+            aggregator.observers.append(builder.add_metric)
+        else:
+            as_output = True
+    gc.collect()
+    gc.freeze()
+    for index in range(BATCHES):
+        batch = batches[index % len(batches)]
+        aggregator.add_batch(batch)
+        if as_output:
+            builder.add_batch(batch)
+
+
+if __name__ == "__main__":
+    main()
