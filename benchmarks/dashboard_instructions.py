@@ -54,6 +54,10 @@ UPDATE = ROOT / "benchmarks" / "scripts" / "dashboard_update.py"
 SAMPLES = ROOT / "benchmarks" / "scripts" / "dashboard_samples.py"
 #: The greenws measured: this checkout, or ``--source DIR`` (another checkout, to compare).
 SOURCE = {"root": ROOT}
+#: (distinct TagSets, round trips) of a batch: one URL (ws.connect interns a session's tags, so
+#: any number of sessions to it share one set) or fifty; 300 round trips is a 0.2 s flush under
+#: valgrind, 3,000 a native one at 15,000 round trips/s, where a batch's fixed costs weigh less.
+SAMPLE_SHAPES = ((1, 300), (50, 300), (1, 3000), (50, 3000))
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -148,20 +152,23 @@ def per_round_trip(count: int, url: str, scratch: Path, repeat: int) -> dict[str
     }
 
 
-def per_sample(mode: str, vus: int, scratch: Path, batches: int = 100) -> float:
+def per_sample(mode: str, tagsets: int, round_trips: int, scratch: Path) -> float:
     """Instructions the flusher spends per sample (``scripts/dashboard_samples.py``): B and 2B
-    batches of 600 samples, the difference over B × 600."""
+    batches of ``2 × round_trips`` samples (B: 60,000 samples' worth), the difference over the
+    extra samples."""
+    batches = max(1, 30_000 // round_trips)
     counts = []
     for b in (batches, 2 * batches):
-        out = scratch / f"cg.samples.{mode}.{vus}.{b}"
-        env = _env(BENCH_MODE=mode, BENCH_BATCHES=str(b), BENCH_VUS=str(vus))
+        out = scratch / f"cg.samples.{mode}.{tagsets}.{round_trips}.{b}"
+        env = _env(BENCH_MODE=mode, BENCH_BATCHES=str(b), BENCH_TAGSETS=str(tagsets),
+                   BENCH_ROUND_TRIPS=str(round_trips))  # fmt: skip
         command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
                    sys.executable, str(SAMPLES)]  # fmt: skip
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)
         if result.returncode != 0:
             raise SystemExit(f"samples run failed: {result.stderr[-2000:]}")
         counts.append(sum(callgrind_costs(out).values()))
-    return (counts[1] - counts[0]) / (batches * 600)
+    return (counts[1] - counts[0]) / (batches * 2 * round_trips)
 
 
 def per_update(seconds: int, updates: int, scratch: Path) -> float:
@@ -224,10 +231,10 @@ def main() -> int:
             )
             samples = {}
             if "samples" in parts:
-                for vus in (1, 50):
+                for shape in SAMPLE_SHAPES:
                     for mode in ("engine", "dashboard"):
-                        samples[(mode, vus)] = per_sample(mode, vus, scratch)
-                        print(f"{mode} {vus}: {samples[(mode, vus)]:,.0f}", file=sys.stderr)
+                        samples[(mode, shape)] = per_sample(mode, *shape, scratch)
+                        print(f"{mode} {shape}: {samples[(mode, shape)]:,.0f}", file=sys.stderr)
             updates: dict[int, tuple[float, float]] = {}
             if "update" in parts:
                 for seconds in (int(s) for s in args.seconds.split(",")):
@@ -241,11 +248,17 @@ def main() -> int:
         server.wait(10)
     if samples:
         print("Per sample, in the flusher (the engine's aggregation, and the dashboard's share)\n")
-        print("| sessions in a batch | engine | dashboard's share | per round trip (2 samples) |")
-        print("|---|---|---|---|")
-        for vus in (1, 50):
-            engine, both = samples[("engine", vus)], samples[("dashboard", vus)]
-            print(f"| {vus} | {engine:,.0f} | {both - engine:,.0f} | {2 * (both - engine):,.0f} |")
+        print(
+            "| round trips a batch | distinct TagSets | engine | dashboard's share "
+            "| per round trip (2 samples) |"
+        )
+        print("|---|---|---|---|---|")
+        for shape in SAMPLE_SHAPES:
+            engine, both = samples[("engine", shape)], samples[("dashboard", shape)]
+            share = both - engine
+            print(
+                f"| {shape[1]:,} | {shape[0]} | {engine:,.0f} | {share:,.0f} | {2 * share:,.0f} |"
+            )
         print()
     if rows:
         print(

@@ -1,9 +1,11 @@
 """The flusher's side of one batch, counted: the engine's aggregation alone, or with the live
 dashboard's share. Used by ``benchmarks/dashboard_instructions.py`` under callgrind.
 
-A ping-pong run's batches (``ws_msgs_sent`` and ``ws_msgs_received`` in turn, 300 round trips a
-batch, a flush's worth under valgrind; ``BENCH_VUS`` sessions, each with its own TagSet as every
-session builds one) are built first and frozen out of the collector, then ``BENCH_BATCHES`` of
+A ping-pong run's batches (``ws_msgs_sent`` and ``ws_msgs_received`` in turn,
+``BENCH_ROUND_TRIPS`` round trips a batch: 300 is a 0.2 s flush's worth under valgrind, 3,000 a
+native one's at 15,000 round trips/s; samples from ``BENCH_TAGSETS`` distinct TagSets: 1 for any
+number of sessions to one URL, whose tags greenws interns, 50 for sessions to fifty URLs) are
+built first and frozen out of the collector, then ``BENCH_BATCHES`` of
 them are folded by the engine's :class:`Aggregator` and, with ``BENCH_MODE=dashboard``, by the
 dashboard's report builder the way the measured greenws feeds it: through the aggregator's
 observers where it has them, else (an older greenws) as an output, whole batches. Run with B and
@@ -23,7 +25,8 @@ from greenws.outputs.html_report.plugin import ReportBuilder
 
 MODE = os.environ["BENCH_MODE"]
 BATCHES = int(os.environ["BENCH_BATCHES"])
-VUS = int(os.environ.get("BENCH_VUS", "1"))
+TAGSETS = int(os.environ.get("BENCH_TAGSETS", "1"))
+ROUND_TRIPS = int(os.environ.get("BENCH_ROUND_TRIPS", "300"))
 START = 1_700_000_000.0
 
 
@@ -32,15 +35,15 @@ def main() -> None:
     register_builtin(registry)
     sent, received = registry.get("ws_msgs_sent"), registry.get("ws_msgs_received")
     sessions = [
-        TagSet({"scenario": "default", "group": "", "url": "ws://127.0.0.1:8765/"})
-        for _ in range(VUS)
+        TagSet({"scenario": "default", "group": "", "url": f"ws://127.0.0.1:8765/{index}"})
+        for index in range(TAGSETS)
     ]
     batches = []
     for index in range(80):
         batch = []
-        for step in range(300):
-            when = START + index * 0.2 + step * 0.2 / 300
-            tags = sessions[step % VUS]
+        for step in range(ROUND_TRIPS):
+            when = START + index * 0.2 + step * 0.2 / ROUND_TRIPS
+            tags = sessions[step % TAGSETS]
             batch.append((sent, when, 1.0, tags))
             batch.append((received, when, 1.0, tags))
         batches.append(batch)

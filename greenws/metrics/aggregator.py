@@ -286,6 +286,8 @@ class Aggregator:
             column = list(map(_TAGS, batch))
             distinct = dict(zip(map(id, column), column, strict=True))  # in first-seen order
         known = self._known_tags
+        if known.keys() >= distinct.keys():  # every set seen before, checked in C: the usual
+            return distinct
         if len(known) + len(distinct) > _CACHE_LIMIT:
             known.clear()
         for key, tags in distinct.items():

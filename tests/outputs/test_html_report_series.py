@@ -220,8 +220,10 @@ def test_the_breakdown_aggregates_per_scenario_and_per_exact_group() -> None:
 
 def _mixed_batches() -> list[list[tuple[Metric, float, float, TagSet]]]:
     """Batches as a run makes them: counters, gauges, trends, a custom Rate and Trend, error
-    codes, batches across second boundaries, samples out of order and a late one, several
-    TagSets (scenarios and groups), a run long enough to downsample (max_buckets=8)."""
+    codes, batches across second boundaries, samples in the order they were recorded (one list
+    every VU appends to, each sample stamped as it is appended) and then one from a clock that
+    stepped back, several TagSets (scenarios and groups), a run long enough to downsample
+    (max_buckets=8)."""
     import random
 
     draw = random.Random(7)
@@ -238,12 +240,13 @@ def _mixed_batches() -> list[list[tuple[Metric, float, float, TagSet]]]:
         now = START + tick * 0.2
         batch = []
         for _ in range(draw.randint(0, 40)):
-            when = now + draw.uniform(-0.05, 0.2)  # out of order, across boundaries
+            when = now + draw.uniform(0.0, 0.2)  # across boundaries
             tags = draw.choice(tagsets)
             metric = draw.choice([SENT, SENT, PING, OTHER, rate, wait, SESSIONS, VUS])
             batch.append((metric, when, float(draw.choice([0, 1, 2, 37.5])), tags))
         if tick % 17 == 3:
             batch.append((SESSIONS, now + 0.1, 1.0, failed))
+        batch.sort(key=lambda sample: sample[1])  # in the order they were recorded
         if tick == 60:
             batch.append((PING, START + 0.5, 3.0, tagsets[0]))  # very late: a frozen bucket
         batches.append(batch)
