@@ -266,6 +266,19 @@ def _utc(instant: float) -> str:
     return datetime.fromtimestamp(instant, timezone.utc).isoformat(timespec="milliseconds")
 
 
+def _feed_coordinator_report(engine: Engine, start: float, tags: list[str]) -> None:
+    """A worker's share of the coordinator's dashboard or HTML report: a report builder fed by
+    this worker's aggregator (no step per sample), sent with each status; see
+    ``greenws.outputs.html_report.worker_feed``."""
+    from greenws.outputs.html_report.plugin import ReportBuilder
+
+    assert engine.worker_link is not None
+    feed = ReportBuilder(tags=tags)
+    feed.start(start)  # the coordinator's origin, so both series' buckets line up
+    engine.observe_samples(feed.add_metric)
+    engine.worker_link.report_feed = feed
+
+
 def _attach_workers(engine: Engine, args: argparse.Namespace, pluginmanager: Any) -> str:
     """``--workers``: make this process the coordinator; ``--worker-link``: one of its workers.
 
@@ -278,6 +291,8 @@ def _attach_workers(engine: Engine, args: argparse.Namespace, pluginmanager: Any
         engine.worker_link = WorkerLink(int(link["fd"]))
         if link["forward"]:
             pluginmanager.register(engine.worker_link, "worker-link")
+        if link.get("report"):
+            _feed_coordinator_report(engine, float(link["report_start"]), link["report_tags"])
         if "log_started" in link:  # one [0003] clock for the coordinator's and workers' lines
             from greenws.runtime.logs import get_logger
 

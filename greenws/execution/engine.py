@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -114,6 +114,7 @@ class Engine:
             dropped_samples=self.dropped_samples,
             live_summary=self.live_summary,
             observe_samples=self.observe_samples,
+            observe_worker_reports=self.observe_worker_reports,
             is_tty=is_tty,
             quiet=quiet,
             summary_mode=summary_mode,
@@ -252,6 +253,18 @@ class Engine:
                 get_logger().warn(f"{observer!r} failed and sees no more samples: {error!r}")
 
         observers.append(guarded)
+        return True
+
+    def observe_worker_reports(
+        self, output: Any, receiver: Callable[[int, Any], None], tags: Sequence[str] = ()
+    ) -> bool:
+        """Under ``--workers``: ``receiver`` gets each worker's report data with its status, and
+        ``output`` none of the workers' samples (no worker pickles every sample for it)."""
+        if self.workers is None:
+            return False
+        self.flusher.report_fed.add(self.pluginmanager.get_name(output) or repr(output))
+        self.workers.report_receivers.append(receiver)
+        self.workers.report_tags.extend(tag for tag in tags if tag not in self.workers.report_tags)
         return True
 
     def dropped_samples(self) -> dict[str, int]:

@@ -139,6 +139,9 @@ class Flusher:
         self.aggregator = aggregator
         self.interval = interval
         self.channels: list[OutputChannel] = []
+        #: Outputs (by channel name) fed by the workers' report data under ``--workers``: the
+        #: workers' forwarded samples are not theirs, or they would count them twice.
+        self.report_fed: set[str] = set()
         self.total = 0
         self._greenlet: gevent.Greenlet | None = None
 
@@ -162,7 +165,8 @@ class Flusher:
     def offer_outputs(self, batch: list[Sample]) -> None:
         """Give the outputs a batch aggregated elsewhere (a ``--workers`` worker's samples)."""
         for channel in self.channels:
-            channel.offer(batch)
+            if channel.name not in self.report_fed:
+                channel.offer(batch)
         self.total += len(batch)
 
     def start(self) -> None:

@@ -39,7 +39,7 @@ import struct
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +107,9 @@ class WorkerLink:
         #: One frame at a time: a write that yields part-way must not let another frame in.
         self._writing = gevent.lock.Semaphore()
         self.broken = False
+        #: A report builder fed by this worker's aggregator, when the coordinator's dashboard or
+        #: HTML report takes its data instead of every sample (``export_worker_report``).
+        self.report_feed: Any = None
 
     def _write(self, kind: bytes, payload: bytes) -> None:
         data = memoryview(_HEADER.pack(kind, len(payload)) + payload)
@@ -174,13 +177,18 @@ class WorkerLink:
             "abort": engine.abort_reason,
             "exit_code": exit_code,
         }
+        if self.report_feed is not None:
+            document["report"] = self.report_feed.export_worker_report()
         self._write(b"E" if final else b"S", json.dumps(document).encode())
 
     def report_loop(self, engine: Engine) -> None:
         """The worker's status greenlet (in place of the ``vus`` gauges and threshold checks)."""
         while True:
             gevent.sleep(STATUS_INTERVAL)
-            self.status(engine)
+            # In a greenlet of its own: the engine kills this loop at the end of the test, and a
+            # status killed half-way through its write (a large one yields when the pipe is
+            # full) would leave the final one nothing to do but report this worker lost.
+            gevent.spawn(self.status, engine).join()
 
 
 def child_arguments(args: Any, segment: str, sequence: Sequence[str], link: str) -> list[str]:
@@ -228,9 +236,16 @@ def child_arguments(args: Any, segment: str, sequence: Sequence[str], link: str)
 class _Worker:
     """One worker process as the coordinator sees it: its pipe, its last status, its end."""
 
-    def __init__(self, index: int, argv: list[str], engine: Engine) -> None:
+    def __init__(
+        self,
+        index: int,
+        argv: list[str],
+        engine: Engine,
+        deliver_report: Callable[[int, Any], None],
+    ) -> None:
         self.index = index
         self.engine = engine
+        self.deliver_report = deliver_report  # the coordinator's, for this worker's report data
         read_fd, write_fd = os.pipe()
         argv = [*argv]
         argv[argv.index("--worker-link") + 1] = argv[argv.index("--worker-link") + 1].replace(
@@ -279,6 +294,9 @@ class _Worker:
                     self._forward(payload)
                 else:
                     status = json.loads(payload)
+                    report = status.pop("report", None)
+                    if report is not None:
+                        self.deliver_report(self.index, report)
                     self.status = status
                     if status.get("abort") and self.engine.abort_reason is None:
                         self.engine.abort(status["abort"])
@@ -336,12 +354,30 @@ class Coordinator:
         self.args = args
         self.workers: list[_Worker] = []
         self._setup_file: str | None = None
+        #: Who takes the workers' report data (``Engine.observe_worker_reports``).
+        self.report_receivers: list[Callable[[int, Any], None]] = []
+        self.report_tags: list[str] = []  # the tags their tables are broken down by
+
+    def deliver_report(self, worker: int, report: Any) -> None:
+        """Hand a worker's report data to every receiver; one that fails gets no more."""
+        for receiver in tuple(self.report_receivers):
+            try:
+                receiver(worker, report)
+            except Exception as error:  # a live view must never cost the test its coordinator
+                self.report_receivers.remove(receiver)
+                get_logger().warn(f"{receiver!r} failed and sees no more reports: {error!r}")
 
     def run(self, engine: Engine, setup_data: str | None) -> int:
         """Run every worker to its end; returns the worst worker exit code (0 if all were fine)."""
         link: dict[str, Any] = {
             "fd": "{fd}",
-            "forward": bool(engine.flusher.channels),
+            # Raw samples only for outputs that cannot take the workers' report data instead.
+            "forward": any(
+                channel.name not in engine.flusher.report_fed for channel in engine.flusher.channels
+            ),
+            "report": bool(self.report_receivers),
+            "report_start": engine.run_info.start_time,
+            "report_tags": self.report_tags,
             "log_started": get_logger().started_at,
         }
         if setup_data is not None:
@@ -354,7 +390,7 @@ class Coordinator:
             for index in range(self.count):
                 segment = f"{sequence[index]}:{sequence[index + 1]}"
                 argv = child_arguments(self.args, segment, sequence, json.dumps(link))
-                self.workers.append(_Worker(index, argv, engine))
+                self.workers.append(_Worker(index, argv, engine, self.deliver_report))
             engine.scenarios_started.set()
             gevent.joinall([worker.reader for worker in self.workers])
         finally:

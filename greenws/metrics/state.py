@@ -73,14 +73,16 @@ class StateError(ValueError):
 # -- aggregator state -------------------------------------------------------------------------------
 
 
-def export_aggregator(aggregator: Aggregator) -> dict[str, Any]:
+def export_aggregator(aggregator: Aggregator, *, sampled_only: bool = False) -> dict[str, Any]:
     """``aggregator`` as a JSON-able dict; see the module docstring for what it holds.
 
     This module is the aggregator's other half (split off to keep both short), so it reads the
-    aggregator's per-metric entries directly.
+    aggregator's per-metric entries directly. ``sampled_only``: the metrics it has samples of,
+    whatever its registry holds (the report's per-scenario tables share an empty registry).
     """
     metrics: dict[str, Any] = {}
-    for metric in aggregator.registry:
+    chosen = list(aggregator._entries) if sampled_only else aggregator.registry
+    for metric in chosen:
         entry = aggregator._entries.get(metric)
         sink = entry.sink if entry is not None else sink_for(metric.type)
         metrics[metric.name] = {

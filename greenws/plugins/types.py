@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,3 +90,10 @@ class RunInfo:
     observe_samples: Callable[[Callable[[Any, list[Any], list[float], Any], None]], bool] | None = (
         None
     )
+    #: Under ``--workers``, the other way to see them: ``observe_worker_reports(output, receiver,
+    #: tags)`` has ``receiver(worker, report)`` get each worker's report-builder data (broken down
+    #: by ``tags`` too) once a second (``greenws.outputs.html_report.worker_feed``), and ``output``
+    #: then gets no worker samples. False when not under ``--workers``.
+    observe_worker_reports: (
+        Callable[[Any, Callable[[int, Any], None], Sequence[str]], bool] | None
+    ) = None

@@ -185,6 +185,12 @@ def _children(pid: int) -> set[int]:
     return children
 
 
+def _worker_link(pid: int) -> dict[str, Any]:
+    """What the coordinator told a worker (its ``--worker-link`` argument)."""
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    return json.loads(argv[argv.index("--worker-link") + 1])  # type: ignore[no-any-return]
+
+
 def test_with_workers_the_coordinator_serves_one_page_of_the_whole_test(
     tmp_path: Path, echo_server: Any
 ) -> None:
@@ -219,6 +225,13 @@ def test_with_workers_the_coordinator_serves_one_page_of_the_whole_test(
             assert len(workers) == 2, workers
             listening = _listening_ports({process.pid, *workers})
             assert listening == {process.pid: [port]}, listening  # one server, no worker's
+            for worker in workers:  # the page is fed by their report data, not every sample
+                link = _worker_link(worker)
+                assert (link["forward"], link["report"], link["report_tags"]) == (
+                    False,
+                    True,
+                    ["room"],
+                ), link
             seen = []
             deadline = time.monotonic() + 20
             while len({s for s in seen if s}) < 2 and time.monotonic() < deadline:

@@ -80,12 +80,7 @@ class DashboardOutput:
     def greenws_output_start(self, run: Any) -> None:
         self._run = run
         self.builder.start(run.start_time)
-        # The engine's batches, grouped by metric as its aggregator folds them: no pass over
-        # every sample of our own (which cost a third of a ping-pong's throughput). Under
-        # --workers this process sees no samples of its own: the forwarded batches come in as
-        # to any output.
-        observe = getattr(run, "observe_samples", None)
-        self._observing = bool(observe is not None and observe(self.builder.add_metric))
+        self._observing = self.builder.observe(run, self)
         if self.server is None:
             return
         get_logger().log("info", f"web dashboard: {self.server.url}")

@@ -109,13 +109,11 @@ class Breakdown:
             # Looked up in C, a step per TagSet only for those not seen before: a flush of fifty
             # sessions' samples has fifty sets. An id found here is the same TagSet, since the
             # cache holds the set alive and so its id cannot be reused.
-            found = list(map(by_id.get, tags))
-            if None in found:
+            if None in map(by_id.get, tags):
                 for key, tagset in tags.items():
                     if key not in by_id:
                         by_id[key] = (tagset, self._targets(tagset))
-                found = list(map(by_id.__getitem__, tags))
-            routes = set(map(_ROUTE, found))
+            routes = set(map(_ROUTE, map(by_id.__getitem__, tags)))
             self._batch_tags, self._batch_routes = tags, routes
         if len(routes) > 1:
             self.add_batch(samples)

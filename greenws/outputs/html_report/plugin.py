@@ -25,6 +25,7 @@ from greenws.plugins import hookimpl
 from .breakdown import Breakdown
 from .render import render_report
 from .series import SeriesAggregator
+from .worker_feed import export_series, export_tables, merge_series, merged_tables
 
 __all__ = ["ENVIRONMENT_KEY", "HtmlReportOutput", "ReportBuilder", "run_header"]
 
@@ -75,6 +76,8 @@ class ReportBuilder:
         self.max_buckets = max_buckets
         self.series: SeriesAggregator | None = None
         self.breakdown = Breakdown(tags)
+        #: Under ``--workers``, each worker's latest breakdown tables (``worker_feed``).
+        self._worker_tables: dict[int, Any] = {}
 
     def start(self, start_time: float) -> None:
         self.series = SeriesAggregator(start_time, max_buckets=self.max_buckets)
@@ -100,13 +103,46 @@ class ReportBuilder:
         self.series.add_metric(metric, samples, values)
         self.breakdown.add_metric(metric, samples, values, tags)
 
+    def export_worker_report(self) -> dict[str, Any]:
+        """In a ``--workers`` worker: what its status carries for the coordinator's page, the
+        series filled since the last call (then started afresh) and the tables so far."""
+        if self.series is None:
+            raise RuntimeError("export before the output started")
+        series = self.series
+        self.series = SeriesAggregator(series.start, max_buckets=self.max_buckets)
+        return {"series": export_series(series), "tables": export_tables(self.breakdown)}
+
+    def merge_worker_report(self, worker: int, report: Any) -> None:
+        """In the coordinator: worker ``worker``'s :meth:`export_worker_report`."""
+        if self.series is None:
+            raise RuntimeError("a worker's report before the output started")
+        merge_series(self.series, report["series"])
+        self._worker_tables[worker] = report["tables"]
+
+    def observe(self, run: Any, output: Any) -> bool:
+        """Be fed by the run's aggregator, grouped by metric, with no pass over every sample of
+        our own (which cost a third of a ping-pong's throughput): True, and ``output``'s batches
+        would count them twice. Under ``--workers`` by the workers' report data instead: False,
+        since ``output``'s batches then hold the coordinator's own samples (``vus``, setup's and
+        teardown's), which count; without either, the batches are every sample."""
+        observe = getattr(run, "observe_samples", None)
+        if observe is not None and observe(self.add_metric):
+            return True
+        from_workers = getattr(run, "observe_worker_reports", None)
+        if from_workers is not None:
+            from_workers(output, self.merge_worker_report, tuple(self.breakdown.by_tag))
+        return False
+
     def report(self, summary: dict[str, Any], run: Any, *, end: float | None) -> dict[str, Any]:
         """What ``render_report`` draws: ``end`` is None while the test runs."""
         series = self.series or SeriesAggregator(run.start_time)
         state = summary.get("state") or {}
         duration_s = float(state.get("testRunDurationMs") or 0.0) / 1000.0
         trend_stats = (summary.get("options") or {}).get("summaryTrendStats") or []
-        scenario_metrics, group_metrics = self.breakdown.tables(duration_s, trend_stats)
+        breakdown = self.breakdown
+        if self._worker_tables:
+            breakdown = merged_tables(breakdown, self._worker_tables.values())
+        scenario_metrics, group_metrics = breakdown.tables(duration_s, trend_stats)
         dropped = dict(state.get("droppedSamples") or run.dropped_samples() or {})
         header = run_header(run, dropped)
         if end is None:
@@ -117,7 +153,7 @@ class ReportBuilder:
             "series": series.to_data(end=end if end is not None else run.start_time + duration_s),
             "scenario_metrics": scenario_metrics,
             "group_metrics": group_metrics,
-            "tag_metrics": self.breakdown.tag_tables(duration_s, trend_stats),
+            "tag_metrics": breakdown.tag_tables(duration_s, trend_stats),
         }
 
 
@@ -133,8 +169,7 @@ class HtmlReportOutput(FileOutput):
     def greenws_output_start(self, run: Any) -> None:
         self.builder.start(run.start_time)
         # As the live dashboard does: the engine's per-metric groups, no pass of our own.
-        observe = getattr(run, "observe_samples", None)
-        self._observing = bool(observe is not None and observe(self.builder.add_metric))
+        self._observing = self.builder.observe(run, self)
 
     @hookimpl
     def greenws_output_samples(self, samples: Sequence[Any]) -> None:

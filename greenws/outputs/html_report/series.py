@@ -274,10 +274,9 @@ class SeriesAggregator:
     def add_metric(self, metric: Any, samples: list[Any], values: list[float]) -> None:
         """One metric's samples of a batch (``values[i]`` is ``samples[i]``'s), as :meth:`add_batch`
         would fold them but with no Python step per sample: the dashboard gets the engine's
-        batches grouped by metric, and a step per sample cost a third of a ping-pong's
-        throughput (``benchmarks/dashboard_instructions.py``). A flush's samples (0.2 s) mostly
-        share a bucket: then two lookups and a sum. Gauges (the last reading wins) and error metrics
-        carrying an ``error_code`` take the per-sample path: a few a second."""
+        batches grouped by metric (``benchmarks/dashboard_instructions.py``). A flush's samples
+        (0.2 s) mostly share a bucket: two lookups and a sum. Gauges (the last reading wins) and
+        error metrics carrying an ``error_code`` take the per-sample path: a few a second."""
         name = metric.name
         kind = self._kinds.get(name)
         if kind is None:
@@ -293,11 +292,10 @@ class SeriesAggregator:
             if any("error_code" in tags for tags in distinct.values()):
                 self.add_batch(samples)
                 return
-        # Samples reach the flusher in the order they were recorded, each stamped as it was
-        # (one list every VU appends to), so a batch's first and last sample bound it: when they
-        # share a bucket, the whole batch does, with no step per sample (sorting the times to
-        # find them cost half the dashboard's share of a ping-pong). Otherwise, and if the clock
-        # stepped back in between, each sample goes to its own bucket.
+        # Samples reach the flusher in the order they were stamped (one list all VUs append to),
+        # so the first and last bound a batch: when they share a bucket, all do, with no step per
+        # sample (sorting the times was half the dashboard's share of a ping-pong). Otherwise,
+        # or if the clock stepped back, each sample goes to its own bucket.
         first, last = samples[0][1], samples[-1][1]
         if first <= last:
             newest = self._bucket(last)  # first: it may downsample, which moves indexes
