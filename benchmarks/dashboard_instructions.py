@@ -6,6 +6,9 @@ cost (issue 17). Instructions counted by valgrind's callgrind do not swing. Thre
 0. **Per sample, in the flusher** (``scripts/dashboard_samples.py``): the engine's aggregation
    of a ping-pong's batches alone, then with the dashboard's share, B and 2B batches. Exact to
    a few instructions, and what the dashboard adds to every round trip.
+0b. **Per sample in a ``--workers`` worker** (``scripts/worker_forwarding.py``): what feeding the
+   coordinator's page costs a worker on top of its aggregation, forwarding every sample (as
+   before) or feeding its own report builder and sending its data with each status (now).
 1. **Per round trip**, for one VU's ping-pong (``scripts/dashboard_counted.py``) with the
    dashboard off, on with nobody watching, and on with one client reading ``/events`` (run here,
    outside valgrind, connected before the first round trip). Each mode runs N and 2N round trips;
@@ -26,6 +29,7 @@ round trip's (user-space instructions both).
 
     python benchmarks/dashboard_instructions.py                  # N=2000, 3 rounds, every part
     python benchmarks/dashboard_instructions.py --parts samples --source /work/main
+    python benchmarks/dashboard_instructions.py --parts workers     # a --workers worker's share
     python benchmarks/dashboard_instructions.py --parts update --seconds 60,3600
     python benchmarks/dashboard_instructions.py --parts roundtrip --source ../other-checkout
 
@@ -52,6 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COUNTED = ROOT / "benchmarks" / "scripts" / "dashboard_counted.py"
 UPDATE = ROOT / "benchmarks" / "scripts" / "dashboard_update.py"
 SAMPLES = ROOT / "benchmarks" / "scripts" / "dashboard_samples.py"
+WORKER = ROOT / "benchmarks" / "scripts" / "worker_forwarding.py"
 #: The greenws measured: this checkout, or ``--source DIR`` (another checkout, to compare).
 SOURCE = {"root": ROOT}
 #: (distinct TagSets, round trips) of a batch: one URL (ws.connect interns a session's tags, so
@@ -171,6 +176,23 @@ def per_sample(mode: str, tagsets: int, round_trips: int, scratch: Path) -> floa
     return (counts[1] - counts[0]) / (batches * 2 * round_trips)
 
 
+def per_worker_sample(mode: str, round_trips: int, scratch: Path) -> float:
+    """Instructions per sample in a ``--workers`` worker (``scripts/worker_forwarding.py``):
+    the aggregation alone, forwarding every sample, or the report builder; B and 2B batches."""
+    batches = 10
+    counts = []
+    for b in (batches, 2 * batches):
+        out = scratch / f"cg.workers.{mode}.{b}"
+        env = _env(BENCH_MODE=mode, BENCH_BATCHES=str(b), BENCH_ROUND_TRIPS=str(round_trips))
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                   sys.executable, str(WORKER)]  # fmt: skip
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)
+        if result.returncode != 0:
+            raise SystemExit(f"workers run failed: {result.stderr[-2000:]}")
+        counts.append(sum(callgrind_costs(out).values()))
+    return (counts[1] - counts[0]) / (batches * 2 * round_trips)
+
+
 def per_update(seconds: int, updates: int, scratch: Path) -> float:
     counts = []
     for k in (updates, 2 * updates):
@@ -205,7 +227,7 @@ def main() -> int:
     parser.add_argument("--seconds", default="60,600,3600", help="test lengths for the update cost")
     parser.add_argument("--updates", type=int, default=1, help="K (the runs do K and 2K)")
     parser.add_argument("--period", type=float, default=1.0, help="seconds between updates")
-    parser.add_argument("--parts", default="samples,roundtrip,update")
+    parser.add_argument("--parts", default="samples,workers,roundtrip,update")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     if args.source:
@@ -235,6 +257,11 @@ def main() -> int:
                     for mode in ("engine", "dashboard"):
                         samples[(mode, shape)] = per_sample(mode, *shape, scratch)
                         print(f"{mode} {shape}: {samples[(mode, shape)]:,.0f}", file=sys.stderr)
+            workers = {}
+            if "workers" in parts:
+                for mode in ("engine", "forward", "report"):
+                    workers[mode] = per_worker_sample(mode, 3000, scratch)
+                    print(f"worker {mode}: {workers[mode]:,.0f}", file=sys.stderr)
             updates: dict[int, tuple[float, float]] = {}
             if "update" in parts:
                 for seconds in (int(s) for s in args.seconds.split(",")):
@@ -259,6 +286,14 @@ def main() -> int:
             print(
                 f"| {shape[1]:,} | {shape[0]} | {engine:,.0f} | {share:,.0f} | {2 * share:,.0f} |"
             )
+        print()
+    if workers:
+        print("Per sample in a --workers worker, 3,000 round trips a batch, one TagSet\n")
+        print("| the coordinator's page fed by | the worker's aggregation | on top of it |")
+        print("|---|---|---|")
+        engine = workers["engine"]
+        for mode, label in (("forward", "every sample, forwarded"), ("report", "report data")):
+            print(f"| {label} | {engine:,.0f} | {workers[mode] - engine:,.0f} |")
         print()
     if rows:
         print(
