@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping
+from time import time as now
 from typing import TYPE_CHECKING, Any
 
 from greenws.metrics.tags import TagSet
@@ -131,7 +132,16 @@ class Socket(Connection):
         if protocol.state is not _OPEN:
             self._fire("error", SocketError("send on a closed or closing socket"))
             return
-        self._send_message(protocol.send_text(message))
+        # Connection._send_message and _write, inline: a ping-pong's every message comes
+        # through here, and each Python call is ~250 instructions (benchmarks/RESULTS.md).
+        frame = protocol.send_text(message)
+        try:
+            self._transport.write(frame)
+        except OSError as error:
+            self._write_failed(error)
+            return
+        self.bytes_sent += len(frame)
+        self._push((self._msgs_sent, now(), 1.0, self._tags))
 
     def send_binary(self, data: bytes | bytearray | memoryview) -> None:
         """Send a binary message (``ws_msgs_sent``)."""
@@ -198,9 +208,12 @@ class Socket(Connection):
             self._receive(initial)
         read = self._transport.read
         timers = self._timers
+        # The queue's heap, read here so that a session without timers (most) asks for the
+        # next deadline without a Python call per message; clear() empties this same list.
+        pending = timers._heap
         monotonic = time.monotonic
         while self._close_code is None:
-            deadline = timers.next_deadline()
+            deadline = timers.next_deadline() if pending else None
             closing = self._close_deadline
             if closing is not None and (deadline is None or closing < deadline):
                 deadline = closing
