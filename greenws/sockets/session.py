@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from greenws.metrics.tags import TagSet
 from greenws.net.dial import Response, connect_params, dial
-from greenws.protocol import InvalidStateError, State
+from greenws.protocol import InvalidStateError, State, TextMessage
 from greenws.runtime.timers import TimerQueue
 from greenws.runtime.vu import IterationInterrupted, VirtualUser, accepted_arguments
 from greenws.sockets.connection import Connection, cookie_jar
@@ -207,6 +207,9 @@ class Socket(Connection):
         if initial:
             self._receive(initial)
         read = self._transport.read
+        protocol = self._protocol
+        push = self._push
+        msgs_received = self._msgs_received
         timers = self._timers
         # The queue's heap, read here so that a session without timers (most) asks for the
         # next deadline without a Python call per message; clear() empties this same list.
@@ -233,7 +236,24 @@ class Socket(Connection):
             if not data:
                 self._receive_eof()
                 break
-            self._receive(data)
+            # Connection._receive's common case, inline: one text message and nothing for the
+            # protocol to answer. Two Python calls (_receive, _on_text) fewer per message.
+            self.bytes_received += len(data)
+            events = protocol.receive_data(data)
+            if len(events) == 1 and not protocol.outgoing:
+                event = events[0]
+                if type(event) is TextMessage:
+                    push((msgs_received, now(), 1.0, self._tags))
+                    handlers = self._handlers.get("message")
+                    if handlers:
+                        text = event.data
+                        for handler in handlers:
+                            if handler.arity:
+                                handler.function(text)
+                            else:
+                                handler.function()
+                    continue
+            self._receive(data, events)
 
     def _on_deadline(self) -> None:
         now = time.monotonic()
