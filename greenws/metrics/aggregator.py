@@ -284,13 +284,9 @@ class Aggregator:
         would call ``TagSet.__eq__`` for every session that built its own equal set."""
         if distinct is None:
             column = list(map(_TAGS, batch))
-            # Only where the TagSet changes from one sample to the next can a new one appear:
-            # VUs push runs of samples with one session's (interned) TagSet, so ``id`` (with
-            # its audit hook, an int and a dict insert: ~400 instructions a sample, callgrind)
-            # runs on these few alone. Found by identity in C (``is not``), no ``__eq__``.
-            changes = list(compress(column[1:], map(is_not, column[1:], column)))
-            if column:
-                changes.insert(0, column[0])
+            # A new TagSet can only start a run (VUs push runs of one session's set): id(), ~400
+            # instructions a sample with its audit hook and dict insert, runs on run starts only.
+            changes = column[:1] + list(compress(column[1:], map(is_not, column[1:], column)))
             distinct = dict(zip(map(id, changes), changes, strict=True))  # first-seen order
         known = self._known_tags
         if len(known) + len(distinct) > _CACHE_LIMIT:
