@@ -346,11 +346,16 @@ class Connection:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def _receive(self, data: bytes) -> None:
-        """Bytes read from the server: the protocol's events, each to its hook, in order."""
-        self.bytes_received += len(data)
+    def _receive(self, data: bytes, events: list[Any] | None = None) -> None:
+        """Bytes read from the server: the protocol's events, each to its hook, in order.
+
+        ``events``: ``data``'s, already parsed and counted by a caller's fast path (see
+        ``Socket.run``), which hands over whatever it does not handle itself.
+        """
         protocol = self._protocol
-        events = protocol.receive_data(data)
+        if events is None:
+            self.bytes_received += len(data)
+            events = protocol.receive_data(data)
         if protocol.outgoing:  # pongs to the server's pings, the echo of its close
             self._write(protocol.data_to_send())
         for event in events:

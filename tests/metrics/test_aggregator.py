@@ -293,6 +293,26 @@ def test_checks_without_a_check_tag_only_feed_the_rate(
     assert agg.sample_counts == {"checks": 1}
 
 
+def test_distinct_tagsets_in_runs_are_all_seen_once_in_first_seen_order(
+    agg: Aggregator, builtin: BuiltinMetrics
+) -> None:
+    """The batch's TagSets are found where the TagSet changes from one sample to the next
+    (VUs push runs of one session's set): one that comes back after another, and one that only
+    appears inside a run of equal-content but distinct sets, are each reported once."""
+    seen: list[dict[int, TagSet]] = []
+    agg.observers.append(lambda m, s, v, t: seen.append(dict(t)))
+    a, b = TagSet({"group": "::a"}), TagSet({"group": "::b"})
+    b_again = TagSet({"group": "::b"})  # equal content, another object: its own entry
+    c = TagSet({"group": "::c"})
+    order = [a, a, b, b, a, b_again, c, c, a]
+    agg.add_batch([(builtin.ws_msgs_sent, T0, 1.0, tags) for tags in order])
+    (distinct,) = seen
+    assert list(distinct.values()) == [a, b, b_again, c]
+    assert [id(t) for t in distinct.values()] == [id(a), id(b), id(b_again), id(c)]
+    paths = [group["path"] for group in agg.root_group()["groups"]]
+    assert paths == ["::a", "::b", "::c"]
+
+
 def test_group_path_without_leading_separator_is_read_under_root(agg: Aggregator) -> None:
     registry = agg.registry
     metric = registry.get_or_create("custom_x", MetricType.COUNTER)
