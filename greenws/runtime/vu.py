@@ -90,7 +90,8 @@ class VirtualUser:
         base = {**context.run_tags, **scenario_tags, "scenario": scenario}
         self.base_tags: TagSet = context.intern_tags(base)
         self.tags: TagSet = context.intern_tags({**base, "group": ""})
-        self._check_tags: dict[tuple[TagSet, str], TagSet] = {}
+        #: Made on the first ``check``: a VU that never checks keeps no empty dict (64 bytes).
+        self._check_tags: dict[tuple[TagSet, str], TagSet] | None = None
         #: The iteration's multi-socket loop (greenws.runtime.event_loop), made on first use.
         self.event_loop: Any = None
         #: The VU's own run of the script's init code: its globals and functions (k6's per-VU
@@ -118,10 +119,13 @@ class VirtualUser:
     def check_tags(self, name: str) -> TagSet:
         """Tags of a ``checks`` sample for check ``name`` in the current group (cached)."""
         key = (self.tags, name)
-        tags = self._check_tags.get(key)
+        cache = self._check_tags
+        if cache is None:
+            cache = self._check_tags = {}
+        tags = cache.get(key)
         if tags is None:
             tags = self.tags.merged({"check": name})
-            self._check_tags[key] = tags
+            cache[key] = tags
         return tags
 
 
