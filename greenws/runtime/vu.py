@@ -142,8 +142,9 @@ class VUTask(RawGreenlet):  # type: ignore[misc]
 
     Why not :class:`VUGreenlet`: a parked VU keeps this object and a copy of the C stack below
     its park point alive. gevent's compiled ``Greenlet.run`` is one more C frame on that stack
-    (352 bytes a VU, ``_stack_saved``) and its state (``args``, ``kwargs``, links, start event,
-    ``__dict__``) ~700 bytes more, measured with ``benchmarks/idle_memory.py``. What gevent's
+    (352 bytes a VU, ``_stack_saved``), and a Greenlet with its ``args``, ``kwargs``, links,
+    start event and ``__dict__`` was 704 traced bytes a VU against 336 for this class
+    (``benchmarks/idle_memory.py``). What gevent's
     Greenlet gave the executors is kept: :meth:`start` on the next hub turn, a non-blocking
     :meth:`kill`, :attr:`dead`, and errors reported through the hub as gevent reports a
     Greenlet's. Joining is the executor's: ``on_exit`` (one callable shared by a scenario's
