@@ -24,7 +24,7 @@ from greenws.runtime.vu import (
     AbortTest,
     IterationInterrupted,
     VirtualUser,
-    VUGreenlet,
+    VUTask,
     accepted_arguments,
 )
 
@@ -115,7 +115,13 @@ class ScenarioRunner:
         self._next_shared = 0
         self._iterating: dict[int, bool] = {}
         self._stop_new = False
-        self._greenlets: list[VUGreenlet] = []
+        self._greenlets: list[VUTask] = []
+        #: VU tasks not finished yet, and an event set whenever that is none: how
+        #: :meth:`_stop_at` waits for them without a link object per VU (gevent's joinall).
+        self._running = 0
+        self._all_finished = gevent.event.Event()
+        self._all_finished.set()
+        self._on_task_exit = self._task_finished  # one bound method for all of them
         self._ramp_limit = len(vus)
 
     # -- progress ----------------------------------------------------------------------------
@@ -217,9 +223,7 @@ class ScenarioRunner:
                 self.dropped += 1
                 continue
             vu = idle.pop()
-            greenlet = VUGreenlet(vu, run_one, vu)
-            greenlet.start()
-            self._greenlets.append(greenlet)
+            self._start_task(vu, run_one)
             if len(self._greenlets) > 4 * len(self.vus) + 64:  # forget finished ones, keep it small
                 self._greenlets = [g for g in self._greenlets if not g.dead]
         self._stop_at(end)
@@ -230,23 +234,33 @@ class ScenarioRunner:
         self._stopping.set()
         for greenlet in self._greenlets:
             if not greenlet.dead:
-                greenlet.kill(IterationInterrupted(), block=False)
+                greenlet.kill(IterationInterrupted())
 
     def _spawn_all(self, loop: Callable[[VirtualUser], None]) -> None:
         for vu in self.vus:
-            greenlet = VUGreenlet(vu, loop, vu)
-            greenlet.start()
-            self._greenlets.append(greenlet)
+            self._start_task(vu, loop)
+
+    def _start_task(self, vu: VirtualUser, function: Callable[[VirtualUser], None]) -> None:
+        task = VUTask(vu, function, self._on_task_exit)
+        self._running += 1
+        self._all_finished.clear()
+        task.start()
+        self._greenlets.append(task)
+
+    def _task_finished(self) -> None:
+        self._running -= 1
+        if not self._running:
+            self._all_finished.set()
 
     def _stop_at(self, end: float) -> None:
         """Wait for the natural end, then give running iterations gracefulStop, then interrupt."""
-        gevent.joinall(self._greenlets, timeout=max(0.0, end - time.monotonic()))
+        self._all_finished.wait(timeout=max(0.0, end - time.monotonic()))
         self._stop_new = True
-        gevent.joinall(self._greenlets, timeout=self.config.graceful_stop)
+        self._all_finished.wait(timeout=self.config.graceful_stop)
         for greenlet in self._greenlets:
             if not greenlet.dead:
-                greenlet.kill(IterationInterrupted(), block=False)
-        gevent.joinall(self._greenlets, timeout=5)
+                greenlet.kill(IterationInterrupted())
+        self._all_finished.wait(timeout=5)
 
     # -- loops per executor --------------------------------------------------------------------
 
@@ -346,7 +360,7 @@ class ScenarioRunner:
                 if index >= self._ramp_limit and self._iterating.get(index):
                     since = over_since.setdefault(index, now)
                     if now - since >= config.graceful_ramp_down:
-                        greenlet.kill(IterationInterrupted(), block=False)
+                        greenlet.kill(IterationInterrupted())
                         over_since.pop(index, None)
                 else:
                     over_since.pop(index, None)

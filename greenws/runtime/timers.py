@@ -25,18 +25,29 @@ class Timer:
     cancelled: bool = field(default=False, compare=False)
 
 
-class TimerQueue:
-    """Timers ordered by deadline, then by creation order."""
+#: Live timers beyond which :class:`TimerQueue` keeps an index by id rather than scanning.
+_INDEX_ABOVE = 16
 
-    __slots__ = ("_by_id", "_heap", "_sequence")
+
+class TimerQueue:
+    """Timers ordered by deadline, then by creation order.
+
+    A session usually has one or two timers (a ping interval, a closing timeout): a dict from id
+    to timer for them was 224 bytes a VU (``benchmarks/idle_memory.py``), so :meth:`cancel`
+    scans the heap until more than ``_INDEX_ABOVE`` are live, and only then builds that index.
+    """
+
+    __slots__ = ("_by_id", "_heap", "_live", "_sequence")
 
     def __init__(self) -> None:
         self._heap: list[Timer] = []
-        self._by_id: dict[int, Timer] = {}
+        #: id -> live timer, only while many are live (see the class docstring).
+        self._by_id: dict[int, Timer] | None = None
+        self._live = 0
         self._sequence = 0
 
     def __len__(self) -> int:
-        return len(self._by_id)
+        return self._live
 
     def add(
         self, now: float, delay: float, callback: Callable[[], object], *, repeat: bool = False
@@ -51,23 +62,36 @@ class TimerQueue:
         self._sequence += 1
         timer = Timer(now + delay, self._sequence, callback, delay if repeat else None)
         heapq.heappush(self._heap, timer)
-        self._by_id[timer.sequence] = timer
+        self._live += 1
+        by_id = self._by_id
+        if by_id is not None:
+            by_id[timer.sequence] = timer
+        elif self._live > _INDEX_ABOVE:
+            self._by_id = {t.sequence: t for t in self._heap if not t.cancelled}
         return timer.sequence
 
     def cancel(self, timer_id: int) -> bool:
         """Cancel a timer; returns False if it had already fired (timeouts) or was unknown."""
-        timer = self._by_id.pop(timer_id, None)
+        by_id = self._by_id
+        if by_id is not None:
+            timer = by_id.pop(timer_id, None)
+        else:  # at most one live timer has this id: an interval's re-armed copy replaces it
+            timer = next(
+                (t for t in self._heap if t.sequence == timer_id and not t.cancelled), None
+            )
         if timer is None:
             return False
         timer.cancelled = True
+        self._live -= 1
         return True
 
     def clear(self) -> None:
         """Forget every timer (the socket closed: k6 drops its pending timers too)."""
-        for timer in self._by_id.values():
+        for timer in self._heap:
             timer.cancelled = True
         self._heap.clear()
-        self._by_id.clear()
+        self._by_id = None
+        self._live = 0
 
     def next_deadline(self) -> float | None:
         """The earliest live deadline, or None when nothing is pending."""
@@ -93,8 +117,11 @@ class TimerQueue:
             timer = heapq.heappop(heap)
             if timer.cancelled:
                 continue
+            by_id = self._by_id
             if timer.interval is None:
-                del self._by_id[timer.sequence]
+                self._live -= 1
+                if by_id is not None:
+                    del by_id[timer.sequence]
             else:
                 next_deadline = timer.deadline + timer.interval
                 if next_deadline <= now:
@@ -102,7 +129,8 @@ class TimerQueue:
                 # Same sequence: the id the script holds keeps naming the live timer.
                 rearmed = Timer(next_deadline, timer.sequence, timer.callback, timer.interval)
                 heapq.heappush(heap, rearmed)
-                self._by_id[timer.sequence] = rearmed
+                if by_id is not None:
+                    by_id[timer.sequence] = rearmed
             yield timer.callback
 
     def pop_due(self, now: float) -> list[Callable[[], object]]:

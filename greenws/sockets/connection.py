@@ -371,6 +371,8 @@ class Connection:
             elif kind is PongReceived:
                 pings = self._ping_sent
                 sent = pings.pop(event.payload, None) if pings else None
+                if pings is not None and not pings:
+                    self._ping_sent = None  # no empty dict kept between pings
                 if sent is not None:
                     elapsed_ms = (perf_counter() - sent) * 1000.0
                     self._push((self._context.metrics.ws_ping, now(), elapsed_ms, self._tags))

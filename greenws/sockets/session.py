@@ -61,6 +61,10 @@ class _Handler:
         self.arity = accepted_arguments(function, 1)
 
 
+#: Every Socket's handlers until it has one; never mutated (see ``Socket.on``).
+_NO_HANDLERS: dict[str, list[_Handler]] = {}
+
+
 class Socket(Connection):
     """A live WebSocket session as a k6 script sees it (``k6/ws`` Socket).
 
@@ -81,7 +85,9 @@ class Socket(Connection):
     def __init__(self, vu: VirtualUser, context: RunContext) -> None:
         super().__init__(context)
         self._vu = vu
-        self._handlers: dict[str, list[_Handler]] = {}
+        # Shared and empty until the script adds a handler: an idle session with none kept its
+        # own empty dict (64 bytes a VU, benchmarks/idle_memory.py).
+        self._handlers: dict[str, list[_Handler]] = _NO_HANDLERS
         self._timers = TimerQueue()
 
     # -- handlers ----------------------------------------------------------------------------
@@ -100,7 +106,10 @@ class Socket(Connection):
             return decorator
         if not callable(handler):
             raise TypeError(f"handler for {event!r} must be callable, not {type(handler).__name__}")
-        self._handlers.setdefault(name, []).append(_Handler(handler))
+        handlers = self._handlers
+        if handlers is _NO_HANDLERS:
+            handlers = self._handlers = {}
+        handlers.setdefault(name, []).append(_Handler(handler))
         return None
 
     def _fire(self, event: str, *args: Any) -> None:
@@ -206,7 +215,9 @@ class Socket(Connection):
         self._fire("open")
         if initial:
             self._receive(initial)
-        read = self._transport.read
+        # Not a local ``read = self._transport.read``: that bound method lived as long as the
+        # session, 64 bytes a parked VU.
+        transport = self._transport
         protocol = self._protocol
         push = self._push
         msgs_received = self._msgs_received
@@ -227,7 +238,7 @@ class Socket(Connection):
                     self._on_deadline()
                     continue
             try:
-                data = read(wait)
+                data = transport.read(wait)
             except OSError as error:
                 self._read_failed(error)
                 break

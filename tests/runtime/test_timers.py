@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from greenws.runtime.timers import TimerQueue
 
 
@@ -62,3 +64,27 @@ def test_an_interval_rearms_from_its_deadline_but_never_into_the_past() -> None:
     assert timers.next_deadline() == 11.5
     assert timers.cancel(interval)
     assert timers.next_deadline() is None
+
+
+@pytest.mark.parametrize("count", [2, 40])
+def test_cancel_len_and_intervals_agree_with_few_and_many_timers(count: int) -> None:
+    # Few timers are found by scanning the heap, many through an index: the same answers.
+    timers = TimerQueue()
+    ran: list[int] = []
+    ids = [timers.add(0.0, 1.0 + i, lambda i=i: ran.append(i)) for i in range(count)]
+    interval = timers.add(0.0, 0.5, lambda: ran.append(-1), repeat=True)
+    assert len(timers) == count + 1
+    assert timers.cancel(ids[1]) and not timers.cancel(ids[1])
+    assert not timers.cancel(12345)
+    assert len(timers) == count
+    for callback in timers.due(1.0):  # ids[0] and the interval's first tick
+        callback()
+    assert ran == [-1, 0] and len(timers) == count - 1
+    assert not timers.cancel(ids[0])  # fired already
+    assert timers.cancel(interval)  # its re-armed copy, under the same id
+    for callback in timers.due(1.5):
+        callback()
+    assert ran == [-1, 0] and len(timers) == count - 2
+    timers.clear()
+    assert len(timers) == 0 and timers.next_deadline() is None
+    assert not timers.cancel(ids[-1])
