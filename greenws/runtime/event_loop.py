@@ -138,9 +138,15 @@ class VULoop:
         """Close ``member`` at the end of the iteration if the script did not (``ws.open``)."""
         self._owned.add(member)
 
-    def watch(self, fd: int, member: LoopMember) -> Any:
-        """A started read watcher for ``fd``; restart it with :meth:`rearm` if it was stopped."""
-        watcher = self._hub.loop.io(fd, 1)
+    def watch(self, fd: int, member: LoopMember, watcher: Any = None) -> Any:
+        """A started read watcher for ``fd``; restart it with :meth:`rearm` if it was stopped.
+
+        ``watcher`` is a stopped read watcher the connection already has for ``fd`` (the plain
+        transport's): reusing it spares a watcher, the ``fcntl`` gevent makes to check a new
+        one's fd and an ``epoll_ctl`` that libev retries when a second watcher adds the fd.
+        """
+        if watcher is None:
+            watcher = self._hub.loop.io(fd, 1)
         watcher.start(self._on_readable, watcher, member.handle_ready)
         return watcher
 

@@ -19,7 +19,7 @@ import gevent
 
 from greenws.net.cookies import CookieJar
 from greenws.net.dial import ConnectParams, Dialled, Response, dial
-from greenws.net.transport import nonblocking_reader
+from greenws.net.transport import PlainTransport, nonblocking_reader
 from greenws.runtime.event_loop import loop_of
 from greenws.runtime.vu import current_vu
 from greenws.sockets.connection import CLOSE_TIMEOUT, Connection, check_target, cookie_jar
@@ -298,11 +298,15 @@ class WebSocket(Connection):
             self._fail("the WebSocket was closed before the connection was established", 1006)
             return
         leftover = self._open(dialled)
-        fd, self._read, self._tls = nonblocking_reader(self._transport)
+        transport = self._transport
+        fd, self._read, self._tls = nonblocking_reader(transport)
+        # The plain transport's own read watcher, idle from now on (this socket never calls its
+        # blocking read): one watcher per connection, not two on the same fd.
+        own_watcher = transport._io if type(transport) is PlainTransport else None
         self.protocol = dialled.subprotocol or ""
         self.extensions = "permessage-deflate" if dialled.deflate is not None else ""
         self._ready_state = OPEN
-        self._watcher = self._loop.watch(fd, self)
+        self._watcher = self._loop.watch(fd, self, own_watcher)
         self._fire("open", Event("open", self))
         if leftover and self._read is not None:
             self._receive(leftover)
@@ -363,7 +367,7 @@ class WebSocket(Connection):
     def _release(self) -> None:
         """Free the connection and emit the session's samples; the loop stops waiting for it."""
         if self._watcher is not None:
-            self._watcher.close()
+            self._watcher.close()  # the transport closes its own again below: harmless
             self._watcher = None
         self._release_transport()
         self._read = self._tls = None
