@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import gevent
 
 from greenws.net.cookies import CookieJar
 from greenws.net.dial import ConnectParams, Dialled, Response, dial
-from greenws.net.transport import PlainTransport, nonblocking_reader
+from greenws.net.transport import RECV_SIZE, PlainTransport, nonblocking_reader
 from greenws.runtime.event_loop import loop_of
 from greenws.runtime.vu import current_vu
 from greenws.sockets.connection import CLOSE_TIMEOUT, Connection, check_target, cookie_jar
@@ -266,6 +267,8 @@ class WebSocket(Connection):
             return  # closed while it waited in the ready queue
         try:
             data = read()
+        except BlockingIOError:
+            data = None  # nothing there after all (a spurious wake-up)
         except OSError as error:
             self._read_failed(error)
             return
@@ -299,10 +302,17 @@ class WebSocket(Connection):
             return
         leftover = self._open(dialled)
         transport = self._transport
-        fd, self._read, self._tls = nonblocking_reader(transport)
-        # The plain transport's own read watcher, idle from now on (this socket never calls its
-        # blocking read): one watcher per connection, not two on the same fd.
-        own_watcher = transport._io if type(transport) is PlainTransport else None
+        own_watcher = None
+        if type(transport) is PlainTransport:
+            # The raw socket's recv itself, no wrapper frame per message (EAGAIN comes as
+            # BlockingIOError, see handle_ready), and the transport's own read watcher, idle from
+            # now on (this socket never calls its blocking read): one watcher per connection,
+            # not two on the same fd.
+            raw = transport._raw
+            fd, self._read, self._tls = raw.fileno(), partial(raw.recv, RECV_SIZE), None
+            own_watcher = transport._io
+        else:
+            fd, self._read, self._tls = nonblocking_reader(transport)
         self.protocol = dialled.subprotocol or ""
         self.extensions = "permessage-deflate" if dialled.deflate is not None else ""
         self._ready_state = OPEN
