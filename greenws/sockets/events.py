@@ -2,13 +2,14 @@
 ``WebSocket``.
 
 Kept apart from :mod:`greenws.sockets.websocket` so that module holds only the connection.
-Events are small slotted objects: one is made per message a handler is registered for.
+Events are small slotted objects: one is made per message a handler is registered for, so
+each class sets its own fields (no ``super().__init__`` call per message).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from time import time
 from typing import TYPE_CHECKING, Any
 
 from greenws.runtime.vu import accepted_arguments
@@ -56,7 +57,7 @@ class Event:
     def __init__(self, type_: str, target: WebSocket) -> None:
         self.type = type_
         self.target = target
-        self.timestamp = time.time() * 1000.0
+        self.timestamp = time() * 1000.0
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.type}>"
@@ -68,7 +69,9 @@ class MessageEvent(Event):
     __slots__ = ("data",)
 
     def __init__(self, target: WebSocket, data: str | bytes | bytearray) -> None:
-        super().__init__("message", target)
+        self.type = "message"
+        self.target = target
+        self.timestamp = time() * 1000.0
         self.data = data
 
 
@@ -79,7 +82,9 @@ class CloseEvent(Event):
     __slots__ = ("code", "reason", "was_clean")
 
     def __init__(self, target: WebSocket, code: int, reason: str, was_clean: bool) -> None:
-        super().__init__("close", target)
+        self.type = "close"
+        self.target = target
+        self.timestamp = time() * 1000.0
         self.code = code
         self.reason = reason
         self.was_clean = was_clean
@@ -95,7 +100,9 @@ class ErrorEvent(Event):
     __slots__ = ("error",)
 
     def __init__(self, target: WebSocket, error: str) -> None:
-        super().__init__("error", target)
+        self.type = "error"
+        self.target = target
+        self.timestamp = time() * 1000.0
         self.error = error
 
 

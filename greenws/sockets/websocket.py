@@ -1,26 +1,26 @@
 """The living-standard ``WebSocket`` (k6's ``k6/websockets``): many per VU, on the VU's loop.
 
-The constructor returns at once; a short-lived greenlet dials (TCP, TLS, the HTTP upgrade) and
-hands the result to the VU's :class:`~greenws.runtime.event_loop.VULoop`, which fires ``open`` on
-the VU's own greenlet. From then on the loop's read watcher tells the socket when to read, and
-every handler runs on the VU's greenlet, one at a time. The wire work is the protocol core's,
-the bytes move through the callback Socket's transports, and the samples are k6's ``ws_*`` with
-the ``name`` tag added (see :mod:`greenws.sockets.connection`).
+The constructor returns at once and leaves the dial (TCP, TLS, the HTTP upgrade) to the VU's
+:class:`~greenws.runtime.event_loop.VULoop` (``dial_later``): on the VU's own greenlet when the
+loop has nothing else to serve, else in a short-lived greenlet that hands the result back; either
+way ``open`` fires on the VU's greenlet. From then on the loop's read watcher tells the socket
+when to read, and every handler runs on the VU's greenlet, one at a time. The wire work is the
+protocol core's, the bytes move through the callback Socket's transports, and the samples are
+k6's ``ws_*`` with the ``name`` tag added (see :mod:`greenws.sockets.connection`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import gevent
 
 from greenws.net.cookies import CookieJar
 from greenws.net.dial import ConnectParams, Dialled, Response, dial
-from greenws.net.transport import nonblocking_reader
-from greenws.runtime.context import RunContext
+from greenws.net.transport import RECV_SIZE, PlainTransport, nonblocking_reader
 from greenws.runtime.event_loop import loop_of
 from greenws.runtime.vu import current_vu
 from greenws.sockets.connection import CLOSE_TIMEOUT, Connection, check_target, cookie_jar
@@ -68,6 +68,7 @@ class WebSocket(Connection):
         "_close_timer",
         "_dialer",
         "_dialled",
+        "_jar",
         "_listeners",
         "_loop",
         "_on",
@@ -108,13 +109,13 @@ class WebSocket(Connection):
         self._read: Callable[[], bytes | None] | None = None
         self._tls: Any = None
         self._watcher: Any = None
-        self._close_timer: int | None = None
+        self._close_timer: Any = None  # a libev timer from the loop's call_later
         self._dialled: Dialled | None = None
-        self._loop = loop_of(vu)
-        self._loop.add(self)
-        self._dialer: Any = gevent.spawn(
-            self._dial_in_background, context, self._target, cookie_jar(params, vu), vu.local_ip
-        )
+        self._jar: CookieJar | None = cookie_jar(params, vu)  # checked now: a bad jar raises here
+        self._dialer: Any = None
+        loop = self._loop = loop_of(vu)
+        loop.add(self)
+        loop.dial_later(self)
 
     def __repr__(self) -> str:
         return f"<WebSocket {self.url} readyState={self._ready_state}>"
@@ -172,9 +173,6 @@ class WebSocket(Connection):
     addEventListener = add_event_listener
     removeEventListener = remove_event_listener
 
-    def _has(self, type_: str) -> bool:
-        return type_ in self._on or bool(self._listeners.get(type_))
-
     def _fire(self, type_: str, event: Event) -> None:
         entry = self._on.get(type_)
         if entry is not None:
@@ -192,7 +190,10 @@ class WebSocket(Connection):
             raise InvalidStateError(
                 f"send: the WebSocket is not open (readyState {self._ready_state})"
             )
-        self._send_data(data)
+        if type(data) is str:  # the common case, one call shorter than _send_data's dispatch
+            self._send_message(self._protocol.send_text(data))
+        else:
+            self._send_data(data)
 
     def ping(self) -> None:
         """Send a ping; the matching pong records ``ws_ping`` (milliseconds)."""
@@ -224,24 +225,35 @@ class WebSocket(Connection):
             return
         frame = self._start_close(code, reason)
         self._ready_state = CLOSING
-        self._close_timer = self._loop.timers.add(
-            time.monotonic(), CLOSE_TIMEOUT, self._on_close_timer
-        )
+        self._close_timer = self._loop.call_later(CLOSE_TIMEOUT, self._on_close_timer)
         self._write(frame)
 
     # -- the loop's side -----------------------------------------------------------------------
 
-    def _dial_in_background(
-        self, context: RunContext, target: ConnectParams, jar: CookieJar, local_ip: str | None
-    ) -> None:
+    def dial_here(self) -> None:
+        """Dial on the VU's greenlet (its loop has nothing else to do) and handle the outcome."""
+        self._on_dialled(self._dial())
+
+    def start_dial(self) -> None:
+        """Dial in a greenlet of its own (called in the hub: the VU is busy elsewhere)."""
+        self._dialer = gevent.spawn(self._dial_in_background)
+
+    def _dial_in_background(self) -> None:
+        self._dialled = self._dial()
+        self._dialer = None
+        self._loop.mark_ready(self)
+
+    def _dial(self) -> Dialled:
+        target = self._target
+        assert target is not None
+        jar, self._jar = self._jar, None
+        assert jar is not None
         try:
-            dialled = dial(target, context.tls_context, jar, local_ip)
+            return dial(target, self._context.tls_context, jar, self._vu.local_ip)
         except Exception as error:  # never leave the loop waiting on a dial that died
             dialled = Dialled(Response(target.url, error=f"dial failed: {error}", error_code=1000))
             dialled.error_tag = str(error)
-        self._dialled = dialled
-        self._dialer = None
-        self._loop.mark_ready(self)
+            return dialled
 
     def handle_ready(self) -> None:
         """Called by the VU's loop: the dial finished, or the connection is readable."""
@@ -255,20 +267,23 @@ class WebSocket(Connection):
             return  # closed while it waited in the ready queue
         try:
             data = read()
+        except BlockingIOError:
+            data = None  # nothing there after all (a spurious wake-up)
         except OSError as error:
             self._read_failed(error)
             return
-        if data is None:
-            self._loop.rearm(self._watcher, self)
-        elif not data:
-            self._receive_eof()
-        else:
+        if data:
             self._receive(data)
-            if self._read is not None:
-                if self._tls is not None and self._tls.pending():
-                    self._loop.mark_ready(self)  # decrypted bytes the fd watcher cannot see
-                else:
-                    self._loop.rearm(self._watcher, self)
+            if self._read is None:
+                return
+            if self._tls is not None and self._tls.pending():
+                self._loop.mark_ready(self)  # decrypted bytes the fd watcher cannot see
+        elif data is not None:
+            self._receive_eof()
+            return
+        watcher = self._watcher
+        if not watcher.active:  # the loop stopped it when the VU was busy elsewhere
+            self._loop.rearm(watcher, self)
 
     def _on_dialled(self, dialled: Dialled) -> None:
         target = self._target
@@ -286,11 +301,22 @@ class WebSocket(Connection):
             self._fail("the WebSocket was closed before the connection was established", 1006)
             return
         leftover = self._open(dialled)
-        fd, self._read, self._tls = nonblocking_reader(self._transport)
+        transport = self._transport
+        own_watcher = None
+        if type(transport) is PlainTransport:
+            # The raw socket's recv itself, no wrapper frame per message (EAGAIN comes as
+            # BlockingIOError, see handle_ready), and the transport's own read watcher, idle from
+            # now on (this socket never calls its blocking read): one watcher per connection,
+            # not two on the same fd.
+            raw = transport._raw
+            fd, self._read, self._tls = raw.fileno(), partial(raw.recv, RECV_SIZE), None
+            own_watcher = transport._io
+        else:
+            fd, self._read, self._tls = nonblocking_reader(transport)
         self.protocol = dialled.subprotocol or ""
         self.extensions = "permessage-deflate" if dialled.deflate is not None else ""
         self._ready_state = OPEN
-        self._watcher = self._loop.watch(fd, self)
+        self._watcher = self._loop.watch(fd, self, own_watcher)
         self._fire("open", Event("open", self))
         if leftover and self._read is not None:
             self._receive(leftover)
@@ -298,24 +324,37 @@ class WebSocket(Connection):
     # -- what the connection's events mean to the standard API ---------------------------------
 
     def _on_text(self, data: str) -> None:
-        if self._has("message"):
-            self._fire("message", MessageEvent(self, data))
+        # _fire, spelt out for the one event of every round trip: no event object unless some
+        # handler is registered, and the listeners are looked up after ``onmessage`` ran, as
+        # _fire does (a listener it adds hears this message too).
+        entry = self._on.get("message")
+        if entry is None and not self._listeners.get("message"):
+            return
+        event = MessageEvent(self, data)
+        if entry is not None:
+            entry[0](event) if entry[1] else entry[0]()
+        listeners = self._listeners.get("message")
+        if listeners:
+            for function, arity in tuple(listeners):
+                function(event) if arity else function()
 
     def _on_binary(self, data: bytes) -> None:
-        if self._has("message"):
+        if "message" in self._on or self._listeners.get("message"):
             payload = bytearray(data) if self._binary_type == "arraybuffer" else data
             self._fire("message", MessageEvent(self, payload))
 
     def _on_ping(self) -> None:
-        if self._has("ping"):
+        if "ping" in self._on or self._listeners.get("ping"):
             self._fire("ping", Event("ping", self))
 
     def _on_pong(self) -> None:
-        if self._has("pong"):
+        if "pong" in self._on or self._listeners.get("pong"):
             self._fire("pong", Event("pong", self))
 
     def _on_close_timer(self) -> None:
-        self._close_timer = None
+        timer, self._close_timer = self._close_timer, None
+        if timer is not None:
+            timer.close()
         self._close_timed_out()
 
     def _on_finished(self, code: int, reason: str) -> None:
@@ -338,12 +377,12 @@ class WebSocket(Connection):
     def _release(self) -> None:
         """Free the connection and emit the session's samples; the loop stops waiting for it."""
         if self._watcher is not None:
-            self._watcher.close()
+            self._watcher.close()  # the transport closes its own again below: harmless
             self._watcher = None
         self._release_transport()
         self._read = self._tls = None
         if self._close_timer is not None:
-            self._loop.clear(self._close_timer)
+            self._close_timer.close()
             self._close_timer = None
         self._loop.remove(self)
         self._finish_session()

@@ -261,6 +261,45 @@ def test_silent_server_is_ended_by_a_timer_and_the_close_timeout(
     )
 
 
+def test_standard_websocket_unanswered_close_ends_after_the_close_timeout(
+    tmp_path: Path, fault_server: ScriptServer, echo_url: str
+) -> None:
+    body = """\
+    from greenws.websockets import WebSocket
+    sock = WebSocket(FAULT + "/stall")
+    sock.onopen = lambda: sock.close(1000)
+    sock.onerror = lambda e: record("error", e.error)
+    sock.onclose = lambda e: record("close", e.code, e.was_clean, sock.ready_state)
+"""
+    result, log = run_fault(tmp_path, fault_server.url, echo_url, body)
+    assert log[0][0] == "error" and "did not answer the close frame" in log[0][1], log
+    assert log[1] == ["close", 1006, False, 3]
+    assert len(log) == 2
+    assert_tagged(
+        result, fault_server.url + "/stall", "101", "websocket: close handshake timed out", 1050
+    )
+
+
+def test_standard_websocket_interrupted_while_dialling_runs_no_handler(
+    tmp_path: Path, fault_server: ScriptServer, echo_url: str
+) -> None:
+    # A lone socket is dialled on the VU's own greenlet: the end of the test interrupts the
+    # VU inside that dial, which ends like a dial greenlet killed by it (nothing was dialled,
+    # so no session samples and no handler).
+    body = """\
+    from greenws.websockets import WebSocket
+    sock = WebSocket(FAULT + "/stall-handshake")
+    sock.onopen = lambda: record("open")
+    sock.onerror = lambda e: record("error", e.error)
+    sock.onclose = lambda e: record("close", e.code)
+"""
+    options = {"executor": "constant-vus", "vus": 1, "duration": "1s", "gracefulStop": "0s"}
+    result, log = run_fault(tmp_path, fault_server.url, echo_url, body, options)
+    assert log == []
+    assert fault_tags(result, "ws_sessions", fault_server.url) == []
+    assert fault_tags(result, "ws_connecting", fault_server.url) == []
+
+
 def test_unanswered_ping_records_no_ping_time_and_the_session_closes_normally(
     tmp_path: Path, fault_server: ScriptServer, echo_url: str
 ) -> None:

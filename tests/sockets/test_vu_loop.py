@@ -162,3 +162,63 @@ def default():
     assert len(samples) == 40
     assert {point["data"]["tags"]["name"] for point in samples} == {"room"}
     assert json.dumps(log) == "[]"
+
+
+def test_dial_and_messages_while_the_vu_is_busy_elsewhere(tmp_path: Path, echo_server) -> None:
+    # The loop dials a lone socket on the VU's greenlet only when the VU has nothing else to do;
+    # here the VU sleeps first (the dial goes on in a greenlet meanwhile), and a handler sleeps
+    # while its socket's next message arrives (the loop queues it and serves it afterwards).
+    result, log = run_logged(
+        tmp_path,
+        """
+from greenws import sleep
+
+def default():
+    sock = WebSocket(TARGET)
+    other = WebSocket(TARGET)                  # two dials under way at once
+    record("created", sock.ready_state, other.ready_state)
+    sleep(0.2)
+    record("slept", sock.ready_state)          # open fires on the VU's loop, not before
+
+    def on_message(event):
+        record("message", event.data)
+        if event.data == "one":
+            sock.send("two")
+            sleep(0.2)                         # "two" comes back while this handler sleeps
+            record("woke")
+        elif event.data == "two":
+            sock.send("three")
+        else:
+            sock.close()
+
+    def opened():
+        record("open", sock.ready_state)
+        sock.send("one")
+
+    sock.onopen = opened
+    sock.onmessage = on_message
+    sock.onclose = lambda e: record("close", e.code, e.was_clean)
+    other.onopen = lambda: other.close()
+    other.onclose = lambda e: record("other close", e.code)
+""",
+        echo_server.url,
+        "--iterations",
+        "2",
+    )
+    assert result.returncode == 0, result.stderr
+    # the other socket's close may come anywhere after "slept": set it aside
+    assert log.count(["other close", 1000]) == 2
+    mine = [item for item in log if item[0] != "other close"]
+    one_iteration = [
+        ["created", 0, 0],
+        ["slept", 0],
+        ["open", 1],
+        ["message", "one"],
+        ["woke"],
+        ["message", "two"],
+        ["message", "three"],
+        ["close", 1000, True],
+    ]
+    assert mine == one_iteration * 2  # the second iteration the same, on a fresh loop
+    assert result.metric("ws_sessions")["count"] == 4
+    assert result.metric("ws_msgs_received")["count"] == 6
