@@ -9,8 +9,7 @@ with ``add_many``, and anything derived from tags (submetric matches, the group 
 to, which check a ``checks`` sample counts for) is computed once per distinct TagSet and cached.
 
 Submetrics (``ws_connecting{status:101}``) must name a registered metric: thresholds are bound
-after the script is loaded, when every custom metric exists (k6 requires metrics to be declared
-in the init context too), so there is nothing to defer.
+after the script is loaded, when every custom metric exists (as k6 requires), so nothing waits.
 """
 
 from __future__ import annotations
@@ -280,12 +279,11 @@ class Aggregator:
         self, batch: list[Sample], distinct: Mapping[int, TagSet] | None = None
     ) -> Mapping[int, TagSet]:
         """Grow the group tree from the ``group`` tag of every TagSet not seen before; returns
-        the batch's distinct TagSets. Found by identity (``id``), entirely in C: content equality
-        would call ``TagSet.__eq__`` for every session that built its own equal set."""
+        the batch's distinct TagSets, found by identity (``id``) in C, not by content."""
         if distinct is None:
             column = list(map(_TAGS, batch))
-            # A new TagSet can only start a run (VUs push runs of one session's set): id(), ~400
-            # instructions a sample with its audit hook and dict insert, runs on run starts only.
+            # A new TagSet only starts a run (VUs push runs of one session's set): id(), ~400
+            # instructions with its audit hook and dict insert, runs on run starts only.
             changes = column[:1] + list(compress(column[1:], map(is_not, column[1:], column)))
             distinct = dict(zip(map(id, changes), changes, strict=True))  # first-seen order
         known = self._known_tags
