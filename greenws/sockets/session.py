@@ -9,7 +9,6 @@ per-socket timers, the loop that waits, and what an event means to a k6 script.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,9 @@ __all__ = ["Response", "Socket", "SocketError", "connect"]
 EVENTS = ("open", "message", "binaryMessage", "ping", "pong", "close", "error")
 _EVENT_ALIASES = {"binary_message": "binaryMessage", "binarymessage": "binaryMessage"}
 _OPEN = State.OPEN
+#: Every Socket's timers until it sets one (`Socket._own_timers`): never added to, so it stays
+#: empty, and clearing or asking it for deadlines is what an own empty queue would answer.
+_NO_TIMERS = TimerQueue()
 
 
 class SocketError:
@@ -81,7 +83,8 @@ class Socket(Connection):
         super().__init__(context)
         self._vu = vu
         self._handlers: dict[str, list[_Handler]] = {}
-        self._timers = TimerQueue()
+        # The shared empty queue until a timer is set: most short sessions never set one.
+        self._timers = _NO_TIMERS
 
     # -- handlers ----------------------------------------------------------------------------
 
@@ -164,15 +167,21 @@ class Socket(Connection):
 
     # -- timers ------------------------------------------------------------------------------
 
+    def _own_timers(self) -> TimerQueue:
+        timers = self._timers
+        if timers is _NO_TIMERS:
+            timers = self._timers = TimerQueue()
+        return timers
+
     def set_timeout(self, callback: Callable[[], Any], delay_ms: float) -> int:
         """Run ``callback`` once after ``delay_ms`` milliseconds (k6 ``setTimeout``)."""
-        return self._timers.add(time.monotonic(), float(delay_ms) / 1000.0, callback)
+        return self._own_timers().add(time.monotonic(), float(delay_ms) / 1000.0, callback)
 
     def set_interval(self, callback: Callable[[], Any], interval_ms: float) -> int:
         """Run ``callback`` every ``interval_ms`` milliseconds while the socket lives."""
         if interval_ms <= 0:
             raise ValueError(f"set_interval: interval must be positive, got {interval_ms!r}")
-        return self._timers.add(
+        return self._own_timers().add(
             time.monotonic(), float(interval_ms) / 1000.0, callback, repeat=True
         )
 
@@ -317,8 +326,11 @@ def connect(
             socket_obj.shutdown(1001)
             raise
         finally:
-            with contextlib.suppress(OSError):
+            # Not contextlib.suppress: it is three Python calls, every session.
+            try:  # noqa: SIM105
                 socket_obj.close_transport()
+            except OSError:
+                pass
         return response
     finally:
         socket_obj._finish_session()
