@@ -101,6 +101,7 @@ class ConnectParams:
         "proxy",
         "resource",
         "secure",
+        "session_tags",
         "subprotocols",
         "tags",
         "timeout",
@@ -155,6 +156,8 @@ class ConnectParams:
         #: Plain TCP to an IP literal without a proxy: every wait of the dial is a plain
         #: transport's, bounded by a deadline (no name lookup, tunnel or TLS to interrupt).
         self.direct = not self.secure and self.proxy is None and _is_ip_literal(self.host)
+        #: The sessions' TagSets by what else they depend on (see ``Connection._connected``).
+        self.session_tags: dict[Any, Any] = {}
 
 
 #: ConnectParams by (url, repr(params), insecure default, user agent): a VU connecting in a loop asks for the
