@@ -19,8 +19,8 @@ import gevent
 from greenws.net.cookies import CookieJar
 from greenws.net.error_codes import error_code_for, handshake_error_code, os_error_text
 from greenws.net.proxy import proxy_for
-from greenws.net.tcp import open_tcp, read_response, send
-from greenws.net.transport import DeadlinePassed, PlainTransport
+from greenws.net.tcp import bind_source, open_tcp, read_response, send
+from greenws.net.transport import DeadlinePassed, PlainTransport, open_plain
 from greenws.protocol import (
     DeflateParams,
     HandshakeError,
@@ -93,6 +93,7 @@ class ConnectParams:
         "_request",
         "direct",
         "extensions",
+        "family",
         "headers",
         "host",
         "insecure",
@@ -153,9 +154,11 @@ class ConnectParams:
         self.local_ip = _local_ip(params.get("localIP", params.get("local_ip")))
         #: The upgrade request around its key, made on first use (see `_upgrade_request`).
         self._request: tuple[bytes, bytes] | None = None
+        #: The address family of a host that is an IP literal, 0 for a name.
+        self.family = _literal_family(self.host)
         #: Plain TCP to an IP literal without a proxy: every wait of the dial is a plain
         #: transport's, bounded by a deadline (no name lookup, tunnel or TLS to interrupt).
-        self.direct = not self.secure and self.proxy is None and _is_ip_literal(self.host)
+        self.direct = not self.secure and self.proxy is None and self.family != 0
         #: The sessions' TagSets by what else they depend on (see ``Connection._connected``).
         self.session_tags: dict[Any, Any] = {}
 
@@ -237,12 +240,12 @@ class Dialled:
         self.error_tag = ""
 
 
-def _is_ip_literal(host: str) -> bool:
+def _literal_family(host: str) -> int:
     try:
-        ipaddress.ip_address(host)
+        ip = ipaddress.ip_address(host)
     except ValueError:
-        return False
-    return True
+        return 0
+    return stdlib_socket.AF_INET6 if ip.version == 6 else stdlib_socket.AF_INET
 
 
 def _local_ip(value: Any) -> str | None:
@@ -285,9 +288,12 @@ def dial(
         timeout.start()
     try:
         try:
-            connection = open_tcp(
-                target.host, target.port, target.secure, target.proxy, target.local_ip or local_ip
-            )
+            source = target.local_ip or local_ip
+            if deadline is not None:  # direct: what open_tcp would do, without its three calls
+                bind = None if source is None else bind_source(source)
+                connection = open_plain(target.family, (target.host, target.port), bind)
+            else:
+                connection = open_tcp(target.host, target.port, target.secure, target.proxy, source)
             plain = type(connection) is PlainTransport
             # A plain connect is confirmed by the first write (PlainTransport.connect): until
             # then a failure is the dial's.
@@ -300,8 +306,9 @@ def dial(
                 connection = context.wrap_socket(connection, server_hostname=target.host)
             key = generate_key()
             request = _upgrade_request(target, key)
-            if jar is not None:
-                request = _with_cookies(request, jar.header_for(target.url))
+            cookies = None if jar is None else jar.header_for(target.url)
+            if cookies:
+                request = _with_cookies(request, cookies)
             send(connection, plain, request, deadline)
             connected = True
             result.bytes_sent += len(request)
