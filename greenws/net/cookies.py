@@ -77,7 +77,8 @@ class CookieJar:
 
     def header_for(self, url: str) -> str | None:
         """The ``Cookie`` header value for a handshake to ``url``, or None without cookies."""
-        if not len(self):
+        cookies = self._cookies
+        if cookies is None or not len(cookies):  # every handshake asks; most jars are empty
             return None
         request = urllib.request.Request(_http_url(url))
         self._jar.add_cookie_header(request)

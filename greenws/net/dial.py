@@ -19,8 +19,8 @@ import gevent
 from greenws.net.cookies import CookieJar
 from greenws.net.error_codes import error_code_for, handshake_error_code, os_error_text
 from greenws.net.proxy import proxy_for
-from greenws.net.tcp import open_tcp, read_response, send
-from greenws.net.transport import PlainTransport
+from greenws.net.tcp import bind_source, open_tcp, read_response, send
+from greenws.net.transport import DeadlinePassed, PlainTransport, open_plain
 from greenws.protocol import (
     DeflateParams,
     HandshakeError,
@@ -91,7 +91,9 @@ class ConnectParams:
 
     __slots__ = (
         "_request",
+        "direct",
         "extensions",
+        "family",
         "headers",
         "host",
         "insecure",
@@ -100,6 +102,7 @@ class ConnectParams:
         "proxy",
         "resource",
         "secure",
+        "session_tags",
         "subprotocols",
         "tags",
         "timeout",
@@ -151,6 +154,13 @@ class ConnectParams:
         self.local_ip = _local_ip(params.get("localIP", params.get("local_ip")))
         #: The upgrade request around its key, made on first use (see `_upgrade_request`).
         self._request: tuple[bytes, bytes] | None = None
+        #: The address family of a host that is an IP literal, 0 for a name.
+        self.family = _literal_family(self.host)
+        #: Plain TCP to an IP literal without a proxy: every wait of the dial is a plain
+        #: transport's, bounded by a deadline (no name lookup, tunnel or TLS to interrupt).
+        self.direct = not self.secure and self.proxy is None and self.family != 0
+        #: The sessions' TagSets by what else they depend on (see ``Connection._connected``).
+        self.session_tags: dict[Any, Any] = {}
 
 
 #: ConnectParams by (url, repr(params), insecure default, user agent): a VU connecting in a loop asks for the
@@ -230,6 +240,14 @@ class Dialled:
         self.error_tag = ""
 
 
+def _literal_family(host: str) -> int:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return 0
+    return stdlib_socket.AF_INET6 if ip.version == 6 else stdlib_socket.AF_INET
+
+
 def _local_ip(value: Any) -> str | None:
     """The ``localIP`` param checked: one IP address (the run's ``localIPs`` pool is per VU)."""
     if value is None or value == "":
@@ -259,13 +277,23 @@ def dial(
     started = time.perf_counter()
     connection: Any = None
     connected = False  # the TCP connection is up: later failures are not dial failures
+    # A direct target's waits are the plain transport's own, each bounded by the deadline; any
+    # other dial may also wait in a name lookup, a proxy's tunnel or TLS, bounded by a Timeout.
+    deadline: float | None = None
+    timeout: Any = None
+    if target.direct:
+        deadline = time.monotonic() + target.timeout
+    else:
+        timeout = gevent.Timeout(target.timeout, _timed_out(target))
+        timeout.start()
     try:
-        with gevent.Timeout(
-            target.timeout, TimeoutError(f"handshake timed out after {target.timeout:g}s")
-        ):
-            connection = open_tcp(
-                target.host, target.port, target.secure, target.proxy, target.local_ip or local_ip
-            )
+        try:
+            source = target.local_ip or local_ip
+            if deadline is not None:  # direct: what open_tcp would do, without its three calls
+                bind = None if source is None else bind_source(source)
+                connection = open_plain(target.family, (target.host, target.port), bind)
+            else:
+                connection = open_tcp(target.host, target.port, target.secure, target.proxy, source)
             plain = type(connection) is PlainTransport
             # A plain connect is confirmed by the first write (PlainTransport.connect): until
             # then a failure is the dial's.
@@ -278,13 +306,14 @@ def dial(
                 connection = context.wrap_socket(connection, server_hostname=target.host)
             key = generate_key()
             request = _upgrade_request(target, key)
-            if jar is not None:
-                request = _with_cookies(request, jar.header_for(target.url))
-            send(connection, plain, request)
+            cookies = None if jar is None else jar.header_for(target.url)
+            if cookies:
+                request = _with_cookies(request, cookies)
+            send(connection, plain, request, deadline)
             connected = True
             result.bytes_sent += len(request)
             parser = ResponseParser()
-            handshake = read_response(connection, plain, parser, result)
+            handshake = read_response(connection, plain, parser, result, deadline)
             if jar is not None and handshake.set_cookies:
                 jar.store(target.url, handshake.set_cookies)
             response.status = handshake.status
@@ -301,12 +330,17 @@ def dial(
             result.bytes_received -= len(
                 result.leftover
             )  # the Socket counts them when it reads them
+        finally:
+            if timeout is not None:
+                timeout.close()
     except HandshakeError as error:
         response.error = str(error)
         if error.status:
             response.status = error.status
         response.error_code, result.error_tag = handshake_error_code(error)
     except (OSError, TimeoutError, ValueError) as error:
+        if type(error) is DeadlinePassed:
+            error = _timed_out(target)
         reason = os_error_text(error) if isinstance(error, OSError) else str(error)
         response.error = f"dial {target.host}:{target.port} failed: {reason}"
         response.error_code, result.error_tag = error_code_for(
@@ -323,6 +357,10 @@ def dial(
     else:
         result.connection = connection
     return result
+
+
+def _timed_out(target: ConnectParams) -> TimeoutError:
+    return TimeoutError(f"handshake timed out after {target.timeout:g}s")
 
 
 #: A stand-in key: the request is built once per target around it, then only the key changes.

@@ -135,21 +135,36 @@ def _tunnel(connection: Any, proxy: Proxy, host: str, port: int) -> None:
         )
 
 
-def send(connection: Any, plain: bool, data: bytes) -> None:
-    if plain:
+def send(connection: Any, plain: bool, data: bytes, deadline: float | None = None) -> None:
+    """Send all of ``data``; on a plain transport by the monotonic ``deadline`` when given
+    (:class:`~greenws.net.transport.DeadlinePassed` after it), else the caller bounds it."""
+    if not plain:
+        connection.sendall(data)
+    elif deadline is None:
         connection.write(data)
     else:
-        connection.sendall(data)
+        connection.write_before(data, deadline)
 
 
 def read_response(
-    connection: Any, plain: bool, parser: ResponseParser, counted: Any = None
+    connection: Any,
+    plain: bool,
+    parser: ResponseParser,
+    counted: Any = None,
+    deadline: float | None = None,
 ) -> HandshakeResponse:
     """Feed what ``connection`` reads to ``parser`` until it has the whole response. Bytes read
     are added to ``counted.bytes_received`` as they come, so a response the parser refuses
-    midway (an endless header block) still counts what it cost."""
+    midway (an endless header block) still counts what it cost. A plain transport's waits end
+    at the monotonic ``deadline`` when given; otherwise the caller's ``gevent.Timeout`` bounds
+    them."""
     while True:
-        chunk = connection.read(None) if plain else connection.recv(65536)
+        if not plain:
+            chunk = connection.recv(65536)
+        elif deadline is None:
+            chunk = connection.read(None)
+        else:
+            chunk = connection.read_before(deadline)
         if chunk is None:
             continue  # a spurious wake-up; the dial's Timeout bounds the wait
         if not chunk:

@@ -7,10 +7,10 @@ returns a response, then calls :func:`validate_response` (or :func:`negotiate`).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import sys
+from binascii import b2a_base64
 from collections.abc import Sequence
 from functools import cache
 from http import HTTPStatus
@@ -56,13 +56,14 @@ def generate_key() -> str:
     if not pool:
         data = os.urandom(16 * _KEY_BATCH)
         pool.extend([data[i : i + 16] for i in range(0, len(data), 16)])
-    return base64.b64encode(pool.pop()).decode("ascii")
+    # binascii directly: base64.b64encode is a Python wrapper around it (one call a session)
+    return b2a_base64(pool.pop(), newline=False).decode("ascii")
 
 
 def accept_key(key: str) -> str:
     """Return the ``Sec-WebSocket-Accept`` value a server must answer ``key`` with."""
     digest = hashlib.sha1(key.encode("ascii") + _GUID).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return b2a_base64(digest, newline=False).decode("ascii")
 
 
 @cache
@@ -257,23 +258,31 @@ def negotiate(
                 reason = ""
         message = f"handshake refused: HTTP {status} {reason}".rstrip()
         raise HandshakeError(message, status, response)
-    if "websocket" not in _tokens(response.header("Upgrade")):
-        raise fail(f"Upgrade header is {response.header('Upgrade')!r}, expected 'websocket'")
-    if "upgrade" not in _tokens(response.header("Connection")):
-        raise fail(f"Connection header is {response.header('Connection')!r}, expected 'Upgrade'")
-    accept = response.header("Sec-WebSocket-Accept")
+    # The parser stores names in canonical form: looked up as such, not through ``header()``
+    # (a method call and a name lookup each, five a handshake); the usual single-token values
+    # are recognised before they are split into tokens.
+    headers = response.headers
+    upgrade = headers.get("Upgrade")
+    if upgrade is None or (upgrade.lower() != "websocket" and "websocket" not in _tokens(upgrade)):
+        raise fail(f"Upgrade header is {upgrade!r}, expected 'websocket'")
+    connection = headers.get("Connection")
+    if connection is None or (
+        connection.lower() != "upgrade" and "upgrade" not in _tokens(connection)
+    ):
+        raise fail(f"Connection header is {connection!r}, expected 'Upgrade'")
+    accept = headers.get("Sec-Websocket-Accept")
     if accept is None:
         raise fail("missing Sec-WebSocket-Accept")
     if accept.strip() != accept_key(key):
         raise fail("Sec-WebSocket-Accept mismatch")
     deflate: DeflateParams | None = None
-    accepted = response.header("Sec-WebSocket-Extensions")
+    accepted = headers.get("Sec-Websocket-Extensions")
     if accepted is not None:
         try:
             deflate = accept_response(accepted, offers_of(extensions))
         except ValueError as exc:
             raise fail(str(exc)) from None
-    selected = response.header("Sec-WebSocket-Protocol")
+    selected = headers.get("Sec-Websocket-Protocol")
     if selected is not None:
         selected = selected.strip()
         if selected not in subprotocols:

@@ -131,6 +131,16 @@ class ResponseParser:
         """
         if self._done:
             return self._response
+        if self._response is None and not self._buf:
+            # The usual case, a whole header block in the first read: parsed from ``data`` as
+            # it is, without first copying it into the buffer and out again.
+            end = data.find(b"\r\n\r\n")
+            if 0 <= end <= MAX_HEADER_BYTES:
+                self._response = self._parse_head(bytes(data[:end]))
+                if self._mode == _NO_BODY:
+                    self.leftover = bytes(data[end + 4 :])
+                    return self._finish()
+                return self._feed_body(bytes(data[end + 4 :]))
         if self._response is None:
             search_from = max(0, len(self._buf) - 3)
             self._buf += data
@@ -165,9 +175,12 @@ class ResponseParser:
     def _finish(self) -> HandshakeResponse:
         assert self._response is not None
         self._done = True
-        self._response.body = bytes(self._body[:MAX_BODY_BYTES])
-        self._body.clear()
-        self._buf.clear()
+        body = self._body
+        if body:
+            self._response.body = bytes(body[:MAX_BODY_BYTES])
+            body.clear()
+        if self._buf:
+            self._buf.clear()
         return self._response
 
     def _parse_head(self, head: bytes) -> HandshakeResponse:

@@ -12,6 +12,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from types import CodeType, FunctionType
 from typing import TYPE_CHECKING, Any
 
 import gevent
@@ -222,10 +223,18 @@ def call_flexibly(function: Callable[..., Any], *args: Any) -> Any:
 
 
 _ARITY_CACHE: dict[Any, int] = {}
+#: The same answers for plain functions, by code object alone (their key above is
+#: ``(code, False)``): a handler registered per session (a new lambda each time) is then one
+#: dict lookup, without ``getattr``, ``inspect.ismethod`` and a key tuple (churn benchmark).
+_FUNCTION_ARITY: dict[CodeType, int] = {}
 
 
 def accepted_arguments(function: Callable[..., Any], offered: int) -> int:
     """How many positional arguments ``function`` takes, capped at ``offered`` (cached per function)."""
+    if type(function) is FunctionType:
+        known = _FUNCTION_ARITY.get(function.__code__)
+        if known is not None:
+            return known if known < offered else offered
     code = getattr(function, "__code__", None)
     # Bound methods share their function's code object but hide ``self`` from the signature.
     key: Any = (code, inspect.ismethod(function)) if code is not None else function
@@ -248,6 +257,10 @@ def accepted_arguments(function: Callable[..., Any], offered: int) -> int:
                     cached += 1
         with contextlib.suppress(TypeError):  # unhashable callables are simply not cached
             _ARITY_CACHE[key] = cached
+    if type(function) is FunctionType:
+        if len(_FUNCTION_ARITY) >= 4096:  # a script may compile new code objects forever
+            _FUNCTION_ARITY.clear()
+        _FUNCTION_ARITY[function.__code__] = cached
     return min(cached, offered)
 
 

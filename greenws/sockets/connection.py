@@ -20,7 +20,6 @@ so an output or threshold can group sessions whose urls differ only by a query s
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from time import monotonic, perf_counter
 from time import time as now
@@ -78,6 +77,9 @@ _CLOSE_NAMES = {
 }
 #: Close codes a server may answer with without the session counting as failed.
 _CLEAN_CLOSES = (1000, 1001, 1005)
+
+#: Session TagSets kept per target (VU tag sets x statuses x subprotocols x APIs), at most.
+_SESSION_TAGS_MAX = 64
 
 #: The ``(error_code, error)`` tags of a connection the server dropped without a close frame.
 UNEXPECTED_EOF = (GENERIC_ERROR, "websocket: close 1006 (abnormal closure): unexpected EOF")
@@ -148,7 +150,8 @@ def check_target(
 
 def cookie_jar(params: Mapping[str, Any] | None, vu: VirtualUser) -> CookieJar:
     """The jar a session's handshake uses: the ``jar`` param, or the VU's own (as k6)."""
-    jar = params.get("jar") if isinstance(params, Mapping) else None
+    # None first: isinstance against the Mapping ABC is a Python call into abc every session.
+    jar = None if params is None else params.get("jar") if isinstance(params, Mapping) else None
     if jar is None:
         return vu.cookie_jar
     if not isinstance(jar, CookieJar):
@@ -235,20 +238,35 @@ class Connection:
         dial; True if the connection is up."""
         response = dialled.response
         url = target.url
-        values = {**vu_tags.as_dict(), "url": url}
-        if self._NAME_TAG:
-            values["name"] = url
-        values.update(target.tags)
-        if response.status:  # as k6: no HTTP response (a failed dial), no status tag
-            values["status"] = str(response.status)
-        if dialled.subprotocol:
-            values["subproto"] = dialled.subprotocol
-        elif self._EMPTY_SUBPROTO_TAG and response.status:
-            values["subproto"] = ""
-        if response.error:
-            values["error"] = dialled.error_tag
-            values["error_code"] = str(response.error_code)
-        tags = self._tags = self._context.intern_tags(values)
+        # A session's tags depend on the target, the VU's tags, the status and subprotocol
+        # (and the API's tag rules): a VU connecting in a loop gets the same TagSet every time,
+        # kept on the target instead of built and interned again (a dict and a tuple of ~8
+        # items a session). Failed dials are tagged afresh: their error tags vary.
+        key = (
+            None if response.error else (vu_tags, response.status, dialled.subprotocol, type(self))
+        )
+        cache = target.session_tags
+        tags = cache.get(key) if key is not None else None
+        if tags is None:
+            values = {**vu_tags.as_dict(), "url": url}
+            if self._NAME_TAG:
+                values["name"] = url
+            values.update(target.tags)
+            if response.status:  # as k6: no HTTP response (a failed dial), no status tag
+                values["status"] = str(response.status)
+            if dialled.subprotocol:
+                values["subproto"] = dialled.subprotocol
+            elif self._EMPTY_SUBPROTO_TAG and response.status:
+                values["subproto"] = ""
+            if response.error:
+                values["error"] = dialled.error_tag
+                values["error_code"] = str(response.error_code)
+            tags = self._context.intern_tags(values)
+            if key is not None:
+                if len(cache) >= _SESSION_TAGS_MAX:
+                    cache.clear()
+                cache[key] = tags
+        self._tags = tags
         self.bytes_sent = dialled.bytes_sent
         self.bytes_received = dialled.bytes_received
         self._push((self._context.metrics.ws_connecting, now(), dialled.connecting_ms, tags))
@@ -341,8 +359,11 @@ class Connection:
         transport, self._transport = self._transport, None
         if transport is not None:
             self._context.open_connections -= 1
-            with contextlib.suppress(OSError):
+            # Not contextlib.suppress: it is three Python calls, every session.
+            try:  # noqa: SIM105
                 transport.close()
+            except OSError:
+                pass
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ per-socket timers, the loop that waits, and what an event means to a k6 script.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Mapping
 from time import time as now
@@ -30,6 +29,9 @@ __all__ = ["Response", "Socket", "SocketError", "connect"]
 EVENTS = ("open", "message", "binaryMessage", "ping", "pong", "close", "error")
 _EVENT_ALIASES = {"binary_message": "binaryMessage", "binarymessage": "binaryMessage"}
 _OPEN = State.OPEN
+#: Every Socket's timers until it sets one (`Socket._own_timers`): never added to, so it stays
+#: empty, and clearing or asking it for deadlines is what an own empty queue would answer.
+_NO_TIMERS = TimerQueue()
 
 
 class SocketError:
@@ -88,7 +90,8 @@ class Socket(Connection):
         # Shared and empty until the script adds a handler: an idle session with none kept its
         # own empty dict (64 bytes a VU, benchmarks/idle_memory.py).
         self._handlers: dict[str, list[_Handler]] = _NO_HANDLERS
-        self._timers = TimerQueue()
+        # The shared empty queue until a timer is set: most short sessions never set one.
+        self._timers = _NO_TIMERS
 
     # -- handlers ----------------------------------------------------------------------------
 
@@ -183,15 +186,21 @@ class Socket(Connection):
 
     # -- timers ------------------------------------------------------------------------------
 
+    def _own_timers(self) -> TimerQueue:
+        timers = self._timers
+        if timers is _NO_TIMERS:
+            timers = self._timers = TimerQueue()
+        return timers
+
     def set_timeout(self, callback: Callable[[], Any], delay_ms: float) -> int:
         """Run ``callback`` once after ``delay_ms`` milliseconds (k6 ``setTimeout``)."""
-        return self._timers.add(time.monotonic(), float(delay_ms) / 1000.0, callback)
+        return self._own_timers().add(time.monotonic(), float(delay_ms) / 1000.0, callback)
 
     def set_interval(self, callback: Callable[[], Any], interval_ms: float) -> int:
         """Run ``callback`` every ``interval_ms`` milliseconds while the socket lives."""
         if interval_ms <= 0:
             raise ValueError(f"set_interval: interval must be positive, got {interval_ms!r}")
-        return self._timers.add(
+        return self._own_timers().add(
             time.monotonic(), float(interval_ms) / 1000.0, callback, repeat=True
         )
 
@@ -221,13 +230,13 @@ class Socket(Connection):
         protocol = self._protocol
         push = self._push
         msgs_received = self._msgs_received
-        timers = self._timers
-        # The queue's heap, read here so that a session without timers (most) asks for the
-        # next deadline without a Python call per message; clear() empties this same list.
-        pending = timers._heap
         monotonic = time.monotonic
         while self._close_code is None:
-            deadline = timers.next_deadline() if pending else None
+            # Read each turn: a handler's first set_timeout swaps the shared empty queue for one
+            # of the session's own. Its heap is looked at first, so a session without timers
+            # (most) asks for no deadline with a Python call per message.
+            timers = self._timers
+            deadline = timers.next_deadline() if timers._heap else None
             closing = self._close_deadline
             if closing is not None and (deadline is None or closing < deadline):
                 deadline = closing
@@ -361,8 +370,11 @@ def connect(
             socket_obj.shutdown(1001)
             raise
         finally:
-            with contextlib.suppress(OSError):
+            # Not contextlib.suppress: it is three Python calls, every session.
+            try:  # noqa: SIM105
                 socket_obj.close_transport()
+            except OSError:
+                pass
         return response
     finally:
         socket_obj._finish_session()

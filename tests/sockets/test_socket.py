@@ -193,6 +193,29 @@ def default():
     assert log == ["t10", "t10b", "tick1", "t30", "tick2", "tick3", "close"]
 
 
+def test_a_first_timer_set_by_a_message_handler_fires(tmp_path: Path, echo_server) -> None:
+    """A session starts with no timers of its own; one set later, from a handler, must still be
+    waited for by the loop (it once kept looking at the shared empty queue it started with)."""
+    result = run_events(
+        tmp_path,
+        """
+def default():
+    def session(socket):
+        socket.on("open", lambda: socket.send("first"))
+        def on_message(message):
+            record("message", message)
+            socket.set_timeout(lambda: (record("timer"), socket.close(1000)), 50)
+        socket.on("message", on_message)
+        socket.on("close", lambda: record("close"))
+    ws.connect(os.environ["TARGET"], None, session)
+    dump()
+""",
+        echo_server.url,
+    )
+    assert result.returncode == 0, result.stderr
+    assert events(tmp_path)[:3] == [["message", "first"], ["timer"], ["close"]]
+
+
 def test_subprotocol_and_headers_reach_the_server(tmp_path: Path, websockets_server) -> None:
     result = run_events(
         tmp_path,
