@@ -157,22 +157,33 @@ def per_round_trip(count: int, url: str, scratch: Path, repeat: int) -> dict[str
     }
 
 
+def counted(script: Path, out: Path, **settings: str) -> int:
+    """Instructions of one run of ``script`` under callgrind, with ``BENCH_*`` ``settings``."""
+    env = _env(**{f"BENCH_{key.upper()}": value for key, value in settings.items()})
+    command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+               sys.executable, str(script)]  # fmt: skip
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)
+    if result.returncode != 0:
+        raise SystemExit(f"{script.name} failed: {result.stderr[-2000:]}")
+    return sum(callgrind_costs(out).values())
+
+
 def per_sample(mode: str, tagsets: int, round_trips: int, scratch: Path) -> float:
     """Instructions the flusher spends per sample (``scripts/dashboard_samples.py``): B and 2B
     batches of ``2 × round_trips`` samples (B: 60,000 samples' worth), the difference over the
     extra samples."""
     batches = max(1, 30_000 // round_trips)
-    counts = []
-    for b in (batches, 2 * batches):
-        out = scratch / f"cg.samples.{mode}.{tagsets}.{round_trips}.{b}"
-        env = _env(BENCH_MODE=mode, BENCH_BATCHES=str(b), BENCH_TAGSETS=str(tagsets),
-                   BENCH_ROUND_TRIPS=str(round_trips))  # fmt: skip
-        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                   sys.executable, str(SAMPLES)]  # fmt: skip
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)
-        if result.returncode != 0:
-            raise SystemExit(f"samples run failed: {result.stderr[-2000:]}")
-        counts.append(sum(callgrind_costs(out).values()))
+    counts = [
+        counted(
+            SAMPLES,
+            scratch / f"cg.samples.{mode}.{tagsets}.{round_trips}.{b}",
+            mode=mode,
+            batches=str(b),
+            tagsets=str(tagsets),
+            round_trips=str(round_trips),
+        )
+        for b in (batches, 2 * batches)
+    ]
     return (counts[1] - counts[0]) / (batches * 2 * round_trips)
 
 
@@ -180,30 +191,24 @@ def per_worker_sample(mode: str, round_trips: int, scratch: Path) -> float:
     """Instructions per sample in a ``--workers`` worker (``scripts/worker_forwarding.py``):
     the aggregation alone, forwarding every sample, or the report builder; B and 2B batches."""
     batches = 10
-    counts = []
-    for b in (batches, 2 * batches):
-        out = scratch / f"cg.workers.{mode}.{b}"
-        env = _env(BENCH_MODE=mode, BENCH_BATCHES=str(b), BENCH_ROUND_TRIPS=str(round_trips))
-        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                   sys.executable, str(WORKER)]  # fmt: skip
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)
-        if result.returncode != 0:
-            raise SystemExit(f"workers run failed: {result.stderr[-2000:]}")
-        counts.append(sum(callgrind_costs(out).values()))
+    counts = [
+        counted(
+            WORKER,
+            scratch / f"cg.workers.{mode}.{b}",
+            mode=mode,
+            batches=str(b),
+            round_trips=str(round_trips),
+        )
+        for b in (batches, 2 * batches)
+    ]
     return (counts[1] - counts[0]) / (batches * 2 * round_trips)
 
 
 def per_update(seconds: int, updates: int, scratch: Path) -> float:
-    counts = []
-    for k in (updates, 2 * updates):
-        out = scratch / f"cg.update.{seconds}.{k}"
-        env = _env(BENCH_SECONDS=str(seconds), BENCH_UPDATES=str(k))
-        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                   sys.executable, str(UPDATE)]  # fmt: skip
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600)
-        if result.returncode != 0:
-            raise SystemExit(f"update run failed: {result.stderr[-2000:]}")
-        counts.append(sum(callgrind_costs(out).values()))
+    counts = [
+        counted(UPDATE, scratch / f"cg.update.{seconds}.{k}", seconds=str(seconds), updates=str(k))
+        for k in (updates, 2 * updates)
+    ]
     return (counts[1] - counts[0]) / updates
 
 
