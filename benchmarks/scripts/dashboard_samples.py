@@ -23,42 +23,51 @@ from greenws.metrics.metric import Registry
 from greenws.metrics.tags import TagSet
 from greenws.outputs.html_report.plugin import ReportBuilder
 
-MODE = os.environ["BENCH_MODE"]
-BATCHES = int(os.environ["BENCH_BATCHES"])
-TAGSETS = int(os.environ.get("BENCH_TAGSETS", "1"))
-ROUND_TRIPS = int(os.environ.get("BENCH_ROUND_TRIPS", "300"))
 START = 1_700_000_000.0
 
 
-def main() -> None:
-    registry = Registry()
-    register_builtin(registry)
+def ping_pong_batches(
+    registry: Registry, count: int, round_trips: int, tagsets: int = 1
+) -> list[list[tuple[object, float, float, TagSet]]]:
+    """``count`` flushes of a ping-pong (0.2 s each): a sent and a received sample per round trip,
+    from ``tagsets`` distinct TagSets in turn."""
     sent, received = registry.get("ws_msgs_sent"), registry.get("ws_msgs_received")
     sessions = [
         TagSet({"scenario": "default", "group": "", "url": f"ws://127.0.0.1:8765/{index}"})
-        for index in range(TAGSETS)
+        for index in range(tagsets)
     ]
     batches = []
-    for index in range(80):
+    for index in range(count):
         batch = []
-        for step in range(ROUND_TRIPS):
-            when = START + index * 0.2 + step * 0.2 / ROUND_TRIPS
-            tags = sessions[step % TAGSETS]
+        for step in range(round_trips):
+            when = START + index * 0.2 + step * 0.2 / round_trips
+            tags = sessions[step % tagsets]
             batch.append((sent, when, 1.0, tags))
             batch.append((received, when, 1.0, tags))
         batches.append(batch)
+    return batches
+
+
+def main() -> None:
+    mode = os.environ["BENCH_MODE"]
+    count = int(os.environ["BENCH_BATCHES"])
+    tagsets = int(os.environ.get("BENCH_TAGSETS", "1"))
+    round_trips = int(os.environ.get("BENCH_ROUND_TRIPS", "300"))
+    registry = Registry()
+    register_builtin(registry)
+    batches = ping_pong_batches(registry, 80, round_trips, tagsets)
     aggregator = Aggregator(registry)
     builder = ReportBuilder()
     builder.start(START)
     as_output = False
-    if MODE == "dashboard":
+    if mode == "dashboard":
         if hasattr(aggregator, "observers"):
             aggregator.observers.append(builder.add_metric)
         else:
             as_output = True
     gc.collect()
     gc.freeze()
-    for index in range(BATCHES):
+    for index in range(count):
         batch = batches[index % len(batches)]
         aggregator.add_batch(batch)
         if as_output:

@@ -16,46 +16,36 @@ import gc
 import json
 import os
 
+from dashboard_samples import START, ping_pong_batches
+
 from greenws.execution.workers import WorkerLink
 from greenws.metrics.aggregator import Aggregator
 from greenws.metrics.builtin import register_builtin
 from greenws.metrics.metric import Registry
-from greenws.metrics.tags import TagSet
 from greenws.outputs.html_report.plugin import ReportBuilder
-
-MODE = os.environ["BENCH_MODE"]
-BATCHES = int(os.environ["BENCH_BATCHES"])
-ROUND_TRIPS = int(os.environ.get("BENCH_ROUND_TRIPS", "3000"))
-START = 1_700_000_000.0
 
 
 def main() -> None:
+    mode = os.environ["BENCH_MODE"]
+    count = int(os.environ["BENCH_BATCHES"])
+    round_trips = int(os.environ.get("BENCH_ROUND_TRIPS", "3000"))
     registry = Registry()
     register_builtin(registry)
-    sent, received = registry.get("ws_msgs_sent"), registry.get("ws_msgs_received")
-    tags = TagSet({"scenario": "default", "group": "", "url": "ws://127.0.0.1:8765/"})
-    batches = []
-    for index in range(20):
-        batch = []
-        for step in range(ROUND_TRIPS):
-            when = START + index * 0.2 + step * 0.2 / ROUND_TRIPS
-            batch.append((sent, when, 1.0, tags))
-            batch.append((received, when, 1.0, tags))
-        batches.append(batch)
+    batches = ping_pong_batches(registry, 20, round_trips)
     aggregator = Aggregator(registry)
     builder = ReportBuilder()
     builder.start(START)
     link = WorkerLink(os.open(os.devnull, os.O_WRONLY))
-    if MODE == "report":
+    if mode == "report":
         aggregator.observers.append(builder.add_metric)
     gc.collect()
     gc.freeze()
-    for index in range(BATCHES):
+    for index in range(count):
         batch = batches[index % len(batches)]
         aggregator.add_batch(batch)
-        if MODE == "forward":
+        if mode == "forward":
             link.greenws_output_samples(batch)
-        elif MODE == "report" and index % 5 == 4:
+        elif mode == "report" and index % 5 == 4:
             json.dumps(builder.export_worker_report())
 
 
