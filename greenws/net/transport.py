@@ -20,6 +20,7 @@ import errno
 import os
 import ssl
 from collections.abc import Callable
+from functools import partial
 from time import monotonic
 from typing import Any
 
@@ -192,6 +193,14 @@ class PlainTransport:
             self.connecting = True
         elif err and err != errno.EISCONN:
             raise OSError(err, os.strerror(err))
+
+    def raw_reader(self) -> tuple[int, Callable[[], bytes], Any]:
+        """``(fd, recv, watcher)`` for a loop that watches readiness itself and never calls
+        :meth:`read`: the raw socket's own ``recv`` (EAGAIN raises ``BlockingIOError``; no
+        wrapper frame per message) and this transport's read watcher, idle from then on, to
+        reuse rather than put a second watcher on the same fd."""
+        raw = self._raw
+        return raw.fileno(), partial(raw.recv, RECV_SIZE), self._io
 
     def finish_connect(self) -> None:
         """Wait for a connect under way to finish, raising its error: for a caller that times

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
-from functools import partial
 from typing import Any
 
 import gevent
 
 from greenws.net.cookies import CookieJar
 from greenws.net.dial import ConnectParams, Dialled, Response, dial
-from greenws.net.transport import RECV_SIZE, PlainTransport, nonblocking_reader
+from greenws.net.transport import PlainTransport, nonblocking_reader
 from greenws.runtime.event_loop import loop_of
 from greenws.runtime.vu import current_vu
 from greenws.sockets.connection import CLOSE_TIMEOUT, Connection, check_target, cookie_jar
@@ -304,13 +303,9 @@ class WebSocket(Connection):
         transport = self._transport
         own_watcher = None
         if type(transport) is PlainTransport:
-            # The raw socket's recv itself, no wrapper frame per message (EAGAIN comes as
-            # BlockingIOError, see handle_ready), and the transport's own read watcher, idle from
-            # now on (this socket never calls its blocking read): one watcher per connection,
-            # not two on the same fd.
-            raw = transport._raw
-            fd, self._read, self._tls = raw.fileno(), partial(raw.recv, RECV_SIZE), None
-            own_watcher = transport._io
+            # EAGAIN comes as BlockingIOError (see handle_ready); one watcher on the fd, not two.
+            fd, self._read, own_watcher = transport.raw_reader()
+            self._tls = None
         else:
             fd, self._read, self._tls = nonblocking_reader(transport)
         self.protocol = dialled.subprotocol or ""
