@@ -6,15 +6,7 @@ Buckets start one second wide. When a run outlives ``max_buckets`` of them, adja
 merged and the width doubles (1 s, 2 s, 4 s…), so an 8-hour test still has at most
 ``max_buckets`` buckets and the chart keeps its whole history at a coarser step.
 
-Trend histograms are the largest part. Once a bucket lies ``freeze_after`` buckets behind the
-newest one (late batches are rare past that), its histograms are *frozen*: their bucket keys are
-coarsened from 1/256 to 1/32 of an octave and packed into two ``array("q")``. That is eight times
-fewer keys at 16 bytes each instead of a dict entry with two boxed ints, and a percentile on a
-per-second chart loses at most 1.6 %, while count, sum, min and max stay exact. A frozen histogram
-thaws back into a Histogram to be merged or read, which happens only while downsampling. Its
-percentiles cannot change, so they are worked out once, the first time the chart is drawn, and
-kept: the live dashboard draws every point of the test once a second, and thawing an hour's worth
-of buckets each time cost ~0.8 s of the VUs' loop per update (``benchmarks/dashboard_instructions.py``).
+Trend histograms of closed buckets are frozen (:mod:`.frozen`) to a fraction of their size.
 
 Pure: no clock, no I/O. The caller passes the run's start time, and the end time when it reads.
 """
@@ -22,13 +14,14 @@ Pure: no clock, no I/O. The caller passes the run's start time, and the end time
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Iterable, Mapping
 from itertools import compress
 from operator import itemgetter
 from typing import Any
 
 from greenws.metrics.histogram import Histogram
+
+from .frozen import PERCENTILES, FrozenHistogram, thawed
 
 __all__ = [
     "COUNTER_SERIES",
@@ -56,8 +49,6 @@ TREND_SERIES: tuple[str, ...] = ("ws_connecting", "ws_ping", "ws_request_duratio
 #: A sample of one of these carrying an ``error_code`` tag counts as one error: each metric is
 #: emitted exactly once per session or request, so no failure is counted twice.
 ERROR_METRICS: frozenset[str] = frozenset({"ws_sessions", "ws_request_duration"})
-#: Percentiles drawn for each Trend.
-PERCENTILES: tuple[float, ...] = (50.0, 95.0, 99.0)
 
 #: Prefix of the keys a bucket files every other metric under (custom ones, kits' ones, and
 #: built-ins without a chart of their own), so they never mix with the fixed series above.
@@ -68,59 +59,6 @@ _MAX_ERROR_TEXTS = 5  # distinct ``error`` texts kept per code, to name its line
 _OTHER_CODE = "other"
 _TIME = itemgetter(1)
 _TAGS = itemgetter(3)
-_COARSE_BITS = 3  # 256 -> 32 sub-buckets per octave once frozen
-_STATE_SHIFT = 44  # Histogram's key shift; frozen state must match it to thaw
-
-
-class FrozenHistogram:
-    """A closed bucket's Histogram, coarsened and packed; thaw it to merge or read it."""
-
-    __slots__ = ("_percentiles", "count", "counts", "keys", "maximum", "minimum", "total")
-
-    def __init__(self, histogram: Histogram) -> None:
-        state = histogram.to_state()
-        merged: dict[int, int] = {}
-        for key, n in state["buckets"]:
-            if key not in (0, -(1 << 63) >> _STATE_SHIFT):  # the zero buckets stay exact
-                # Keep the top bits, point at the middle sub-bucket: its midpoint is the centre.
-                key = (key >> _COARSE_BITS << _COARSE_BITS) | (1 << (_COARSE_BITS - 1))
-            merged[key] = merged.get(key, 0) + n
-        ordered = sorted(merged)
-        self.keys = array("q", ordered)
-        self.counts = array("q", (merged[k] for k in ordered))
-        self.count = int(state["count"])
-        self.total = float(state["sum"])
-        self.minimum = state["min"]
-        self.maximum = state["max"]
-        self._percentiles: tuple[float | None, ...] | None = None
-
-    def percentiles(self) -> tuple[float | None, ...]:
-        """The charted :data:`PERCENTILES`, worked out on the first call and kept (the contents
-        never change; merging makes a new object)."""
-        if self._percentiles is None:
-            live = self.thaw()
-            self._percentiles = tuple(
-                live.percentile(p) if live.count else None for p in PERCENTILES
-            )
-        return self._percentiles
-
-    def thaw(self) -> Histogram:
-        """A Histogram with the same (coarsened) contents."""
-        return Histogram.from_state(
-            {
-                "version": 1,
-                "shift": _STATE_SHIFT,
-                "count": self.count,
-                "sum": self.total,
-                "min": self.minimum,
-                "max": self.maximum,
-                "buckets": [[k, n] for k, n in zip(self.keys, self.counts, strict=True)],
-            }
-        )
-
-
-def _thawed(hist: Histogram | FrozenHistogram) -> Histogram:
-    return hist.thaw() if isinstance(hist, FrozenHistogram) else hist
 
 
 class Bucket:
@@ -144,8 +82,8 @@ class Bucket:
                 self.trends[key] = hist
                 continue
             frozen = isinstance(mine, FrozenHistogram) or isinstance(hist, FrozenHistogram)
-            combined = _thawed(mine)
-            combined.merge(_thawed(hist))
+            combined = thawed(mine)
+            combined.merge(thawed(hist))
             self.trends[key] = FrozenHistogram(combined) if frozen else combined
 
     def freeze(self) -> None:
@@ -332,30 +270,42 @@ class SeriesAggregator:
         hist.add_many(values)
 
     def _classify(self, metric: Any) -> int:
-        """A metric without a fixed chart: charted by its type while there is room."""
         kind_name = str(getattr(metric.type, "value", metric.type))
+        contains = str(getattr(metric.contains, "value", metric.contains))
+        return self.classify(metric.name, kind_name, contains)
+
+    def classify(self, name: str, kind_name: str, contains: str) -> int:
+        """A metric without a fixed chart: charted by its type while there is room."""
         kind = _CUSTOM_KIND.get(kind_name, _KIND_SKIP)
         if kind != _KIND_SKIP and len(self.custom) < _MAX_CUSTOM:
-            contains = str(getattr(metric.contains, "value", metric.contains))
-            self.custom[metric.name] = (kind_name, contains)
+            self.custom[name] = (kind_name, contains)
         else:
             kind = _KIND_SKIP
-        self._kinds[metric.name] = kind
+        self._kinds[name] = kind
         return kind
 
-    def _count_error(self, bucket: Bucket, code: str, text: str | None) -> None:
+    def error_code(self, code: str) -> str:
+        """``code``, or "other" once the series has its fill of distinct codes."""
         if code not in self.error_codes:
             if len(self.error_codes) >= _MAX_ERROR_CODES:
                 code = _OTHER_CODE
             self.error_codes.add(code)
+        return code
+
+    def note_error_text(self, code: str, text: str, count: int = 1) -> None:
+        """``count`` samples of ``code`` tagged ``text`` (five texts a code are kept)."""
+        texts = self.error_texts.setdefault(code, {})
+        if text in texts or len(texts) < _MAX_ERROR_TEXTS:
+            texts[text] = texts.get(text, 0) + count
+        else:
+            self.error_texts_dropped[code] = self.error_texts_dropped.get(code, 0) + count
+
+    def _count_error(self, bucket: Bucket, code: str, text: str | None) -> None:
+        code = self.error_code(code)
         key = "error_code:" + code
         bucket.counters[key] = bucket.counters.get(key, 0.0) + 1.0
         if text and code != _OTHER_CODE:
-            texts = self.error_texts.setdefault(code, {})
-            if text in texts or len(texts) < _MAX_ERROR_TEXTS:
-                texts[text] = texts.get(text, 0) + 1
-            else:
-                self.error_texts_dropped[code] = self.error_texts_dropped.get(code, 0) + 1
+            self.note_error_text(code, text)
 
     def error_names(self) -> dict[str, list[str]]:
         """Each ``error_code`` to the ``error`` texts its samples carried, most frequent first.

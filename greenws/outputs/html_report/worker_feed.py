@@ -28,16 +28,11 @@ from greenws.metrics.metric import Registry
 from greenws.metrics.state import export_aggregator, merge_into_aggregator
 
 from .breakdown import Breakdown
+from .frozen import thawed
 from .series import (
-    _CUSTOM_KIND,
-    _KIND_SKIP,
-    _MAX_CUSTOM,
-    _MAX_ERROR_CODES,
-    _MAX_ERROR_TEXTS,
     _OTHER_CODE,
     CUSTOM_PREFIX,
     Bucket,
-    FrozenHistogram,
     SeriesAggregator,
 )
 
@@ -53,10 +48,7 @@ def export_series(series: SeriesAggregator) -> dict[str, Any]:
         if bucket is None:
             continue
         middle = series.start + (index + 0.5) * series.width
-        trends = {
-            key: (hist.thaw() if isinstance(hist, FrozenHistogram) else hist).to_state()
-            for key, hist in bucket.trends.items()
-        }
+        trends = {key: thawed(hist).to_state() for key, hist in bucket.trends.items()}
         buckets.append([middle, bucket.counters, bucket.gauges, trends])
     return {
         "buckets": buckets,
@@ -71,17 +63,12 @@ def merge_series(into: SeriesAggregator, data: Mapping[str, Any]) -> None:
     (60 custom metrics, 20 error codes, 5 texts a code) as if the samples had come here."""
     for name, (kind_name, contains) in data["custom"].items():
         if name not in into.custom:
-            kind = _CUSTOM_KIND.get(kind_name, _KIND_SKIP)
-            if kind != _KIND_SKIP and len(into.custom) < _MAX_CUSTOM:
-                into.custom[name] = (kind_name, contains)
-            else:
-                kind = _KIND_SKIP
-            into._kinds[name] = kind
+            into.classify(name, kind_name, contains)
     for middle, counters, gauges, trends in data["buckets"]:
         incoming = Bucket()
         for key, value in counters.items():
             if key.startswith(_ERROR_PREFIX):
-                key = _ERROR_PREFIX + _error_code(into, key[len(_ERROR_PREFIX) :])
+                key = _ERROR_PREFIX + into.error_code(key[len(_ERROR_PREFIX) :])
             elif not _charted(into, key):
                 continue
             incoming.counters[key] = incoming.counters.get(key, 0.0) + value
@@ -91,17 +78,12 @@ def merge_series(into: SeriesAggregator, data: Mapping[str, Any]) -> None:
         }
         into._bucket(middle).merge(incoming)
     for code, texts in data["error_texts"].items():
-        code = _error_code(into, code)
-        if code == _OTHER_CODE:
-            continue
-        kept = into.error_texts.setdefault(code, {})
-        for text, count in texts.items():
-            if text in kept or len(kept) < _MAX_ERROR_TEXTS:
-                kept[text] = kept.get(text, 0) + count
-            else:
-                into.error_texts_dropped[code] = into.error_texts_dropped.get(code, 0) + count
+        code = into.error_code(code)
+        if code != _OTHER_CODE:
+            for text, count in texts.items():
+                into.note_error_text(code, text, count)
     for code, count in data["error_texts_dropped"].items():
-        code = _error_code(into, code)
+        code = into.error_code(code)
         if code != _OTHER_CODE:
             into.error_texts_dropped[code] = into.error_texts_dropped.get(code, 0) + count
 
@@ -112,15 +94,6 @@ def _charted(series: SeriesAggregator, key: str) -> bool:
         return True
     name = key[len(CUSTOM_PREFIX) :]
     return (name[:-2] if name.endswith("#n") else name) in series.custom
-
-
-def _error_code(series: SeriesAggregator, code: str) -> str:
-    """``code``, or "other" once the series has its fill of distinct codes."""
-    if code not in series.error_codes:
-        if len(series.error_codes) >= _MAX_ERROR_CODES:
-            code = _OTHER_CODE
-        series.error_codes.add(code)
-    return code
 
 
 def export_tables(breakdown: Breakdown) -> dict[str, Any]:
